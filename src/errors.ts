@@ -1,0 +1,64 @@
+/**
+ * Errors with stable codes. Every error a user can cause is one of these; the
+ * HTTP layer maps `status` and `code` to `{error: {code, message}}` in one place,
+ * the CLI prints `message` alone. Messages say what was wrong and what to do,
+ * and never carry a secret or a stack trace.
+ */
+export class AppError extends Error {
+  readonly code: string = "internal_error";
+  readonly status: number = 500;
+
+  toJSON() {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export class InvalidInputError extends AppError {
+  override readonly code = "invalid_input";
+  override readonly status = 400;
+}
+
+export class InvalidJsonError extends AppError {
+  override readonly code = "invalid_json";
+  override readonly status = 400;
+}
+
+export class NotFoundError extends AppError {
+  override readonly code = "not_found";
+  override readonly status = 404;
+}
+
+export class UnknownRepositoryError extends AppError {
+  override readonly code = "unknown_repository";
+  override readonly status = 404;
+}
+
+export class ConflictError extends AppError {
+  override readonly code = "conflict";
+  override readonly status = 409;
+}
+
+export class PayloadTooLargeError extends AppError {
+  override readonly code = "payload_too_large";
+  override readonly status = 413;
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  override readonly code = "unsupported_media_type";
+  override readonly status = 415;
+}
+
+/** A setting that cannot work; the CLI prints the message and exits with code 2. */
+export class ConfigError extends AppError {
+  override readonly code = "config_error";
+}
+
+/** Another gitchat already owns the data directory. */
+export class DataDirLockedError extends AppError {
+  override readonly code = "data_dir_locked";
+}
+
+/** The git store holds something it should not (a tampered or corrupt object). */
+export class StoreIntegrityError extends AppError {
+  override readonly code = "store_integrity";
+}

@@ -1,0 +1,300 @@
+/**
+ * One channel's bare git repository: the message store.
+ *
+ * All writes to a repository (commits now; merges and ref updates later) run
+ * one at a time through `exclusive`, because isomorphic-git is not safe for
+ * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
+ * atomically and the branch ref is replaced by rename.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, readdirSync } from "node:fs";
+import * as fs from "node:fs";
+import { join } from "node:path";
+import git from "isomorphic-git";
+import { StoreIntegrityError } from "../errors.ts";
+import { encodeMessage, idFromPath, messageDir, type MessageRecord } from "./message-file.ts";
+import {
+  compareEntries,
+  parseTree,
+  serializeCommit,
+  serializeTree,
+  writeLooseObject,
+  type Signature,
+  type TreeEntry,
+} from "./objects.ts";
+import { packLooseObjects, type PackResult } from "./pack.ts";
+
+export const BRANCH = "main";
+const REF = `refs/heads/${BRANCH}`;
+const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+export type StoreOptions = {
+  /** Loose objects that trigger a background pack. */
+  packThreshold?: number;
+  /** Injected so tests can pin commit hashes. */
+  now?: () => number;
+  onPackError?: (error: unknown) => void;
+};
+
+/** A message file that a commit added: its path, blob and the commit itself. */
+export type IntroducedFile = { path: string; oid: string };
+
+export class ChannelStore {
+  private tail: Promise<unknown> = Promise.resolve();
+  private cachedHead: string | undefined | null = null;
+  private readonly treeCache = new Map<string, TreeEntry[]>();
+  private readonly gitCache = {};
+  private looseWritten = 0;
+  private packing: Promise<PackResult | undefined> | undefined;
+  private readonly packThreshold: number;
+  private readonly now: () => number;
+
+  private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
+    this.packThreshold = options.packThreshold ?? 4000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Opens the bare repository at `gitdir`, creating it (branch `main`) if it does not exist. */
+  static async open(gitdir: string, options: StoreOptions = {}) {
+    if (!existsSync(join(gitdir, "HEAD"))) {
+      mkdirSync(gitdir, { recursive: true, mode: 0o700 });
+      await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: BRANCH });
+    }
+    const store = new ChannelStore(gitdir, options);
+    store.looseWritten = store.countLooseObjects();
+    return store;
+  }
+
+  async getConfig(path: string): Promise<string | undefined> {
+    return (await git.getConfig({ fs, gitdir: this.gitdir, path })) ?? undefined;
+  }
+
+  setConfig(path: string, value: string) {
+    return this.exclusive(() => git.setConfig({ fs, gitdir: this.gitdir, path, value }));
+  }
+
+  /** Runs `work` when every earlier write to this repository has finished. */
+  exclusive<T>(work: () => Promise<T> | T): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The commit `main` points at, or undefined for an empty channel. */
+  async head(): Promise<string | undefined> {
+    if (this.cachedHead !== null) return this.cachedHead;
+    try {
+      this.cachedHead = await git.resolveRef({ fs, gitdir: this.gitdir, ref: REF });
+    } catch (error) {
+      if ((error as { code?: string }).code !== "NotFoundError") throw error;
+      this.cachedHead = undefined;
+    }
+    return this.cachedHead;
+  }
+
+  /**
+   * Commits the messages, all in one commit, on top of `main` and returns the
+   * commit's hash. Callers batch messages that arrive while a commit is in
+   * flight (group commit); this only writes.
+   */
+  commitMessages(messages: readonly MessageRecord[], author: Signature): Promise<string> {
+    return this.exclusive(async () => {
+      const parent = await this.head();
+      const rootTree = parent ? await this.commitTree(parent) : EMPTY_TREE;
+      let root = await this.readTree(rootTree);
+      let written = 0;
+
+      const byDay = new Map<string, MessageRecord[]>();
+      for (const m of messages) {
+        const key = messageDir(m.created_at).join("/");
+        byDay.set(key, [...(byDay.get(key) ?? []), m]);
+      }
+      for (const [day, group] of byDay) {
+        const files = group.map((m) => {
+          written++;
+          return { name: `${m.id}.json`, oid: writeLooseObject(this.gitdir, "blob", encodeMessage(m)) };
+        });
+        const { oid, count } = await this.addFiles(root, day.split("/"), files);
+        written += count;
+        root = await this.readTree(oid);
+      }
+      const tree = this.writeTree(root);
+      const count = messages.length;
+      const commit = writeLooseObject(
+        this.gitdir,
+        "commit",
+        serializeCommit({
+          tree,
+          parents: parent ? [parent] : [],
+          author,
+          committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
+          message: count === 1 ? "Add 1 message" : `Add ${count} messages`,
+        }),
+      );
+      this.updateRef(commit);
+      this.looseWritten += written + 2;
+      this.maybePack();
+      return commit;
+    });
+  }
+
+  /** Writes the subtree along `path` with `files` added; returns the new root oid. */
+  private async addFiles(
+    entries: TreeEntry[],
+    path: string[],
+    files: { name: string; oid: string }[],
+  ): Promise<{ oid: string; count: number }> {
+    const [dir, ...rest] = path;
+    if (dir === undefined) {
+      const next = [...entries];
+      const sorted = next.length === 0 || compareEntries(next[next.length - 1]!, { mode: "100644", name: files[0]!.name, oid: "" }) < 0;
+      for (const f of files) next.push({ mode: "100644", name: f.name, oid: f.oid });
+      if (!sorted || files.length > 1) next.sort(compareEntries);
+      return { oid: this.writeTree(dedupe(next)), count: 1 };
+    }
+    const existing = entries.find((e) => e.name === dir && e.mode === "40000");
+    const child = existing ? await this.readTree(existing.oid) : [];
+    const sub = await this.addFiles(child, rest, files);
+    const next = entries.filter((e) => e.name !== dir);
+    next.push({ mode: "40000", name: dir, oid: sub.oid });
+    next.sort(compareEntries);
+    return { oid: this.writeTree(next), count: sub.count + 1 };
+  }
+
+  private writeTree(entries: TreeEntry[]) {
+    const oid = writeLooseObject(this.gitdir, "tree", serializeTree(entries));
+    this.remember(oid, entries);
+    return oid;
+  }
+
+  private remember(oid: string, entries: TreeEntry[]) {
+    this.treeCache.delete(oid);
+    this.treeCache.set(oid, entries);
+    // Only the trees along today's path are hot; keep a handful.
+    if (this.treeCache.size > 32) this.treeCache.delete(this.treeCache.keys().next().value!);
+  }
+
+  private updateRef(commit: string) {
+    const path = join(this.gitdir, REF);
+    mkdirSync(join(path, ".."), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${commit}\n`);
+    renameSync(tmp, path);
+    this.cachedHead = commit;
+  }
+
+  async readTree(oid: string): Promise<TreeEntry[]> {
+    if (oid === EMPTY_TREE) return [];
+    const cached = this.treeCache.get(oid);
+    if (cached) return cached;
+    const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: "content", cache: this.gitCache });
+    if (type !== "tree") throw new StoreIntegrityError(`object ${oid} should be a tree but is a ${type}`);
+    const entries = parseTree(object as Uint8Array);
+    this.remember(oid, entries);
+    return entries;
+  }
+
+  async readCommit(oid: string) {
+    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.gitCache });
+    return commit;
+  }
+
+  private async commitTree(oid: string) {
+    return (await this.readCommit(oid)).tree;
+  }
+
+  async readBlob(oid: string): Promise<Uint8Array> {
+    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.gitCache });
+    return blob;
+  }
+
+  /**
+   * The message files a commit adds: present in its tree and in none of its
+   * parents'. Subtrees that a parent shares unchanged are skipped, so the cost
+   * follows the size of the change, not of the history. A path whose content
+   * differs from a parent's is reported in `altered` (tampering, or a bug).
+   */
+  async introducedFiles(commitOid: string) {
+    const commit = await this.readCommit(commitOid);
+    const parentTrees = await Promise.all(commit.parent.map((p) => this.commitTree(p)));
+    const added: IntroducedFile[] = [];
+    const altered: IntroducedFile[] = [];
+    const walk = async (tree: string, parents: string[], prefix: string) => {
+      const entries = await this.readTree(tree);
+      const parentEntries = await Promise.all(parents.map((p) => this.readTree(p)));
+      const maps = parentEntries.map((list) => new Map(list.map((e) => [e.name, e])));
+      for (const entry of entries) {
+        const same = maps.map((m) => m.get(entry.name)).filter((e): e is TreeEntry => e !== undefined);
+        if (same.some((e) => e.oid === entry.oid)) continue;
+        const path = `${prefix}${entry.name}`;
+        if (entry.mode === "40000") {
+          await walk(entry.oid, same.filter((e) => e.mode === "40000").map((e) => e.oid), `${path}/`);
+        } else if (idFromPath(path)) {
+          (same.length === 0 ? added : altered).push({ path, oid: entry.oid });
+        }
+      }
+    };
+    await walk(commit.tree, parentTrees, "");
+    return { parents: commit.parent, added, altered };
+  }
+
+  /** Every message file in the tree of `commitOid`. */
+  async listFiles(commitOid: string): Promise<IntroducedFile[]> {
+    const files: IntroducedFile[] = [];
+    const walk = async (tree: string, prefix: string) => {
+      for (const entry of await this.readTree(tree)) {
+        const path = `${prefix}${entry.name}`;
+        if (entry.mode === "40000") await walk(entry.oid, `${path}/`);
+        else if (idFromPath(path)) files.push({ path, oid: entry.oid });
+      }
+    };
+    await walk(await this.commitTree(commitOid), "");
+    return files;
+  }
+
+  private countLooseObjects() {
+    const objects = join(this.gitdir, "objects");
+    let count = 0;
+    for (const dir of readdirSync(objects)) {
+      if (/^[0-9a-f]{2}$/.test(dir)) count += readdirSync(join(objects, dir)).length;
+    }
+    return count;
+  }
+
+  private maybePack() {
+    if (this.looseWritten < this.packThreshold || this.packing) return;
+    queueMicrotask(() => void this.pack().catch((error) => this.options.onPackError?.(error)));
+  }
+
+  /**
+   * Packs every loose object into one new pack (with deltas between versions
+   * of the same tree) and removes the loose copies. Runs beside commits: it
+   * touches no ref, and an object is always in a pack or loose while it runs.
+   */
+  pack(): Promise<PackResult | undefined> {
+    if (this.packing) return this.packing;
+    this.looseWritten = 0;
+    this.packing = (async () => {
+      try {
+        return await packLooseObjects(this.gitdir, this.head.bind(this), (oid) => this.readTree(oid), this.readCommit.bind(this));
+      } finally {
+        this.packing = undefined;
+      }
+    })();
+    return this.packing;
+  }
+
+  /** Waits for a pack that is running, if any. */
+  async idle() {
+    await this.tail;
+    await this.packing;
+  }
+
+  readRefFile() {
+    const path = join(this.gitdir, REF);
+    return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+  }
+}
+
+/** Two writes of the same message id in one day keep one entry (same id means same path). */
+const dedupe = (entries: TreeEntry[]) =>
+  entries.filter((e, i) => i === 0 || e.name !== entries[i - 1]!.name);

@@ -1,0 +1,45 @@
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import type { MessageDatabase } from "../db/database.ts";
+import type { MessageService } from "../messages/service.ts";
+import type { RepositoryService } from "../repositories/service.ts";
+import { readJsonBody } from "./body.ts";
+import { toErrorResponse } from "./errors.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { messageRoutes } from "./routes/messages.ts";
+import { repositoryRoutes } from "./routes/repositories.ts";
+
+export type Deps = {
+  db: MessageDatabase;
+  messages: MessageService;
+  repositories: RepositoryService;
+  log: (line: string) => void;
+  version: string;
+};
+
+export const createApp = (deps: Deps) =>
+  new Elysia()
+    .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
+    .onRequest(({ set }) => {
+      set.headers["x-content-type-options"] = "nosniff";
+    })
+    .onParse(({ request, contentType }) => readJsonBody(request, contentType))
+    .use(
+      openapi({
+        path: "/openapi",
+        specPath: "/openapi.json",
+        provider: null,
+        documentation: {
+          info: {
+            title: "gitchat",
+            version: deps.version,
+            description: "A chat whose history lives in git. Errors are `{error: {code, message}}`.",
+          },
+        },
+      }),
+    )
+    .use(messageRoutes(deps.messages))
+    .use(repositoryRoutes(deps.repositories))
+    .use(healthRoutes(deps.db, deps.repositories));
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,33 @@
+import { Elysia } from "elysia";
+import type { MessageDatabase } from "../../db/database.ts";
+import type { RepositoryService } from "../../repositories/service.ts";
+import { Health } from "../schemas.ts";
+
+const check = async <T>(probe: () => Promise<T> | T) => {
+  try {
+    return { ok: true as const, value: await probe() };
+  } catch (error) {
+    return { ok: false as const, error: (error as Error).message };
+  }
+};
+
+export const healthRoutes = (db: MessageDatabase, repositories: RepositoryService) =>
+  new Elysia({ name: "health" }).get(
+    "/health",
+    async ({ set }) => {
+      const database = await check(() => db.countMessages());
+      const git = await check(async () => {
+        const channels = repositories.list();
+        for (const channel of channels) await channel.store.head();
+        return channels.length;
+      });
+      const ok = database.ok && git.ok;
+      if (!ok) set.status = 503;
+      return {
+        status: ok ? ("ok" as const) : ("degraded" as const),
+        database: database.ok ? { ok: true, messages: database.value } : { ok: false, messages: 0, error: database.error },
+        git: git.ok ? { ok: true, repositories: git.value } : { ok: false, repositories: 0, error: git.error },
+      };
+    },
+    { response: { 200: Health, 503: Health }, detail: { summary: "Health of the database and the git store" } },
+  );

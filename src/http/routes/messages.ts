@@ -1,0 +1,70 @@
+import { Elysia, t } from "elysia";
+import { DEFAULT_LIMIT, MAX_LIMIT, type MessageService } from "../../messages/service.ts";
+import { ErrorBody, Message } from "../schemas.ts";
+
+export const messageRoutes = (messages: MessageService) =>
+  new Elysia({ name: "messages" })
+    .get(
+      "/messages",
+      ({ query, set }) => {
+        // Read before the query: nothing that arrives after it can be hidden behind it.
+        const latest = messages.latestCursor();
+        const list = messages.list(query);
+        const next = query.after === undefined ? latest : Math.max(query.after, ...list.map((m) => m.cursor));
+        set.headers["x-next-cursor"] = String(next);
+        return list;
+      },
+      {
+        query: t.Object({
+          repository: t.Optional(t.String({ description: "owner/name; all channels when absent", error: "repository must be \"owner/name\"" })),
+          after: t.Optional(
+            t.Integer({
+              minimum: 0,
+              description: "Only what arrived after this cursor, in arrival order",
+              error: "after must be a cursor: a whole number from an earlier answer's x-next-cursor or a message's cursor",
+            }),
+          ),
+          before: t.Optional(t.String({ description: "A message id: only older messages", error: "before must be a message id" })),
+          limit: t.Optional(
+            t.Integer({
+              minimum: 1,
+              maximum: MAX_LIMIT,
+              default: DEFAULT_LIMIT,
+              error: `limit must be a whole number from 1 to ${MAX_LIMIT}`,
+            }),
+          ),
+          q: t.Optional(
+            t.String({ maxLength: 500, description: "Full-text search, newest matches first", error: "q must be at most 500 characters" }),
+          ),
+        }),
+        response: { 200: t.Array(Message), 400: ErrorBody, 404: ErrorBody },
+        detail: {
+          summary: "List messages",
+          description:
+            "The newest `limit` messages in time order, or with `after` what arrived since that cursor. " +
+            "The `x-next-cursor` header holds the cursor to poll with next.",
+        },
+      },
+    )
+    .post(
+      "/messages",
+      async ({ body, set }) => {
+        const message = await messages.send(body);
+        set.status = 201;
+        return message;
+      },
+      {
+        body: t.Object({
+          content: t.String({ description: "1 to 10,000 characters, not blank", error: "content is required and must be a string" }),
+          repository: t.Optional(
+            t.String({ description: "owner/name; the default channel when absent", error: "repository must be a string \"owner/name\"" }),
+          ),
+          type: t.Optional(t.String({ description: "Defaults to \"message\"", error: "type must be a string" })),
+        }),
+        response: { 201: Message, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+        detail: {
+          summary: "Send a message",
+          description: "Answers once the message is committed to git and indexed; `git_hash` is that commit.",
+        },
+      },
+    );

@@ -1,0 +1,33 @@
+/** The shapes of the JSON API, shared by the routes and the OpenAPI document. */
+import { t } from "elysia";
+
+export const ErrorBody = t.Object(
+  { error: t.Object({ code: t.String(), message: t.String() }) },
+  { description: "What was wrong and what to do" },
+);
+
+export const Message = t.Object({
+  id: t.String({ description: "UUIDv7, sortable by time" }),
+  content: t.String(),
+  timestamp: t.String({ format: "date-time" }),
+  git_hash: t.String({ description: "The commit that holds this message" }),
+  repository: t.String({ description: "owner/name" }),
+  author: t.String(),
+  type: t.String(),
+  cursor: t.Integer({ description: "Arrival order at this server; pass as `after` to poll" }),
+});
+
+export const Repository = t.Object({
+  id: t.Integer(),
+  name: t.String(),
+  owner: t.String(),
+  full_name: t.String(),
+  created_at: t.String({ format: "date-time" }),
+  head: t.Union([t.String(), t.Null()], { description: "The commit `main` points at; null while empty" }),
+});
+
+export const Health = t.Object({
+  status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
+  database: t.Object({ ok: t.Boolean(), messages: t.Integer(), error: t.Optional(t.String()) }),
+  git: t.Object({ ok: t.Boolean(), repositories: t.Integer(), error: t.Optional(t.String()) }),
+});

@@ -1,0 +1,164 @@
+/**
+ * Messages: validate, commit to the channel's git repository (group commit),
+ * index in SQLite, answer. A message is acknowledged only once both hold it.
+ */
+import { InvalidInputError } from "../errors.ts";
+import type { MessageDatabase, MessageRow, NewMessage } from "../db/database.ts";
+import { decodeMessage, idFromPath, isMessageId } from "../git/message-file.ts";
+import type { Channel, RepositoryService } from "../repositories/service.ts";
+import { GroupCommit } from "./group-commit.ts";
+
+export const MAX_CONTENT_CHARACTERS = 10_000;
+const TYPE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export type MessageView = {
+  id: string;
+  content: string;
+  timestamp: string;
+  git_hash: string;
+  repository: string;
+  author: string;
+  type: string;
+  /** Arrival order at this server: pass it back as `after` to get what came since. */
+  cursor: number;
+};
+
+export const toMessageView = (row: MessageRow): MessageView => ({
+  id: row.id,
+  content: row.content,
+  timestamp: row.created_at,
+  git_hash: row.git_hash,
+  repository: row.repository,
+  author: row.author,
+  type: row.type,
+  cursor: row.cursor,
+});
+
+export type SendInput = { content: string; repository?: string; type?: string };
+
+export type ListInput = {
+  repository?: string;
+  before?: string;
+  after?: number;
+  q?: string;
+  limit?: number;
+};
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+
+/** What indexing a channel's history found. */
+export type IndexReport = { indexed: number; problems: string[] };
+
+const checkContent = (content: string) => {
+  if (content.includes("\0")) throw new InvalidInputError("content must not contain NUL characters");
+  if (!content.isWellFormed()) throw new InvalidInputError("content is not valid Unicode (it holds a lone surrogate)");
+  if (content.trim() === "") throw new InvalidInputError("content must not be empty");
+  const characters = [...content].length;
+  if (characters > MAX_CONTENT_CHARACTERS) {
+    throw new InvalidInputError(
+      `content is ${characters.toLocaleString("en")} characters long; the limit is ${MAX_CONTENT_CHARACTERS.toLocaleString("en")}`,
+    );
+  }
+};
+
+export class MessageService {
+  private readonly writers = new Map<number, GroupCommit<NewMessage, string>>();
+
+  constructor(
+    private readonly db: MessageDatabase,
+    private readonly repositories: RepositoryService,
+    private readonly options: { author: string; defaultRepository: string; now?: () => number },
+  ) {}
+
+  async send(input: SendInput): Promise<MessageView> {
+    checkContent(input.content);
+    const type = input.type ?? "message";
+    if (!TYPE.test(type)) {
+      throw new InvalidInputError(`type ${JSON.stringify(type)} is not valid: use up to 32 lower-case letters, digits, "-" or "_"`);
+    }
+    const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
+    const now = (this.options.now ?? Date.now)();
+    const message: NewMessage = {
+      id: Bun.randomUUIDv7("hex", now),
+      author: this.options.author,
+      content: input.content,
+      type,
+      created_at: new Date(now).toISOString(),
+    };
+    await this.writerFor(channel).submit(message);
+    return toMessageView(this.db.getMessage(channel.id, message.id)!);
+  }
+
+  private writerFor(channel: Channel) {
+    let writer = this.writers.get(channel.id);
+    if (!writer) {
+      writer = new GroupCommit(async (batch) => {
+        const authors = new Set(batch.map((m) => m.author));
+        const name = authors.size === 1 ? batch[0]!.author : "gitchat";
+        const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
+        const commit = await channel.store.commitMessages(batch, { name, email: `${name}@gitchat.invalid`, timestamp });
+        this.db.insertMessages(channel.id, batch.map((message) => ({ message, gitHash: commit })), commit);
+        return commit;
+      });
+      this.writers.set(channel.id, writer);
+    }
+    return writer;
+  }
+
+  list(input: ListInput): MessageView[] {
+    if (input.before !== undefined && !isMessageId(input.before)) {
+      throw new InvalidInputError(`before must be a message id (a UUIDv7), not ${JSON.stringify(input.before)}`);
+    }
+    const repositoryId = input.repository === undefined ? undefined : this.repositories.resolve(input.repository).id;
+    const search = input.q?.trim() ? input.q : undefined;
+    return this.db
+      .listMessages({ repositoryId, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
+      .map(toMessageView);
+  }
+
+  latestCursor() {
+    return this.db.latestCursor();
+  }
+
+  /**
+   * Indexes every committed message of the channel that SQLite lacks: after a
+   * crash between commit and insert, or into an empty database (rebuild).
+   * Walks back from the branch head and stops where history is already indexed.
+   */
+  async index(channel: Channel): Promise<IndexReport> {
+    const head = await channel.store.head();
+    const indexed = this.db.listRepositories().find((r) => r.id === channel.id)?.indexed_commit;
+    if (!head || head === indexed) return { indexed: 0, problems: [] };
+    const problems: string[] = [];
+    const found: { path: string; oid: string; commit: string }[] = [];
+    const seen = new Set<string>();
+    const stack = [head];
+    while (stack.length > 0) {
+      const commit = stack.pop()!;
+      if (seen.has(commit) || commit === indexed) continue;
+      seen.add(commit);
+      const { parents, added, altered } = await channel.store.introducedFiles(commit);
+      for (const file of altered) problems.push(`${file.path} was changed by commit ${commit}; both versions are kept in git`);
+      const unknown = added.filter((f) => !this.db.hasMessage(channel.id, idFromPath(f.path)!));
+      for (const file of unknown) found.push({ ...file, commit });
+      if (added.length === 0 || unknown.length > 0) stack.push(...parents);
+    }
+    const rows: { message: NewMessage; gitHash: string }[] = [];
+    for (const file of found) {
+      try {
+        rows.push({ message: decodeMessage(await channel.store.readBlob(file.oid), file.path), gitHash: file.commit });
+      } catch (error) {
+        problems.push(`${file.path} in commit ${file.commit} was skipped: ${(error as Error).message}`);
+      }
+    }
+    rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
+    this.db.insertMessages(channel.id, rows, head);
+    return { indexed: rows.length, problems };
+  }
+
+  /** Waits until every message handed to a writer is committed and indexed. */
+  async settled() {
+    await Promise.all([...this.writers.values()].map((w) => w.settled()));
+  }
+}
