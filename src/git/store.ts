@@ -6,7 +6,7 @@
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
@@ -60,7 +60,7 @@ export class ChannelStore {
       await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: BRANCH });
     }
     const store = new ChannelStore(gitdir, options);
-    store.looseWritten = store.countLooseObjects();
+    store.looseWritten = store.sweepLooseObjects();
     return store;
   }
 
@@ -145,10 +145,15 @@ export class ChannelStore {
   ): Promise<{ oid: string; count: number }> {
     const [dir, ...rest] = path;
     if (dir === undefined) {
-      const next = [...entries];
-      const sorted = next.length === 0 || compareEntries(next[next.length - 1]!, { mode: "100644", name: files[0]!.name, oid: "" }) < 0;
-      for (const f of files) next.push({ mode: "100644", name: f.name, oid: f.oid });
-      if (!sorted || files.length > 1) next.sort(compareEntries);
+      const next = [...entries, ...files.map((f): TreeEntry => ({ mode: "100644", name: f.name, oid: f.oid }))];
+      // Ids grow with time, so new files usually sort last already; sort only when not.
+      const from = Math.max(entries.length - 1, 0);
+      for (let i = from + 1; i < next.length; i++) {
+        if (compareEntries(next[i - 1]!, next[i]!) >= 0) {
+          next.sort(compareEntries);
+          break;
+        }
+      }
       return { oid: this.writeTree(dedupe(next)), count: 1 };
     }
     const existing = entries.find((e) => e.name === dir && e.mode === "40000");
@@ -176,7 +181,7 @@ export class ChannelStore {
   private updateRef(commit: string) {
     const path = join(this.gitdir, REF);
     mkdirSync(join(path, ".."), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
+    const tmp = join(this.gitdir, `tmp_ref_${process.pid}`);
     writeFileSync(tmp, `${commit}\n`);
     renameSync(tmp, path);
     this.cachedHead = commit;
@@ -251,11 +256,21 @@ export class ChannelStore {
     return files;
   }
 
-  private countLooseObjects() {
+  /**
+   * Counts loose objects and removes the temporary files a killed process
+   * left half-written (the caller holds the data directory's lock, so no
+   * other writer can own them).
+   */
+  private sweepLooseObjects() {
     const objects = join(this.gitdir, "objects");
     let count = 0;
     for (const dir of readdirSync(objects)) {
-      if (/^[0-9a-f]{2}$/.test(dir)) count += readdirSync(join(objects, dir)).length;
+      const isFanout = /^[0-9a-f]{2}$/.test(dir);
+      if (!isFanout && dir !== "pack") continue;
+      for (const file of readdirSync(join(objects, dir))) {
+        if (file.startsWith("tmp_")) rmSync(join(objects, dir, file), { force: true });
+        else if (isFanout) count++;
+      }
     }
     return count;
   }
@@ -287,11 +302,6 @@ export class ChannelStore {
   async idle() {
     await this.tail;
     await this.packing;
-  }
-
-  readRefFile() {
-    const path = join(this.gitdir, REF);
-    return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
   }
 }
 

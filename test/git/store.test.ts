@@ -1,0 +1,145 @@
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { ChannelStore } from "../../src/git/store.ts";
+import { encodeMessage, messagePath, type MessageRecord } from "../../src/git/message-file.ts";
+import { fsck, runGit } from "../support/git.ts";
+import { tempDir } from "../support/tmp.ts";
+
+const FIXED = Date.parse("2026-03-04T05:06:07.000Z");
+const author = { name: "alice", email: "alice@gitchat.invalid", timestamp: FIXED };
+
+const record = (n: number, at = FIXED + n): MessageRecord => ({
+  id: Bun.randomUUIDv7("hex", at),
+  author: "alice",
+  content: `message number ${n}\nwith a second line`,
+  type: "message",
+  created_at: new Date(at).toISOString(),
+});
+
+const fixedRecord: MessageRecord = {
+  id: "019cb783-3918-7000-8000-000000000001",
+  author: "alice",
+  content: "hello, git",
+  type: "message",
+  created_at: "2026-03-04T05:06:07.000Z",
+};
+
+test("a commit is byte-for-byte the one the git CLI makes from the same file", async () => {
+  const store = await ChannelStore.open(join(tempDir(), "c.git"));
+  const ours = await store.commitMessages([fixedRecord], author);
+
+  const work = tempDir();
+  await runGit(["init", "-q", "-b", "main", work]);
+  const path = messagePath(fixedRecord);
+  mkdirSync(join(work, path, ".."), { recursive: true });
+  writeFileSync(join(work, path), encodeMessage(fixedRecord));
+  await runGit(["add", path], { cwd: work });
+  const tree = (await runGit(["write-tree"], { cwd: work })).stdout.trim();
+  const env = {
+    GIT_AUTHOR_NAME: "alice",
+    GIT_AUTHOR_EMAIL: "alice@gitchat.invalid",
+    GIT_AUTHOR_DATE: "1772600767 +0000",
+    GIT_COMMITTER_NAME: "gitchat",
+    GIT_COMMITTER_EMAIL: "gitchat@localhost",
+    GIT_COMMITTER_DATE: "1772600767 +0000",
+  };
+  const theirs = (await runGit(["commit-tree", tree, "-m", "Add 1 message"], { cwd: work, env })).stdout.trim();
+  expect(ours).toBe(theirs);
+  expect(ours).toBe("a93600340c7a79c836ffbc72d144dced29c57909");
+});
+
+test("messages land at messages/YYYY/MM/DD/<id>.json on main, readable by git log and git show", async () => {
+  const gitdir = join(tempDir(), "c.git");
+  const store = await ChannelStore.open(gitdir);
+  const first = record(1);
+  const second = record(2, Date.parse("2026-03-05T23:59:59.999Z"));
+  await store.commitMessages([first], author);
+  const head = await store.commitMessages([second], author);
+
+  const log = await runGit(["--git-dir", gitdir, "log", "--format=%H %an %s", "main"]);
+  expect(log.code).toBe(0);
+  expect(log.stdout.trim().split("\n")).toHaveLength(2);
+  expect(log.stdout.startsWith(`${head} alice Add 1 message`)).toBe(true);
+  const names = await runGit(["--git-dir", gitdir, "ls-tree", "-r", "--name-only", "main"]);
+  expect(names.stdout.trim().split("\n")).toEqual([
+    `messages/2026/03/04/${first.id}.json`,
+    `messages/2026/03/05/${second.id}.json`,
+  ]);
+  const shown = await runGit(["--git-dir", gitdir, "show", `main:messages/2026/03/05/${second.id}.json`]);
+  expect(JSON.parse(shown.stdout)).toEqual(second);
+  expect(Object.keys(JSON.parse(shown.stdout))).toEqual(["id", "author", "content", "type", "created_at"]);
+  expect((await runGit(["--git-dir", gitdir, "symbolic-ref", "HEAD"])).stdout.trim()).toBe("refs/heads/main");
+  const check = await fsck(gitdir);
+  expect(check.stderr).toBe("");
+  expect(check.code).toBe(0);
+});
+
+test("one commit holds a whole batch, and the files a commit introduced are found again", async () => {
+  const store = await ChannelStore.open(join(tempDir(), "c.git"));
+  const batch = Array.from({ length: 25 }, (_, i) => record(i));
+  const commit = await store.commitMessages(batch, author);
+  const { added, altered, parents } = await store.introducedFiles(commit);
+  expect(parents).toEqual([]);
+  expect(altered).toEqual([]);
+  expect(added.map((f) => f.path).sort()).toEqual(batch.map(messagePath).sort());
+  const later = record(100);
+  const next = await store.commitMessages([later], author);
+  expect((await store.introducedFiles(next)).added.map((f) => f.path)).toEqual([messagePath(later)]);
+  expect(await store.listFiles(next)).toHaveLength(26);
+});
+
+test("writes queued on one repository run one at a time, in order", async () => {
+  const store = await ChannelStore.open(join(tempDir(), "c.git"));
+  const commits = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commitMessages([record(i)], author)));
+  expect(new Set(commits).size).toBe(20);
+  // Each commit's parent is the one before it: no write saw a stale head.
+  for (let i = 1; i < commits.length; i++) {
+    expect((await store.readCommit(commits[i]!)).parent).toEqual([commits[i - 1]!]);
+  }
+  expect(await store.head()).toBe(commits[19]!);
+});
+
+test("packing keeps every object readable, passes git fsck and shrinks the repository", async () => {
+  const gitdir = join(tempDir(), "c.git");
+  const store = await ChannelStore.open(gitdir, { packThreshold: 1_000_000 });
+  const sent: MessageRecord[] = [];
+  for (let i = 0; i < 300; i++) {
+    const m = record(i);
+    sent.push(m);
+    await store.commitMessages([m], author);
+  }
+  const before = await runGit(["--git-dir", gitdir, "count-objects", "-v"]);
+  const result = await store.pack();
+  expect(result!.objects).toBeGreaterThan(300 * 6);
+  expect(result!.deltas).toBeGreaterThan(250);
+  const after = await runGit(["--git-dir", gitdir, "count-objects", "-v"]);
+  expect(after.stdout).toContain("count: 0\n");
+  const sizeBefore = Number(/size: (\d+)/.exec(before.stdout)![1]);
+  const sizePack = Number(/size-pack: (\d+)/.exec(after.stdout)![1]);
+  expect(sizePack).toBeLessThan(sizeBefore / 5);
+  const check = await fsck(gitdir);
+  expect(check.stderr).toBe("");
+  expect(check.code).toBe(0);
+  const verify = await runGit(["--git-dir", gitdir, "verify-pack", "-v", join(gitdir, "objects", "pack", `${result!.pack}.idx`)]);
+  expect(verify.code).toBe(0);
+  // Reading through isomorphic-git after the pack, and committing on top of it.
+  const reopened = await ChannelStore.open(gitdir);
+  const head = await reopened.commitMessages([record(999)], author);
+  expect(await reopened.listFiles(head)).toHaveLength(301);
+  expect((await fsck(gitdir)).code).toBe(0);
+});
+
+test("a pack runs beside commits without losing either", async () => {
+  const gitdir = join(tempDir(), "c.git");
+  const store = await ChannelStore.open(gitdir, { packThreshold: 50 });
+  const writes: Promise<string>[] = [];
+  for (let i = 0; i < 400; i++) writes.push(store.commitMessages([record(i)], author));
+  await Promise.all(writes);
+  await store.idle();
+  await store.pack();
+  expect(await store.listFiles((await store.head())!)).toHaveLength(400);
+  const check = await fsck(gitdir);
+  expect(check.stderr).toBe("");
+  expect(check.code).toBe(0);
+});

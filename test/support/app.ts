@@ -1,0 +1,35 @@
+/** gitchat in-process on a temporary data directory, and requests against its Elysia app. */
+import { loadConfig } from "../../src/config.ts";
+import { openGitchat, type Gitchat } from "../../src/gitchat.ts";
+import { tempDir } from "./tmp.ts";
+
+export const openTestGitchat = async (
+  options: { dataDir?: string; env?: Record<string, string>; now?: () => number } = {},
+): Promise<Gitchat> => {
+  const dataDir = options.dataDir ?? tempDir();
+  const config = loadConfig({ DATA_DIR: dataDir, ...options.env });
+  return openGitchat(config, () => {}, { now: options.now });
+};
+
+export type Answer = { status: number; headers: Headers; body: any };
+
+export const call = async (
+  gitchat: Gitchat,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> => {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+  }
+  const response = await gitchat.app.handle(new Request(`http://localhost${path}`, init));
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: response.status, headers: response.headers, body: parsed };
+};

@@ -1,0 +1,62 @@
+/** gitchat as a real process on 127.0.0.1, for the tests that need one (kill -9, the binary, a browser). */
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const CLI = join(ROOT, "src", "cli", "main.ts");
+
+export type RunningServer = {
+  url: string;
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  output: () => string;
+  /** SIGTERM, and wait for a clean exit. */
+  stop: () => Promise<number>;
+  /** SIGKILL: no chance to finish anything. */
+  kill9: () => Promise<void>;
+};
+
+/** Starts `gitchat serve` (or `command`, e.g. the compiled binary) on a free port and waits until it listens. */
+export const startServer = async (options: {
+  dataDir: string;
+  env?: Record<string, string>;
+  command?: string[];
+  timeoutMs?: number;
+}): Promise<RunningServer> => {
+  const proc = Bun.spawn(options.command ?? [process.execPath, CLI, "serve"], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(chunk);
+  };
+  void pump(proc.stdout);
+  void pump(proc.stderr);
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let url: string | undefined;
+  while (!url) {
+    url = /listening on (http:\/\/\S+)/.exec(text)?.[1]?.replace("localhost", "127.0.0.1");
+    if (url) break;
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill(9);
+      throw new Error(`gitchat did not start (exit ${proc.exitCode}):\n${text}`);
+    }
+    await Bun.sleep(20);
+  }
+  return {
+    url,
+    proc,
+    output: () => text,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+    kill9: async () => {
+      proc.kill(9);
+      await proc.exited;
+    },
+  };
+};
