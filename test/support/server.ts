@@ -22,7 +22,7 @@ export const startServer = async (options: {
   timeoutMs?: number;
 }): Promise<RunningServer> => {
   const proc = Bun.spawn(options.command ?? [process.execPath, CLI, "serve"], {
-    cwd: ROOT,
+    cwd: options.command ? options.dataDir : ROOT,
     env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", ...options.env },
     stdin: "ignore",
     stdout: "pipe",

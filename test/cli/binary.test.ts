@@ -1,0 +1,32 @@
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { ROOT, startServer } from "../support/server.ts";
+import { tempDir } from "../support/tmp.ts";
+
+test("the single executable serves the same API with nothing else installed beside it", async () => {
+  const out = join(tempDir(), "gitchat");
+  const build = Bun.spawn(
+    [process.execPath, "build", "src/cli/main.ts", "--compile", "--minify", "--bytecode", "--outfile", out],
+    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+  );
+  expect(await build.exited).toBe(0);
+
+  // Run it from an empty directory, so that nothing of the source tree can help it.
+  const dataDir = tempDir();
+  const server = await startServer({ dataDir, command: [out, "serve"] });
+  try {
+    const sent = await fetch(`${server.url}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content: "from the binary" }),
+    });
+    expect(sent.status).toBe(201);
+    const message = (await sent.json()) as { git_hash: string; content: string };
+    expect(message.git_hash).toMatch(/^[0-9a-f]{40}$/);
+    const listed = (await (await fetch(`${server.url}/messages`)).json()) as { content: string }[];
+    expect(listed.map((m) => m.content)).toEqual(["from the binary"]);
+    expect((await fetch(`${server.url}/openapi.json`)).status).toBe(200);
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+}, 60_000);
