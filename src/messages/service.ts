@@ -111,6 +111,7 @@ export class MessageService {
       throw new InvalidInputError(`before must be a message id (a UUIDv7), not ${JSON.stringify(input.before)}`);
     }
     const repositoryId = input.repository === undefined ? undefined : this.repositories.resolve(input.repository).id;
+    if (input.q?.includes("\0")) throw new InvalidInputError("q must not contain NUL characters");
     const search = input.q?.trim() ? input.q : undefined;
     return this.db
       .listMessages({ repositoryId, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })

@@ -32,6 +32,7 @@ export const toRepositoryView = (c: Channel): RepositoryView => ({
 
 export class RepositoryService {
   private readonly channels = new Map<number, Channel>();
+  private creating: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly db: MessageDatabase,
@@ -108,7 +109,14 @@ export class RepositoryService {
     return [...this.channels.values()];
   }
 
-  async create(owner: string, name: string): Promise<Channel> {
+  /** Creates run one at a time, so that two requests for one name get one 201 and one 409. */
+  create(owner: string, name: string): Promise<Channel> {
+    const run = this.creating.then(() => this.createNow(owner, name));
+    this.creating = run.catch(() => undefined);
+    return run;
+  }
+
+  private async createNow(owner: string, name: string): Promise<Channel> {
     checkOwner(owner);
     checkName(name);
     const existing = this.db.findRepository(owner, name);

@@ -61,3 +61,29 @@ test("a new data directory is private to its owner", async () => {
   await gitchat.close();
   expect(statSync(dataDir).mode & 0o777).toBe(0o700);
 });
+
+test("settings in a .env file in the working directory are used", async () => {
+  const cwd = tempDir();
+  const dataDir = `${cwd}/from-dotenv`;
+  await Bun.write(`${cwd}/.env`, `DATA_DIR=${dataDir}\nGITHUB_REPO_NAME=from-dotenv\n`);
+  const env = { ...process.env, PORT: "0", HOST: "127.0.0.1" } as Record<string, string | undefined>;
+  delete env.DATA_DIR;
+  delete env.GITHUB_REPO_NAME;
+  const proc = Bun.spawn([process.execPath, CLI, "serve"], { cwd, env, stdout: "pipe", stderr: "pipe" });
+  try {
+    let text = "";
+    const reader = proc.stdout.getReader();
+    while (!/listening on/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`gitchat exited: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    const url = /listening on (http:\/\/\S+)/.exec(text)![1]!.replace("localhost", "127.0.0.1");
+    const channels = (await (await fetch(`${url}/repositories`)).json()) as { full_name: string }[];
+    expect(channels.map((c) => c.full_name)).toEqual(["local/from-dotenv"]);
+    expect(text).toContain(`data in ${dataDir}`);
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+  }
+});

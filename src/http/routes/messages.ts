@@ -20,6 +20,7 @@ export const messageRoutes = (messages: MessageService) =>
           after: t.Optional(
             t.Integer({
               minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
               description: "Only what arrived after this cursor, in arrival order",
               error: "after must be a cursor: a whole number from an earlier answer's x-next-cursor or a message's cursor",
             }),
@@ -54,6 +55,9 @@ export const messageRoutes = (messages: MessageService) =>
         return message;
       },
       {
+        // Our app-wide parser (size cap, clear errors) reads the body; naming
+        // "json" here is what puts the body schema into the OpenAPI document.
+        parse: "json",
         body: t.Object({
           content: t.String({ description: "1 to 10,000 characters, not blank", error: "content is required and must be a string" }),
           repository: t.Optional(

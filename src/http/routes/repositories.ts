@@ -18,6 +18,9 @@ export const repositoryRoutes = (repositories: RepositoryService) =>
         return view(channel);
       },
       {
+        // Our app-wide parser (size cap, clear errors) reads the body; naming
+        // "json" here is what puts the body schema into the OpenAPI document.
+        parse: "json",
         body: t.Object({
           owner: t.String({ error: "owner is required and must be a string" }),
           name: t.String({ error: "name is required and must be a string" }),
