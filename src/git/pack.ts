@@ -10,13 +10,11 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { deflateSync, inflateSync } from "node:zlib";
-import type { TreeEntry } from "./objects.ts";
-
-const TYPE_CODES = { commit: 1, tree: 2, blob: 3, tag: 4 } as const;
-const OFS_DELTA = 6;
+import { inflateSync } from "node:zlib";
+import type { ObjectType, TreeEntry } from "./objects.ts";
+import { buildIndex, PackWriter, type IndexEntry } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string };
 
@@ -34,90 +32,12 @@ const listLoose = (gitdir: string): Map<string, Loose> => {
   return found;
 };
 
-const readLoose = (path: string) => {
+export const readLooseFile = (path: string) => {
   const raw = inflateSync(readFileSync(path));
   const space = raw.indexOf(0x20);
   const nul = raw.indexOf(0, space);
-  const type = raw.toString("latin1", 0, space) as keyof typeof TYPE_CODES;
+  const type = raw.toString("latin1", 0, space) as ObjectType;
   return { type, content: raw.subarray(nul + 1) };
-};
-
-/** Git's size varint: 7 bits a byte, least significant first. */
-const sizeVarint = (n: number) => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-};
-
-/**
- * A git delta that rebuilds `target` from `source`: copy the common prefix,
- * insert what differs, copy the common suffix. Trees of message files change
- * by entries appended in time order, which this captures exactly.
- */
-export const encodeDelta = (source: Uint8Array, target: Uint8Array): Uint8Array => {
-  const max = Math.min(source.length, target.length);
-  let prefix = 0;
-  while (prefix < max && source[prefix] === target[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < max - prefix && source[source.length - 1 - suffix] === target[target.length - 1 - suffix]) suffix++;
-  const out: number[] = [...sizeVarint(source.length), ...sizeVarint(target.length)];
-  const copy = (offset: number, length: number) => {
-    while (length > 0) {
-      const size = Math.min(length, 0x10000);
-      let op = 0x80;
-      const args: number[] = [];
-      for (let i = 0; i < 4; i++) {
-        const byte = (offset >>> (8 * i)) & 0xff;
-        if (byte) { op |= 1 << i; args.push(byte); }
-      }
-      // A size of 0x10000 is written as no size bytes at all.
-      if (size !== 0x10000) {
-        for (let i = 0; i < 3; i++) {
-          const byte = (size >>> (8 * i)) & 0xff;
-          if (byte) { op |= 0x10 << i; args.push(byte); }
-        }
-      }
-      out.push(op, ...args);
-      offset += size;
-      length -= size;
-    }
-  };
-  copy(0, prefix);
-  for (let i = prefix; i < target.length - suffix; i += 127) {
-    const chunk = target.subarray(i, Math.min(i + 127, target.length - suffix));
-    out.push(chunk.length);
-    for (const b of chunk) out.push(b);
-  }
-  copy(source.length - suffix, suffix);
-  return Uint8Array.from(out);
-};
-
-const entryHeader = (type: number, size: number) => {
-  const out = [(type << 4) | (size & 0x0f)];
-  let rest = Math.floor(size / 16);
-  while (rest > 0) {
-    out[out.length - 1]! |= 0x80;
-    out.push(rest & 0x7f);
-    rest = Math.floor(rest / 128);
-  }
-  return out;
-};
-
-/** The distance back to an OFS_DELTA base, in git's offset encoding. */
-const ofsVarint = (distance: number) => {
-  const out = [distance & 0x7f];
-  let n = Math.floor(distance / 128);
-  while (n > 0) {
-    n -= 1;
-    out.unshift(0x80 | (n & 0x7f));
-    n = Math.floor(n / 128);
-  }
-  return out;
 };
 
 /**
@@ -174,117 +94,54 @@ export const packLooseObjects = async (
   mkdirSync(packDir, { recursive: true });
   const tmpPack = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
   const fd = openSync(tmpPack, "w", 0o444);
-  const hasher = new Bun.CryptoHasher("sha1");
-  const index: { oid: string; offset: number; crc: number }[] = [];
-  let offset = 0;
-  let deltas = 0;
-  const emit = (oid: string, bytes: Uint8Array) => {
-    index.push({ oid, offset, crc: Bun.hash.crc32(bytes) });
-    hasher.update(bytes);
-    writeSync(fd, bytes);
-    offset += bytes.length;
-  };
-  const header = new Uint8Array(12);
-  header.set([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2]);
-  new DataView(header.buffer).setUint32(8, loose.size);
-  hasher.update(header);
-  writeSync(fd, header);
-  offset = 12;
-
-  const writeWhole = (oid: string, type: keyof typeof TYPE_CODES, content: Uint8Array) =>
-    emit(oid, Buffer.concat([Uint8Array.from(entryHeader(TYPE_CODES[type], content.length)), deflateSync(content)]));
-
   try {
+    const writer = new PackWriter(loose.size, (bytes) => writeSync(fd, bytes));
     const done = new Set<string>();
     let sinceYield = 0;
     for (const oids of chains.values()) {
-      // Contents and offsets of the versions that later versions may use as bases.
-      const kept = new Map<number, { content: Uint8Array; offset: number }>();
+      // Contents of the versions that later versions may use as bases.
+      const kept = new Map<number, { oid: string; content: Uint8Array }>();
       for (let i = 0; i < oids.length; i++) {
         const oid = oids[i]!;
-        const { type, content } = readLoose(loose.get(oid)!.path);
-        const at = offset;
-        const baseIndex = i - (i & -i);
-        const base = i > 0 ? kept.get(baseIndex) : undefined;
-        const delta = base ? encodeDelta(base.content, content) : undefined;
-        if (base && delta && delta.length < content.length / 2) {
-          deltas++;
-          emit(oid, Buffer.concat([
-            Uint8Array.from(entryHeader(OFS_DELTA, delta.length)),
-            Uint8Array.from(ofsVarint(at - base.offset)),
-            deflateSync(delta),
-          ]));
-        } else {
-          writeWhole(oid, type, content);
-        }
+        const { type, content } = readLooseFile(loose.get(oid)!.path);
+        writer.add(oid, type, content, i > 0 ? kept.get(i - (i & -i)) : undefined);
         // Later versions only ever use i, or a version on i's chain of bases.
-        for (const k of kept.keys()) if ((i & k) !== k || k > i) kept.delete(k);
-        kept.set(i, { content, offset: at });
+        for (const k of kept.keys()) if ((i & k) !== k) kept.delete(k);
+        kept.set(i, { oid, content });
         done.add(oid);
         if (++sinceYield % 64 === 0) await Bun.sleep(0);
       }
     }
     for (const { oid, path } of loose.values()) {
       if (done.has(oid)) continue;
-      const { type, content } = readLoose(path);
-      writeWhole(oid, type, content);
+      const { type, content } = readLooseFile(path);
+      writer.add(oid, type, content);
       if (++sinceYield % 256 === 0) await Bun.sleep(0);
     }
-    const checksum = hasher.digest() as Buffer;
-    writeSync(fd, checksum);
-    offset += 20;
+    const checksum = writer.finish();
     closeSync(fd);
-
-    const name = `pack-${checksum.toString("hex")}`;
-    const idx = buildIndex(index, checksum);
-    renameSync(tmpPack, join(packDir, `${name}.pack`));
-    const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
-    await Bun.write(tmpIdx, idx);
-    renameSync(tmpIdx, join(packDir, `${name}.idx`));
+    const name = installPack(packDir, tmpPack, writer.entries, checksum);
     // Only now that the pack is readable may the loose copies go.
     for (const { path } of loose.values()) unlinkSync(path);
-    return { objects: loose.size, deltas, bytes: offset, pack: name };
+    return { objects: loose.size, deltas: writer.deltas, bytes: writer.size, pack: name };
   } catch (error) {
-    try { closeSync(fd); } catch {}
+    try {
+      closeSync(fd);
+    } catch {}
     if (existsSync(tmpPack)) unlinkSync(tmpPack);
     throw error;
   }
 };
 
-/** A version 2 pack index. */
-const buildIndex = (entries: { oid: string; offset: number; crc: number }[], packChecksum: Uint8Array) => {
-  const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-  const n = sorted.length;
-  const large = sorted.filter((e) => e.offset >= 0x80000000);
-  const size = 8 + 1024 + n * 28 + large.length * 8 + 40;
-  const buf = Buffer.alloc(size);
-  buf.set([0xff, 0x74, 0x4f, 0x63], 0);
-  buf.writeUInt32BE(2, 4);
-  const fanout = new Array<number>(256).fill(0);
-  for (const e of sorted) fanout[parseInt(e.oid.slice(0, 2), 16)]!++;
-  let running = 0;
-  for (let i = 0; i < 256; i++) {
-    running += fanout[i]!;
-    buf.writeUInt32BE(running, 8 + i * 4);
-  }
-  let at = 8 + 1024;
-  for (const e of sorted) { buf.write(e.oid, at, "hex"); at += 20; }
-  for (const e of sorted) { buf.writeUInt32BE(e.crc >>> 0, at); at += 4; }
-  let largeIndex = 0;
-  const largeAt = at + n * 4;
-  for (const e of sorted) {
-    if (e.offset >= 0x80000000) {
-      buf.writeUInt32BE((0x80000000 | largeIndex) >>> 0, at);
-      buf.writeBigUInt64BE(BigInt(e.offset), largeAt + largeIndex * 8);
-      largeIndex++;
-    } else {
-      buf.writeUInt32BE(e.offset, at);
-    }
-    at += 4;
-  }
-  at = largeAt + large.length * 8;
-  buf.set(packChecksum, at);
-  at += 20;
-  buf.set(new Bun.CryptoHasher("sha1").update(buf.subarray(0, at)).digest() as Buffer, at);
-  return buf;
+/**
+ * Moves a written pack into place and writes its index beside it; the pack
+ * becomes visible to readers only when the index appears, whole.
+ */
+export const installPack = (packDir: string, tmpPack: string, entries: readonly IndexEntry[], checksum: Uint8Array) => {
+  const name = `pack-${Buffer.from(checksum).toString("hex")}`;
+  renameSync(tmpPack, join(packDir, `${name}.pack`));
+  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
+  writeFileSync(tmpIdx, buildIndex(entries, checksum), { mode: 0o444 });
+  renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  return name;
 };
