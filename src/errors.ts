@@ -62,3 +62,30 @@ export class DataDirLockedError extends AppError {
 export class StoreIntegrityError extends AppError {
   override readonly code = "store_integrity";
 }
+
+/** The remote refused our credentials (401), or they may not do this (403). */
+export class RemoteAuthError extends AppError {
+  override readonly code = "remote_auth";
+  override readonly status = 502;
+}
+
+/** The remote repository does not exist (or the token may not see it). */
+export class RemoteNotFoundError extends AppError {
+  override readonly code = "remote_not_found";
+  override readonly status = 502;
+}
+
+/** The remote could not be reached or failed (network, 5xx, rate limit): try again later. */
+export class RemoteUnavailableError extends AppError {
+  override readonly code = "remote_unavailable";
+  override readonly status = 503;
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
+}
+
+/** The remote's branch moved since we looked: fetch, merge and push again. */
+export class PushRejectedError extends AppError {
+  override readonly code = "push_rejected";
+  override readonly status = 409;
+}

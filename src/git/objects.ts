@@ -12,7 +12,8 @@ import { deflateSync } from "node:zlib";
 export type ObjectType = "blob" | "tree" | "commit";
 
 export type TreeEntry = {
-  mode: "100644" | "40000";
+  /** "40000" for a tree, "100644" for our files; other modes (from other tools) are kept as they are. */
+  mode: string;
   name: string;
   oid: string;
 };
@@ -86,7 +87,7 @@ export const parseTree = (content: Uint8Array): TreeEntry[] => {
     const mode = buf.toString("latin1", i, space);
     const name = buf.toString("utf8", space + 1, nul);
     const oid = buf.toString("hex", nul + 1, nul + 21);
-    entries.push({ mode: mode === "40000" ? "40000" : "100644", name, oid });
+    entries.push({ mode, name, oid });
     i = nul + 21;
   }
   return entries;

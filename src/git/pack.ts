@@ -78,6 +78,35 @@ const treeChains = async (
   return chains;
 };
 
+/**
+ * Writes each chain of versions of one tree path, every version a delta
+ * against the version Fenwick-style before it (i against i with its lowest
+ * set bit cleared): chains stay log2(versions) deep and deltas small.
+ */
+export const writeTreeChains = async (
+  writer: PackWriter,
+  chains: Iterable<string[]>,
+  read: (oid: string) => Promise<{ type: ObjectType; content: Uint8Array }>,
+) => {
+  const done = new Set<string>();
+  let sinceYield = 0;
+  for (const oids of chains) {
+    // Contents of the versions that later versions may use as bases.
+    const kept = new Map<number, { oid: string; content: Uint8Array }>();
+    for (let i = 0; i < oids.length; i++) {
+      const oid = oids[i]!;
+      const { type, content } = await read(oid);
+      writer.add(oid, type, content, i > 0 ? kept.get(i - (i & -i)) : undefined);
+      for (const k of kept.keys()) if ((i & k) !== k) kept.delete(k);
+      kept.set(i, { oid, content });
+      done.add(oid);
+      // Let requests in between: this runs beside the send path.
+      if (++sinceYield % 64 === 0) await Bun.sleep(0);
+    }
+  }
+  return done;
+};
+
 export const packLooseObjects = async (
   gitdir: string,
   head: () => Promise<string | undefined>,
@@ -96,22 +125,8 @@ export const packLooseObjects = async (
   const fd = openSync(tmpPack, "w", 0o444);
   try {
     const writer = new PackWriter(loose.size, (bytes) => writeSync(fd, bytes));
-    const done = new Set<string>();
+    const done = await writeTreeChains(writer, chains.values(), async (oid) => readLooseFile(loose.get(oid)!.path));
     let sinceYield = 0;
-    for (const oids of chains.values()) {
-      // Contents of the versions that later versions may use as bases.
-      const kept = new Map<number, { oid: string; content: Uint8Array }>();
-      for (let i = 0; i < oids.length; i++) {
-        const oid = oids[i]!;
-        const { type, content } = readLooseFile(loose.get(oid)!.path);
-        writer.add(oid, type, content, i > 0 ? kept.get(i - (i & -i)) : undefined);
-        // Later versions only ever use i, or a version on i's chain of bases.
-        for (const k of kept.keys()) if ((i & k) !== k) kept.delete(k);
-        kept.set(i, { oid, content });
-        done.add(oid);
-        if (++sinceYield % 64 === 0) await Bun.sleep(0);
-      }
-    }
     for (const { oid, path } of loose.values()) {
       if (done.has(oid)) continue;
       const { type, content } = readLooseFile(path);

@@ -6,7 +6,7 @@
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
@@ -18,13 +18,17 @@ import {
   serializeCommit,
   serializeTree,
   writeLooseObject,
+  type ObjectType,
   type Signature,
   type TreeEntry,
 } from "./objects.ts";
-import { packLooseObjects, type PackResult } from "./pack.ts";
+import { installPack, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
+import { parsePack } from "./packfile.ts";
 
 export const BRANCH = "main";
-const REF = `refs/heads/${BRANCH}`;
+export const REF = `refs/heads/${BRANCH}`;
+/** Where the remote's `main` was when last seen: fetched, or pushed to. */
+const REMOTE_REF = "refs/remotes/origin/main";
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export type StoreOptions = {
@@ -178,13 +182,86 @@ export class ChannelStore {
     if (this.treeCache.size > 32) this.treeCache.delete(this.treeCache.keys().next().value!);
   }
 
-  private updateRef(commit: string) {
-    const path = join(this.gitdir, REF);
+  private updateRef(commit: string, ref = REF) {
+    const path = join(this.gitdir, ref);
     mkdirSync(join(path, ".."), { recursive: true });
     const tmp = join(this.gitdir, `tmp_ref_${process.pid}`);
     writeFileSync(tmp, `${commit}\n`);
     renameSync(tmp, path);
-    this.cachedHead = commit;
+    if (ref === REF) this.cachedHead = commit;
+  }
+
+  /** The remote's `main` as last seen, or undefined before the first sync. */
+  remoteHead(): string | undefined {
+    const path = join(this.gitdir, REMOTE_REF);
+    return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+  }
+
+  setRemoteHead(commit: string) {
+    return this.exclusive(() => this.updateRef(commit, REMOTE_REF));
+  }
+
+  /**
+   * Moves `main` to what `decide` returns given the current head (a
+   * fast-forward, or a merge commit it wrote), or leaves it where it is on
+   * undefined. Runs as one write: no commit can slip in between.
+   */
+  updateHead(decide: (current: string | undefined) => Promise<string | undefined>) {
+    return this.exclusive(async () => {
+      const next = await decide(await this.head());
+      if (next !== undefined) {
+        this.updateRef(next);
+        this.maybePack();
+      }
+      return this.head();
+    });
+  }
+
+  /** Writes a merge commit of `parents` with `tree`; the caller moves `main` to it. */
+  writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number) {
+    const signature = { name: "gitchat", email: "gitchat@localhost", timestamp };
+    this.looseWritten++;
+    return writeLooseObject(this.gitdir, "commit", serializeCommit({ tree, parents, author: signature, committer: signature, message }));
+  }
+
+  /** Writes a tree of `entries` (any order) and returns its id. */
+  writeTreeEntries(entries: TreeEntry[]) {
+    this.looseWritten++;
+    return this.writeTree([...entries].sort(compareEntries));
+  }
+
+  async hasObject(oid: string) {
+    if (existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2)))) return true;
+    try {
+      await git.readObject({ fs, gitdir: this.gitdir, oid, format: "deflated", cache: this.gitCache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** An object's type and content: loose objects read directly, packed ones through isomorphic-git. */
+  async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
+    const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
+    try {
+      return readLooseFile(loose);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOENT") throw error;
+    }
+    const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: "content", cache: this.gitCache });
+    return { type: type as ObjectType, content: object as Uint8Array };
+  }
+
+  /** Stores a pack received from a remote, with an index, as one more pack of this repository. */
+  storeReceivedPack(pack: Uint8Array) {
+    const { entries, checksum, count } = parsePack(pack);
+    if (count === 0) return 0;
+    const packDir = join(this.gitdir, "objects", "pack");
+    mkdirSync(packDir, { recursive: true });
+    const tmp = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
+    writeFileSync(tmp, pack, { mode: 0o444 });
+    installPack(packDir, tmp, entries, checksum);
+    return count;
   }
 
   async readTree(oid: string): Promise<TreeEntry[]> {

@@ -1,0 +1,166 @@
+/**
+ * Walks over a channel's history for sync: which commits a push must send,
+ * which objects they add, whether one commit descends from another, and the
+ * union of two trees that a merge commits.
+ */
+import type { ChannelStore } from "./store.ts";
+import type { TreeEntry } from "./objects.ts";
+
+/** Commits older than this before the one sought are not searched (clock skew between machines). */
+const SKEW_MS = 24 * 60 * 60 * 1000;
+
+type CommitInfo = { parents: string[]; time: number };
+
+const commitInfo = async (store: ChannelStore, oid: string): Promise<CommitInfo> => {
+  const commit = await store.readCommit(oid);
+  return { parents: commit.parent, time: commit.committer.timestamp * 1000 };
+};
+
+/**
+ * Commits reachable from `include` and not from `exclude`, oldest first: the
+ * commits a push must send when the remote has `exclude`. The walk goes
+ * newest first on both sides and stops once only excluded commits are left,
+ * as git's own does. Clock skew can only make it send a commit the remote
+ * already has, never leave one out.
+ */
+export const commitsBetween = async (store: ChannelStore, include: string[], exclude: string[]) => {
+  type State = { oid: string; info: CommitInfo; excluded: boolean; queued: boolean };
+  const seen = new Map<string, State>();
+  const heap: State[] = []; // max-heap on commit time
+  let interestingQueued = 0;
+  const up = (i: number) => {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.info.time >= heap[i]!.info.time) return;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  };
+  const pop = () => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let best = i;
+        if (l < heap.length && heap[l]!.info.time > heap[best]!.info.time) best = l;
+        if (r < heap.length && heap[r]!.info.time > heap[best]!.info.time) best = r;
+        if (best === i) break;
+        [heap[best], heap[i]] = [heap[i]!, heap[best]!];
+        i = best;
+      }
+    }
+    top.queued = false;
+    if (!top.excluded) interestingQueued--;
+    return top;
+  };
+  const markExcluded = async (state: State) => {
+    if (state.excluded) return;
+    state.excluded = true;
+    if (state.queued) interestingQueued--;
+    else for (const parent of state.info.parents) await visit(parent, true);
+  };
+  const visit = async (oid: string, excluded: boolean) => {
+    const known = seen.get(oid);
+    if (known) {
+      if (excluded) await markExcluded(known);
+      return;
+    }
+    const state: State = { oid, info: await commitInfo(store, oid), excluded, queued: true };
+    seen.set(oid, state);
+    heap.push(state);
+    up(heap.length - 1);
+    if (!excluded) interestingQueued++;
+  };
+  for (const oid of exclude) if (await store.hasObject(oid)) await visit(oid, true);
+  for (const oid of include) await visit(oid, false);
+  const order: State[] = [];
+  while (interestingQueued > 0) {
+    const next = pop();
+    if (!next.excluded) order.push(next);
+    for (const parent of next.info.parents) await visit(parent, next.excluded);
+  }
+  return order.filter((s) => !s.excluded).map((s) => s.oid).reverse();
+};
+
+/** Whether `ancestor` is `descendant` or one of its ancestors (searching back to the ancestor's time, less the skew). */
+export const isAncestor = async (store: ChannelStore, ancestor: string, descendant: string) => {
+  if (ancestor === descendant) return true;
+  const floor = (await commitInfo(store, ancestor)).time - SKEW_MS;
+  const seen = new Set<string>([descendant]);
+  const stack = [descendant];
+  while (stack.length > 0) {
+    const info = await commitInfo(store, stack.pop()!);
+    for (const parent of info.parents) {
+      if (parent === ancestor) return true;
+      if (seen.has(parent)) continue;
+      seen.add(parent);
+      const parentInfo = await commitInfo(store, parent);
+      if (parentInfo.time >= floor) stack.push(parent);
+    }
+  }
+  return false;
+};
+
+/** A tree object added by a commit, and the path it sits at (for delta chains). */
+export type AddedObject = { oid: string; path: string; kind: "tree" | "blob" };
+
+/** The trees and blobs of `commit`'s tree that none of its parents' trees has at the same path. */
+export const objectsAddedBy = async (store: ChannelStore, commit: string): Promise<AddedObject[]> => {
+  const { tree, parent } = await store.readCommit(commit);
+  const parentTrees = await Promise.all(parent.map(async (p) => (await store.readCommit(p)).tree));
+  const added: AddedObject[] = [];
+  const walk = async (oid: string, parents: string[], path: string) => {
+    if (parents.includes(oid)) return;
+    added.push({ oid, path, kind: "tree" });
+    const parentMaps = await Promise.all(parents.map(async (p) => new Map((await store.readTree(p)).map((e) => [e.name, e]))));
+    for (const entry of await store.readTree(oid)) {
+      const same = parentMaps.map((m) => m.get(entry.name)).filter((e): e is TreeEntry => e !== undefined);
+      if (same.some((e) => e.oid === entry.oid)) continue;
+      if (entry.mode === "40000") {
+        await walk(entry.oid, same.filter((e) => e.mode === "40000").map((e) => e.oid), `${path}/${entry.name}`);
+      } else if (entry.mode !== "160000") {
+        added.push({ oid: entry.oid, path: `${path}/${entry.name}`, kind: "blob" });
+      }
+    }
+  };
+  await walk(tree, parentTrees, "");
+  return added;
+};
+
+/**
+ * The union of two trees: every path of either. Message files never share a
+ * path unless they are the same message, so this is the whole of a merge;
+ * a path whose content differs on the two sides (tampering, or a bug) keeps
+ * ours at the path and theirs beside it, and is reported.
+ */
+export const unionTrees = async (
+  store: ChannelStore,
+  ours: string,
+  theirs: string,
+  conflicts: string[],
+  path = "",
+): Promise<string> => {
+  if (ours === theirs) return ours;
+  const merged = new Map((await store.readTree(ours)).map((e) => [e.name, e]));
+  for (const entry of await store.readTree(theirs)) {
+    const mine = merged.get(entry.name);
+    if (!mine) {
+      merged.set(entry.name, entry);
+    } else if (mine.oid !== entry.oid) {
+      if (mine.mode === "40000" && entry.mode === "40000") {
+        merged.set(entry.name, { ...mine, oid: await unionTrees(store, mine.oid, entry.oid, conflicts, `${path}${entry.name}/`) });
+      } else {
+        const dot = entry.name.lastIndexOf(".");
+        const stem = dot > 0 ? entry.name.slice(0, dot) : entry.name;
+        const extension = dot > 0 ? entry.name.slice(dot) : "";
+        const name = `${stem}.conflict-${entry.oid.slice(0, 12)}${extension}`;
+        merged.set(name, { ...entry, name });
+        conflicts.push(`${path}${entry.name}`);
+      }
+    }
+  }
+  return store.writeTreeEntries([...merged.values()]);
+};

@@ -1,0 +1,158 @@
+/**
+ * Git's smart HTTP protocol (v0/v1), client side: the ref advertisement, a
+ * push (receive-pack) and a fetch (upload-pack). The packs themselves are
+ * made and read by packfile.ts. The token goes only into the Authorization
+ * header of each request: never into a URL, a config file or an error.
+ */
+import { PushRejectedError, RemoteAuthError, RemoteNotFoundError, RemoteUnavailableError, StoreIntegrityError } from "../errors.ts";
+
+const ZERO = "0".repeat(40);
+const AGENT = "agent=gitchat/1";
+const encoder = new TextEncoder();
+
+export const pktLine = (text: string | Uint8Array) => {
+  const payload = typeof text === "string" ? encoder.encode(text) : text;
+  const out = new Uint8Array(payload.length + 4);
+  out.set(encoder.encode((payload.length + 4).toString(16).padStart(4, "0")), 0);
+  out.set(payload, 4);
+  return out;
+};
+const FLUSH = encoder.encode("0000");
+
+/** Splits pkt-lines from the start of `data`; stops at the end or at `stopAfter` lines. Returns where it stopped. */
+export const readPktLines = (data: Uint8Array, from = 0, until?: (line: string | null) => boolean) => {
+  const lines: (string | null)[] = [];
+  let at = from;
+  const decoder = new TextDecoder();
+  while (at + 4 <= data.length) {
+    const length = parseInt(decoder.decode(data.subarray(at, at + 4)), 16);
+    if (Number.isNaN(length)) throw new StoreIntegrityError("the remote sent a malformed pkt-line");
+    if (length === 0) {
+      lines.push(null);
+      at += 4;
+    } else {
+      if (length < 4 || at + length > data.length) throw new StoreIntegrityError("the remote sent a truncated pkt-line");
+      lines.push(decoder.decode(data.subarray(at + 4, at + length)));
+      at += length;
+    }
+    if (until?.(lines[lines.length - 1]!)) break;
+  }
+  return { lines, end: at };
+};
+
+export type Advertisement = { refs: Map<string, string>; capabilities: Set<string> };
+
+export type RemoteOptions = {
+  token?: string;
+  /** A name for messages: "owner/name". */
+  label: string;
+  timeoutMs?: number;
+};
+
+export class SmartHttpRemote {
+  constructor(readonly url: string, private readonly options: RemoteOptions) {}
+
+  private headers(extra: Record<string, string> = {}) {
+    const headers: Record<string, string> = { "user-agent": "gitchat/1", ...extra };
+    if (this.options.token) headers.authorization = `Basic ${btoa(`x-access-token:${this.options.token}`)}`;
+    return headers;
+  }
+
+  private async request(path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string> }) {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method: init.method,
+        headers: this.headers(init.headers),
+        body: init.body as BodyInit | undefined,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
+        redirect: "follow",
+      });
+    } catch (error) {
+      const reason = (error as Error).name === "TimeoutError" ? "timed out" : "could not be reached";
+      throw new RemoteUnavailableError(`the git remote of ${this.options.label} ${reason}; will retry`);
+    }
+    if (response.ok) return new Uint8Array(await response.arrayBuffer());
+    await response.body?.cancel();
+    const label = this.options.label;
+    switch (response.status) {
+      case 401:
+        throw new RemoteAuthError(`the git remote refused the token for ${label}: check GITHUB_TOKEN`);
+      case 403:
+        throw new RemoteAuthError(`the token may not ${init.method === "POST" && path.includes("receive") ? "push to" : "read"} ${label}`);
+      case 404:
+        throw new RemoteNotFoundError(`the git remote has no repository ${label}`);
+      case 429: {
+        const retry = Number(response.headers.get("retry-after"));
+        throw new RemoteUnavailableError(`the git remote of ${label} is rate limiting; will retry`, Number.isFinite(retry) ? retry * 1000 : undefined);
+      }
+      default:
+        throw new RemoteUnavailableError(`the git remote of ${label} answered ${response.status}; will retry`);
+    }
+  }
+
+  async advertisement(service: "git-upload-pack" | "git-receive-pack"): Promise<Advertisement> {
+    const body = await this.request(`/info/refs?service=${service}`, { method: "GET" });
+    const { lines } = readPktLines(body);
+    if (lines[0] !== `# service=${service}\n`) {
+      throw new RemoteUnavailableError(`the remote of ${this.options.label} does not speak git's smart HTTP protocol`);
+    }
+    const refs = new Map<string, string>();
+    let capabilities = new Set<string>();
+    for (const line of lines.slice(1)) {
+      if (line === null) continue;
+      const [refPart, caps] = line.replace(/\n$/, "").split("\0");
+      if (caps !== undefined) capabilities = new Set(caps.split(" ").filter(Boolean));
+      const [oid, name] = refPart!.split(" ");
+      if (oid && name && oid !== ZERO && name !== "capabilities^{}") refs.set(name, oid);
+    }
+    return { refs, capabilities };
+  }
+
+  /** Moves `ref` on the remote from `oldOid` (undefined: create) to `newOid`, sending `pack`. */
+  async push(ref: string, oldOid: string | undefined, newOid: string, pack: Uint8Array) {
+    const command = pktLine(`${oldOid ?? ZERO} ${newOid} ${ref}\0report-status ${AGENT}\n`);
+    const body = Buffer.concat([command, FLUSH, pack]);
+    const answer = await this.request("/git-receive-pack", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-git-receive-pack-request", accept: "application/x-git-receive-pack-result" },
+    });
+    const lines = readPktLines(answer).lines.filter((l): l is string => l !== null).map((l) => l.replace(/\n$/, ""));
+    const unpack = lines.find((l) => l.startsWith("unpack "));
+    if (unpack !== "unpack ok") throw new RemoteUnavailableError(`the remote could not store the pushed objects (${unpack ?? "no status"})`);
+    const status = lines.find((l) => l.endsWith(` ${ref}`) || l.includes(` ${ref} `));
+    if (status?.startsWith("ok ")) return;
+    const reason = status?.slice(`ng ${ref} `.length) ?? "no status";
+    if (/non-fast-forward|fetch first|stale|failed to update ref|cannot lock/.test(reason)) {
+      throw new PushRejectedError(`the remote's ${ref} moved on (${reason})`);
+    }
+    throw new RemoteUnavailableError(`the remote refused the push to ${this.options.label}: ${reason}`);
+  }
+
+  /** A pack holding `wants` and what they reach beyond `haves`; undefined when there is nothing to fetch. */
+  async fetchPack(wants: string[], haves: string[]): Promise<Uint8Array | undefined> {
+    if (wants.length === 0) return undefined;
+    const parts: Uint8Array[] = [];
+    wants.forEach((oid, i) => parts.push(pktLine(i === 0 ? `want ${oid} ofs-delta ${AGENT}\n` : `want ${oid}\n`)));
+    parts.push(FLUSH);
+    for (const oid of haves) parts.push(pktLine(`have ${oid}\n`));
+    parts.push(pktLine("done\n"));
+    const answer = await this.request("/git-upload-pack", {
+      method: "POST",
+      body: Buffer.concat(parts),
+      headers: { "content-type": "application/x-git-upload-pack-request", accept: "application/x-git-upload-pack-result" },
+    });
+    // Acknowledgements (NAK / ACK <oid>) in pkt-lines, then the raw pack.
+    let at = 0;
+    const decoder = new TextDecoder();
+    while (at + 4 <= answer.length && decoder.decode(answer.subarray(at, at + 4)) !== "PACK") {
+      const { lines, end } = readPktLines(answer, at, () => true);
+      const line = lines[0];
+      if (line?.startsWith("ERR ")) throw new RemoteUnavailableError(`the remote refused the fetch: ${line.slice(4).trim()}`);
+      at = end;
+    }
+    if (at >= answer.length) throw new RemoteUnavailableError(`the remote of ${this.options.label} sent no pack`);
+    return answer.subarray(at);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Moving a channel's history to and from its remote: push what the remote
+ * lacks (one pack, deltas between tree versions), fetch what we lack, and
+ * merge the two histories by the union of their trees.
+ */
+import { PushRejectedError } from "../errors.ts";
+import { commitsBetween, isAncestor, objectsAddedBy, unionTrees } from "./history.ts";
+import { writeTreeChains } from "./pack.ts";
+import { PackWriter } from "./packfile.ts";
+import type { SmartHttpRemote } from "./smart-http.ts";
+import { REF, type ChannelStore } from "./store.ts";
+
+/** The pack that gives a remote holding the parents of `commits` everything `commits` reach. */
+export const packForPush = async (store: ChannelStore, commits: string[]) => {
+  const seen = new Set<string>(commits);
+  const blobs: string[] = [];
+  const chains = new Map<string, string[]>();
+  for (const commit of commits) {
+    for (const added of await objectsAddedBy(store, commit)) {
+      if (seen.has(added.oid)) continue;
+      seen.add(added.oid);
+      if (added.kind === "blob") blobs.push(added.oid);
+      else chains.set(added.path, [...(chains.get(added.path) ?? []), added.oid]);
+    }
+  }
+  const chunks: Uint8Array[] = [];
+  const writer = new PackWriter(seen.size, (bytes) => chunks.push(bytes));
+  for (const commit of commits) {
+    const { type, content } = await store.readObject(commit);
+    writer.add(commit, type, content);
+  }
+  await writeTreeChains(writer, chains.values(), (oid) => store.readObject(oid));
+  for (const blob of blobs) {
+    const { type, content } = await store.readObject(blob);
+    writer.add(blob, type, content);
+  }
+  writer.finish();
+  return { pack: Buffer.concat(chunks), objects: seen.size, commits: commits.length };
+};
+
+export type PushResult = { commits: number; objects: number; bytes: number };
+
+/**
+ * Pushes `main`. The remote checks that its branch has not moved since we
+ * looked (`old` in the command); when it has, this throws PushRejectedError
+ * and nothing changed on either side: fetch, merge and push again.
+ */
+export const pushChannel = async (store: ChannelStore, remote: SmartHttpRemote): Promise<PushResult> => {
+  const local = await store.head();
+  const { refs } = await remote.advertisement("git-receive-pack");
+  const remoteTip = refs.get(REF);
+  if (!local || remoteTip === local) {
+    if (remoteTip) await store.setRemoteHead(remoteTip);
+    return { commits: 0, objects: 0, bytes: 0 };
+  }
+  if (remoteTip && !(await store.hasObject(remoteTip))) {
+    throw new PushRejectedError("the remote has commits this server has not fetched yet");
+  }
+  const commits = await commitsBetween(store, [local], remoteTip ? [remoteTip] : []);
+  const { pack, objects } = await packForPush(store, commits);
+  await remote.push(REF, remoteTip, local, pack);
+  await store.setRemoteHead(local);
+  return { commits: commits.length, objects, bytes: pack.length };
+};
+
+/** Commits to offer a remote as already held: the last known remote head, then `main` and its first-parent line, thinning out. */
+const haves = async (store: ChannelStore) => {
+  const list: string[] = [];
+  const remoteHead = store.remoteHead();
+  if (remoteHead && (await store.hasObject(remoteHead))) list.push(remoteHead);
+  let commit = await store.head();
+  for (let step = 0, skip = 1; commit && list.length < 64; step++) {
+    if (step % skip === 0) list.push(commit);
+    if (step >= 16) skip = Math.min(skip * 2, 1024);
+    commit = (await store.readCommit(commit)).parent[0];
+  }
+  return [...new Set(list)];
+};
+
+export type FetchResult = { remoteHead: string | undefined; objects: number; bytes: number };
+
+/** Fetches the remote's `main` and what it reaches that we lack, and records where it was. */
+export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote): Promise<FetchResult> => {
+  const { refs } = await remote.advertisement("git-upload-pack");
+  const tip = refs.get(REF);
+  if (!tip) return { remoteHead: undefined, objects: 0, bytes: 0 };
+  let objects = 0;
+  let bytes = 0;
+  if (!(await store.hasObject(tip))) {
+    const pack = await remote.fetchPack([tip], await haves(store));
+    if (pack) {
+      objects = store.storeReceivedPack(pack);
+      bytes = pack.length;
+    }
+  }
+  await store.setRemoteHead(tip);
+  return { remoteHead: tip, objects, bytes };
+};
+
+export type MergeResult = { outcome: "up-to-date" | "fast-forward" | "merge"; head: string | undefined; conflicts: string[] };
+
+/** Brings `remoteHead` into `main`: nothing, a fast-forward, or a merge commit of the union of both trees. */
+export const mergeRemote = async (store: ChannelStore, remoteHead: string, now = Date.now()): Promise<MergeResult> => {
+  const conflicts: string[] = [];
+  let outcome: MergeResult["outcome"] = "up-to-date";
+  const head = await store.updateHead(async (local) => {
+    if (!local) {
+      outcome = "fast-forward";
+      return remoteHead;
+    }
+    if (local === remoteHead || (await isAncestor(store, remoteHead, local))) return undefined;
+    if (await isAncestor(store, local, remoteHead)) {
+      outcome = "fast-forward";
+      return remoteHead;
+    }
+    const [ours, theirs] = await Promise.all([store.readCommit(local), store.readCommit(remoteHead)]);
+    const tree = await unionTrees(store, ours.tree, theirs.tree, conflicts);
+    outcome = "merge";
+    return store.writeMergeCommit(tree, [local, remoteHead], "Merge messages from the remote", now);
+  });
+  return { outcome, head, conflicts };
+};
