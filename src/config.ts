@@ -11,6 +11,14 @@ export type Config = {
   author: string;
   /** Loose objects in a channel before they are packed in the background. */
   packThreshold: number;
+  /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
+  github?: {
+    token: string;
+    apiUrl: string;
+    gitUrl: string;
+    /** Seconds between pulls. */
+    syncInterval: number;
+  };
 };
 
 type Env = Record<string, string | undefined>;
@@ -42,5 +50,38 @@ export const loadConfig = (env: Env = process.env): Config => {
     defaultRepository: { owner: username ?? "local", name: repoName ?? "general" },
     author: username ?? "local",
     packThreshold: parseInteger(env, "PACK_THRESHOLD", 4000, 10, 10_000_000),
+    github: githubSettings(env),
+  };
+};
+
+const parseUrl = (env: Env, key: string, fallback: string) => {
+  const raw = nonEmpty(env[key]) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${key}=${JSON.stringify(raw)} is not valid: use a URL such as ${fallback}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(`${key}=${JSON.stringify(raw)} is not valid: use an http(s) URL such as ${fallback}`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigError(`${key} must not hold credentials; put the token in GITHUB_TOKEN`);
+  }
+  return raw.replace(/\/+$/, "");
+};
+
+const githubSettings = (env: Env): Config["github"] => {
+  const token = nonEmpty(env.GITHUB_TOKEN);
+  if (token === undefined) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError("GITHUB_TOKEN is not valid: it holds spaces or characters a token cannot have");
+  if (nonEmpty(env.GITHUB_USERNAME) === undefined) {
+    throw new ConfigError("GITHUB_TOKEN is set but GITHUB_USERNAME is not: set it to the owner of the default channel's repository");
+  }
+  return {
+    token,
+    apiUrl: parseUrl(env, "GITHUB_API_URL", "https://api.github.com"),
+    gitUrl: parseUrl(env, "GITHUB_GIT_URL", "https://github.com"),
+    syncInterval: parseInteger(env, "SYNC_INTERVAL", 30, 1, 86_400),
   };
 };

@@ -11,6 +11,8 @@ import { lockDataDir } from "./db/lock.ts";
 import { createApp } from "./http/app.ts";
 import { MessageService } from "./messages/service.ts";
 import { RepositoryService } from "./repositories/service.ts";
+import { createGitHub, type GitHub } from "./github/client.ts";
+import { SyncService, type SyncSettings } from "./sync/service.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export type Log = (line: string) => void;
@@ -19,7 +21,14 @@ export const defaultLog: Log = (line) => console.log(`${new Date().toISOString()
 
 export const databasePath = (dataDir: string) => join(dataDir, "gitchat.db");
 
-export const openGitchat = async (config: Config, log: Log = defaultLog, options: { now?: () => number } = {}) => {
+export type OpenOptions = {
+  now?: () => number;
+  /** Tests pass a GitHub client tuned for speed. */
+  github?: GitHub;
+  sync?: Partial<Pick<SyncSettings, "debounceMs" | "maxBackoffMs">>;
+};
+
+export const openGitchat = async (config: Config, log: Log = defaultLog, options: OpenOptions = {}) => {
   if (!existsSync(config.dataDir)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(config.dataDir);
   try {
@@ -37,14 +46,25 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
       for (const problem of report.problems) log(`${channel.fullName}: ${problem}`);
     }
-    const app = createApp({ db, messages, repositories, log, version: pkg.version });
+    const sync = config.github
+      ? new SyncService(
+          db,
+          repositories,
+          messages,
+          options.github ?? createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl }),
+          { token: config.github.token, gitUrl: config.github.gitUrl, intervalMs: config.github.syncInterval * 1000, ...options.sync },
+          log,
+        )
+      : undefined;
+    const app = createApp({ db, messages, repositories, sync, log, version: pkg.version });
     const close = async () => {
       await messages.settled();
+      await sync?.stop();
       await repositories.close();
       db.close();
       lock.release();
     };
-    return { config, db, repositories, messages, app, close };
+    return { config, db, repositories, messages, sync, app, close };
   } catch (error) {
     lock.release();
     throw error;

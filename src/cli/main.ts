@@ -2,7 +2,8 @@
 /** gitchat's command line: `serve` (the default), `rebuild`, `verify`. */
 import { loadConfig } from "../config.ts";
 import { AppError, ConfigError, DataDirLockedError } from "../errors.ts";
-import { databasePath, defaultLog, dropDatabase, openGitchat } from "../gitchat.ts";
+import { databasePath, defaultLog, dropDatabase, openGitchat, type Gitchat } from "../gitchat.ts";
+import type { PushReport } from "../sync/service.ts";
 import { verifyGitchat } from "./verify.ts";
 
 const USAGE = `usage: gitchat [command]
@@ -11,10 +12,12 @@ commands:
   serve     run the chat server (the default)
   rebuild   recreate the SQLite index from the git repositories
   verify    check that every message in git is in the index and the other way round
+  push      push every channel to GitHub now (for cron); exit 1 unless all are in sync
+  pull      pull every channel from GitHub now
   help      show this
 
 settings come from the environment or a .env file: PORT (8004), HOST (localhost),
-DATA_DIR (./data), GITHUB_USERNAME, GITHUB_REPO_NAME`;
+DATA_DIR (./data), GITHUB_TOKEN, GITHUB_USERNAME, GITHUB_REPO_NAME, SYNC_INTERVAL (30)`;
 
 const serve = async () => {
   const config = loadConfig();
@@ -22,6 +25,10 @@ const serve = async () => {
   const server = gitchat.app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024 });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.server!.port}`;
   defaultLog(`gitchat listening on ${url} (data in ${config.dataDir})`);
+  if (gitchat.sync) {
+    defaultLog(`syncing with GitHub every ${config.github!.syncInterval} s`);
+    gitchat.sync.start();
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -48,12 +55,50 @@ const rebuild = async () => {
   console.log(`rebuilt ${databasePath(config.dataDir)}: ${count} message(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 };
 
+/**
+ * `gitchat push` / `gitchat pull`, for cron. When a server owns the data
+ * directory the work is handed to it (POST /push), so only one process ever
+ * writes a repository; otherwise this process opens the directory itself.
+ */
+const syncNow = async (command: "push" | "pull") => {
+  const config = loadConfig();
+  let reports: PushReport[];
+  let gitchat: Gitchat | undefined;
+  try {
+    gitchat = await openGitchat(config, () => {});
+  } catch (error) {
+    if (!(error instanceof DataDirLockedError)) throw error;
+  }
+  if (gitchat) {
+    try {
+      if (!gitchat.sync) throw new ConfigError("GitHub sync is off: set GITHUB_TOKEN and GITHUB_USERNAME");
+      reports = command === "push" ? await gitchat.sync.pushAll() : await gitchat.sync.pullAll();
+    } finally {
+      await gitchat.close();
+    }
+  } else {
+    const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+    const response = await fetch(`http://${host}:${config.port}/${command}`, { method: "POST" }).catch(() => undefined);
+    if (!response?.ok) {
+      throw new AppError(`the data directory is in use, but no gitchat answers at http://${host}:${config.port}; is PORT right?`);
+    }
+    const body = (await response.json()) as { message: string; repositories: PushReport[] };
+    if (body.repositories.length === 0) throw new ConfigError(body.message);
+    reports = body.repositories;
+  }
+  for (const r of reports) console.log(`${r.success ? "ok    " : "FAILED"} ${r.repository}: ${r.message}`);
+  process.exit(reports.every((r) => r.success) ? 0 : 1);
+};
+
 const main = async (command = "serve") => {
   switch (command) {
     case "serve":
       return serve();
     case "rebuild":
       return rebuild();
+    case "push":
+    case "pull":
+      return syncNow(command);
     case "verify": {
       const ok = await verifyGitchat(loadConfig());
       process.exit(ok ? 0 : 1);

@@ -58,7 +58,21 @@ const MIGRATIONS = [
    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
      INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
    END;`,
+  `CREATE TABLE sync_state (
+     repository_id INTEGER PRIMARY KEY REFERENCES repositories(id),
+     last_push_at TEXT,
+     last_pull_at TEXT,
+     last_error TEXT,
+     last_error_at TEXT
+   );`,
 ];
+
+export type SyncStateRow = {
+  last_push_at: string | null;
+  last_pull_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+};
 
 const SELECT_MESSAGE = `SELECT m.seq AS cursor, m.id, r.owner || '/' || r.name AS repository, m.author,
   m.content, m.type, m.created_at, m.git_hash FROM messages m JOIN repositories r ON r.id = m.repository_id`;
@@ -211,6 +225,25 @@ export class MessageDatabase {
         : "SELECT count(*) AS n FROM messages WHERE repository_id = ?";
     const params = repositoryId === undefined ? [] : [repositoryId];
     return this.sqlite.query<{ n: number }, number[]>(sql).get(...params)!.n;
+  }
+
+  syncState(repositoryId: number): SyncStateRow {
+    return (
+      this.sqlite
+        .query<SyncStateRow, [number]>("SELECT last_push_at, last_pull_at, last_error, last_error_at FROM sync_state WHERE repository_id = ?")
+        .get(repositoryId) ?? { last_push_at: null, last_pull_at: null, last_error: null, last_error_at: null }
+    );
+  }
+
+  /** Records a successful push or pull (clearing the last error), or a failure. */
+  recordSync(repositoryId: number, event: { kind: "push" | "pull"; at: string } | { kind: "error"; at: string; message: string }) {
+    this.sqlite.run("INSERT OR IGNORE INTO sync_state (repository_id) VALUES (?)", [repositoryId]);
+    if (event.kind === "error") {
+      this.sqlite.run("UPDATE sync_state SET last_error = ?, last_error_at = ? WHERE repository_id = ?", [event.message, event.at, repositoryId]);
+    } else {
+      const column = event.kind === "push" ? "last_push_at" : "last_pull_at";
+      this.sqlite.run(`UPDATE sync_state SET ${column} = ?, last_error = NULL, last_error_at = NULL WHERE repository_id = ?`, [event.at, repositoryId]);
+    }
   }
 
   quickCheck(): string {

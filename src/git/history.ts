@@ -23,7 +23,7 @@ const commitInfo = async (store: ChannelStore, oid: string): Promise<CommitInfo>
  * as git's own does. Clock skew can only make it send a commit the remote
  * already has, never leave one out.
  */
-export const commitsBetween = async (store: ChannelStore, include: string[], exclude: string[]) => {
+export const commitsBetween = async (store: ChannelStore, include: string[], exclude: string[], limit = Infinity) => {
   type State = { oid: string; info: CommitInfo; excluded: boolean; queued: boolean };
   const seen = new Map<string, State>();
   const heap: State[] = []; // max-heap on commit time
@@ -77,7 +77,7 @@ export const commitsBetween = async (store: ChannelStore, include: string[], exc
   for (const oid of exclude) if (await store.hasObject(oid)) await visit(oid, true);
   for (const oid of include) await visit(oid, false);
   const order: State[] = [];
-  while (interestingQueued > 0) {
+  while (interestingQueued > 0 && order.length < limit) {
     const next = pop();
     if (!next.excluded) order.push(next);
     for (const parent of next.info.parents) await visit(parent, next.excluded);

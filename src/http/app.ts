@@ -3,6 +3,8 @@ import { openapi } from "@elysiajs/openapi";
 import type { MessageDatabase } from "../db/database.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
+import type { SyncService } from "../sync/service.ts";
+import { syncRoutes } from "./routes/sync.ts";
 import { readJsonBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -13,6 +15,7 @@ export type Deps = {
   db: MessageDatabase;
   messages: MessageService;
   repositories: RepositoryService;
+  sync?: SyncService;
   log: (line: string) => void;
   version: string;
 };
@@ -39,7 +42,8 @@ export const createApp = (deps: Deps) =>
       }),
     )
     .use(messageRoutes(deps.messages))
-    .use(repositoryRoutes(deps.repositories))
+    .use(repositoryRoutes(deps.repositories, deps.sync))
+    .use(syncRoutes(deps.sync))
     .use(healthRoutes(deps.db, deps.repositories));
 
 export type App = ReturnType<typeof createApp>;

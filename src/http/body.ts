@@ -1,5 +1,5 @@
 /** Reads a JSON request body, refusing past the size cap before reading it all. */
-import { InvalidInputError, InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.ts";
+import { InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -19,7 +19,9 @@ export const readJsonBody = async (request: Request, contentType: string): Promi
     }
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
-    if (size === 0) throw new InvalidInputError('the request needs a JSON body, e.g. {"content": "hello"}');
+    // No body at all: an empty object, so routes that take none work and the
+    // others say which field is missing.
+    if (size === 0 && !contentType) return {};
     throw new UnsupportedMediaTypeError(`send the body as JSON with "content-type: application/json", not ${JSON.stringify(contentType || "none")}`);
   }
   let text: string;

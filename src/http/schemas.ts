@@ -24,6 +24,26 @@ export const Repository = t.Object({
   full_name: t.String(),
   created_at: t.String({ format: "date-time" }),
   head: t.Union([t.String(), t.Null()], { description: "The commit `main` points at; null while empty" }),
+  sync: t.Object(
+    {
+      enabled: t.Boolean({ description: "false when GITHUB_TOKEN is not set" }),
+      remote: t.Union([t.String(), t.Null()], { description: "owner/name on GitHub" }),
+      unpushed: t.Integer({ description: "Commits GitHub does not have yet (at most 10,000 counted)" }),
+      last_push_at: t.Union([t.String(), t.Null()]),
+      last_pull_at: t.Union([t.String(), t.Null()]),
+      last_error: t.Union([t.String(), t.Null()]),
+      last_error_at: t.Union([t.String(), t.Null()]),
+    },
+    { description: "How this channel stands with its GitHub repository" },
+  ),
+});
+
+export const SyncReport = t.Object({
+  success: t.Boolean(),
+  message: t.String(),
+  repositories: t.Array(
+    t.Object({ repository: t.String(), success: t.Boolean(), pushed: t.Integer(), message: t.String() }),
+  ),
 });
 
 export const Health = t.Object({

@@ -64,6 +64,7 @@ const checkContent = (content: string) => {
 
 export class MessageService {
   private readonly writers = new Map<number, GroupCommit<NewMessage, string>>();
+  private readonly commitListeners: ((channel: Channel) => void)[] = [];
 
   constructor(
     private readonly db: MessageDatabase,
@@ -99,11 +100,17 @@ export class MessageService {
         const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
         const commit = await channel.store.commitMessages(batch, { name, email: `${name}@gitchat.invalid`, timestamp });
         this.db.insertMessages(channel.id, batch.map((message) => ({ message, gitHash: commit })), commit);
+        for (const listener of this.commitListeners) listener(channel);
         return commit;
       });
       this.writers.set(channel.id, writer);
     }
     return writer;
+  }
+
+  /** Called after every commit of new messages (the sync worker pushes soon after). */
+  onCommit(listener: (channel: Channel) => void) {
+    this.commitListeners.push(listener);
   }
 
   list(input: ListInput): MessageView[] {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { call, openTestGitchat } from "../support/app.ts";
 import type { Gitchat } from "../../src/gitchat.ts";
 
-type RepositoryView = { id: number; name: string; owner: string; full_name: string; created_at: string; head: string | null };
+type RepositoryView = { id: number; name: string; owner: string; full_name: string; created_at: string; head: string | null; sync: Record<string, unknown> };
 
 const repositories = async (gitchat: Gitchat) => {
   const answer = await call(gitchat, "GET", "/repositories");
@@ -34,6 +34,15 @@ describe("listing channels", () => {
         full_name: "local/general",
         created_at: expect.any(String),
         head: null,
+        sync: {
+          enabled: false,
+          remote: null,
+          unpushed: 0,
+          last_push_at: null,
+          last_pull_at: null,
+          last_error: null,
+          last_error_at: null,
+        },
       });
       expect(new Date(general!.created_at).toISOString()).toBe(general!.created_at);
     } finally {
@@ -74,6 +83,15 @@ describe("creating channels", () => {
       full_name: "acme/chat",
       created_at: expect.any(String),
       head: null,
+      sync: {
+        enabled: false,
+        remote: null,
+        unpushed: 0,
+        last_push_at: null,
+        last_pull_at: null,
+        last_error: null,
+        last_error_at: null,
+      },
     });
     expect(Math.abs(Date.parse(answer.body.created_at) - Date.now())).toBeLessThan(60_000);
     const list = await repositories(gitchat);

@@ -1,10 +1,25 @@
 import { Elysia, t } from "elysia";
 import { toRepositoryView, type Channel, type RepositoryService } from "../../repositories/service.ts";
+import type { SyncService } from "../../sync/service.ts";
 import { ErrorBody, Repository } from "../schemas.ts";
 
-const view = async (channel: Channel) => ({ ...toRepositoryView(channel), head: (await channel.store.head()) ?? null });
+const SYNC_OFF = {
+  enabled: false,
+  remote: null,
+  unpushed: 0,
+  last_push_at: null,
+  last_pull_at: null,
+  last_error: null,
+  last_error_at: null,
+};
 
-export const repositoryRoutes = (repositories: RepositoryService) =>
+export const repositoryRoutes = (repositories: RepositoryService, sync: SyncService | undefined) => {
+  const view = async (channel: Channel) => ({
+    ...toRepositoryView(channel),
+    head: (await channel.store.head()) ?? null,
+    sync: sync ? await sync.view(channel) : SYNC_OFF,
+  });
+  return (
   new Elysia({ name: "repositories" })
     .get("/repositories", () => Promise.all(repositories.list().map(view)), {
       response: { 200: t.Array(Repository) },
@@ -14,6 +29,8 @@ export const repositoryRoutes = (repositories: RepositoryService) =>
       "/repositories",
       async ({ body, set }) => {
         const channel = await repositories.create(body.owner, body.name);
+        // Sets up the GitHub repository and pulls its history; a failure shows in `sync.last_error`.
+        await sync?.attach(channel);
         set.status = 201;
         return view(channel);
       },
@@ -28,4 +45,5 @@ export const repositoryRoutes = (repositories: RepositoryService) =>
         response: { 201: Repository, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody },
         detail: { summary: "Create a channel", description: "409 when it exists (names are case-insensitive, as on GitHub)." },
       },
-    );
+    ));
+};

@@ -1,0 +1,28 @@
+import { Elysia } from "elysia";
+import type { PushReport, SyncService } from "../../sync/service.ts";
+import { SyncReport } from "../schemas.ts";
+
+const OFF = "GitHub sync is off: set GITHUB_TOKEN and GITHUB_USERNAME to back channels up to GitHub";
+
+const summary = (verb: string, reports: PushReport[]) => {
+  const failed = reports.filter((r) => !r.success);
+  return {
+    success: failed.length === 0,
+    message:
+      failed.length === 0
+        ? `${verb} ${reports.length} channel(s): all in sync`
+        : `${failed.length} of ${reports.length} channel(s) failed: ${failed.map((r) => `${r.repository}: ${r.message}`).join("; ")}`,
+    repositories: reports,
+  };
+};
+
+export const syncRoutes = (sync: SyncService | undefined) =>
+  new Elysia({ name: "sync" })
+    .post("/push", async () => (sync ? summary("pushed", await sync.pushAll()) : { success: false, message: OFF, repositories: [] }), {
+      response: { 200: SyncReport },
+      detail: { summary: "Push every channel to GitHub now", description: "Pulls and merges first when another server pushed meanwhile." },
+    })
+    .post("/pull", async () => (sync ? summary("pulled", await sync.pullAll()) : { success: false, message: OFF, repositories: [] }), {
+      response: { 200: SyncReport },
+      detail: { summary: "Pull every channel from GitHub now" },
+    });

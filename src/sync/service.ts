@@ -1,0 +1,267 @@
+/**
+ * Keeps every channel in step with its GitHub repository: makes sure the
+ * repository exists, pushes soon after each commit (debounced), pulls on an
+ * interval, merges what others pushed and indexes it, and backs off while
+ * GitHub or the network fail. One sync at a time per channel; every change
+ * to the channel's git repository goes through its store's single writer.
+ */
+import { AppError, PushRejectedError, RemoteNotFoundError, RemoteUnavailableError } from "../errors.ts";
+import type { MessageDatabase } from "../db/database.ts";
+import { commitsBetween } from "../git/history.ts";
+import { SmartHttpRemote } from "../git/smart-http.ts";
+import { fetchChannel, mergeRemote, pushChannel } from "../git/transfer.ts";
+import type { GitHub } from "../github/client.ts";
+import type { MessageService } from "../messages/service.ts";
+import type { Channel, RepositoryService } from "../repositories/service.ts";
+
+export type SyncSettings = {
+  token: string;
+  gitUrl: string;
+  /** Milliseconds between pulls. */
+  intervalMs: number;
+  /** Milliseconds to wait after a commit before pushing, so that a burst goes in one push. */
+  debounceMs?: number;
+  /** Longest wait between retries after failures. */
+  maxBackoffMs?: number;
+};
+
+export type ChannelSyncView = {
+  enabled: boolean;
+  remote: string | null;
+  /** Commits on `main` that the remote does not have yet (capped at 10,000). */
+  unpushed: number;
+  last_push_at: string | null;
+  last_pull_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+};
+
+export type PushReport = { repository: string; success: boolean; pushed: number; message: string };
+
+const describe = (error: unknown) =>
+  error instanceof AppError ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
+
+class ChannelSync {
+  private running: Promise<void> = Promise.resolve();
+  private pushTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private ready = false;
+  private stopped = false;
+  readonly remote: SmartHttpRemote;
+
+  constructor(
+    readonly channel: Channel,
+    private readonly owner: SyncService,
+  ) {
+    this.remote = new SmartHttpRemote(`${owner.settings.gitUrl}/${channel.owner}/${channel.name}.git`, {
+      token: owner.settings.token,
+      label: channel.fullName,
+    });
+  }
+
+  /** Runs `work` after any sync of this channel already under way. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.running.then(work);
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  schedulePush() {
+    if (this.stopped || this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      void this.sync("push").catch(() => {});
+    }, this.owner.settings.debounceMs ?? 500);
+  }
+
+  /** Pull, merge, index; then push what the remote lacks. Records the outcome; throws on failure. */
+  sync(kind: "push" | "pull" | "both" = "both"): Promise<number> {
+    return this.serial(async () => {
+      try {
+        if (!this.ready) await this.setUp();
+        let pushed = 0;
+        if (kind !== "push") await this.pull();
+        if (kind !== "pull") pushed = await this.push();
+        this.failures = 0;
+        return pushed;
+      } catch (error) {
+        this.failed(error);
+        throw error;
+      }
+    });
+  }
+
+  private async setUp() {
+    await this.owner.ensureRemoteRepository(this.channel);
+    this.ready = true;
+  }
+
+  private async pull() {
+    const fetched = await fetchChannel(this.channel.store, this.remote);
+    if (fetched.remoteHead) {
+      const merged = await mergeRemote(this.channel.store, fetched.remoteHead);
+      for (const path of merged.conflicts) {
+        this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);
+      }
+      if (merged.outcome !== "up-to-date") {
+        const report = await this.owner.messages.index(this.channel);
+        if (report.indexed > 0) this.owner.log(`${this.channel.fullName}: ${report.indexed} message(s) pulled`);
+        for (const problem of report.problems) this.owner.log(`${this.channel.fullName}: ${problem}`);
+      }
+    }
+    this.owner.db.recordSync(this.channel.id, { kind: "pull", at: new Date().toISOString() });
+  }
+
+  private async push() {
+    let pushed = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        pushed += (await pushChannel(this.channel.store, this.remote)).commits;
+        break;
+      } catch (error) {
+        // Another server pushed first: take its messages, then push the union.
+        if (!(error instanceof PushRejectedError) || attempt >= 4) throw error;
+        await this.pull();
+      }
+    }
+    this.owner.db.recordSync(this.channel.id, { kind: "push", at: new Date().toISOString() });
+    return pushed;
+  }
+
+  private failed(error: unknown) {
+    const message = describe(error);
+    this.owner.db.recordSync(this.channel.id, { kind: "error", at: new Date().toISOString(), message });
+    this.owner.log(`${this.channel.fullName}: sync failed: ${message}`);
+    if (error instanceof RemoteNotFoundError) this.ready = false;
+    this.failures++;
+    const retryAfter = error instanceof RemoteUnavailableError ? error.retryAfterMs : undefined;
+    const backoff = Math.min(1000 * 2 ** Math.min(this.failures - 1, 16), this.owner.settings.maxBackoffMs ?? 300_000);
+    clearTimeout(this.retryTimer);
+    if (!this.stopped) {
+      this.retryTimer = setTimeout(() => void this.sync("both").catch(() => {}), Math.max(retryAfter ?? 0, backoff));
+    }
+  }
+
+  async unpushed() {
+    const head = await this.channel.store.head();
+    if (!head) return 0;
+    const remoteHead = this.channel.store.remoteHead();
+    if (head === remoteHead) return 0;
+    return (await commitsBetween(this.channel.store, [head], remoteHead ? [remoteHead] : [], 10_000)).length;
+  }
+
+  async stop() {
+    this.stopped = true;
+    clearTimeout(this.pushTimer);
+    clearTimeout(this.retryTimer);
+    await this.running;
+  }
+}
+
+export class SyncService {
+  private readonly channels = new Map<number, ChannelSync>();
+  private pullTimer: ReturnType<typeof setInterval> | undefined;
+  private login: string | undefined;
+
+  constructor(
+    readonly db: MessageDatabase,
+    private readonly repositories: RepositoryService,
+    readonly messages: MessageService,
+    private readonly github: GitHub,
+    readonly settings: SyncSettings,
+    readonly log: (line: string) => void,
+  ) {
+    messages.onCommit((channel) => this.worker(channel).schedulePush());
+  }
+
+  private worker(channel: Channel) {
+    let worker = this.channels.get(channel.id);
+    if (!worker) {
+      worker = new ChannelSync(channel, this);
+      this.channels.set(channel.id, worker);
+    }
+    return worker;
+  }
+
+  /** Starts the interval pulls and a first sync of every channel, in the background. */
+  start() {
+    for (const channel of this.repositories.list()) void this.worker(channel).sync("both").catch(() => {});
+    this.pullTimer = setInterval(() => {
+      for (const channel of this.repositories.list()) void this.worker(channel).sync("both").catch(() => {});
+    }, this.settings.intervalMs);
+  }
+
+  /** The token's user, asked once. */
+  async user() {
+    this.login ??= await this.github.currentUser();
+    return this.login;
+  }
+
+  /**
+   * Makes sure the channel's GitHub repository exists and may be pushed to;
+   * creates it (private) when it is missing and belongs to the token's user.
+   */
+  async ensureRemoteRepository(channel: Channel) {
+    const login = await this.user();
+    let repository = await this.github.getRepository(channel.owner, channel.name);
+    if (!repository) {
+      if (channel.owner.toLowerCase() !== login.toLowerCase()) {
+        throw new RemoteNotFoundError(
+          `${channel.fullName} does not exist on GitHub, and gitchat creates repositories only under the token's user (${login}); create it there, or use a channel under ${login}`,
+        );
+      }
+      repository = await this.github.createRepository(channel.name);
+      this.log(`${channel.fullName}: created the private GitHub repository`);
+    }
+    if (!repository.canPush) {
+      throw new RemoteNotFoundError(`the token's user (${login}) may not push to ${channel.fullName} on GitHub`);
+    }
+  }
+
+  /** Sets up and syncs a channel now; used when a channel is created. Failure is recorded, not thrown. */
+  async attach(channel: Channel) {
+    await this.worker(channel).sync("both").catch(() => {});
+  }
+
+  /** Pushes every channel now (after pulling what others pushed); one report per channel. */
+  async pushAll(): Promise<PushReport[]> {
+    return Promise.all(
+      this.repositories.list().map(async (channel): Promise<PushReport> => {
+        try {
+          const pushed = await this.worker(channel).sync("push");
+          return { repository: channel.fullName, success: true, pushed, message: pushed ? `pushed ${pushed} commit(s)` : "already in sync" };
+        } catch (error) {
+          return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
+        }
+      }),
+    );
+  }
+
+  async pullAll(): Promise<PushReport[]> {
+    return Promise.all(
+      this.repositories.list().map(async (channel): Promise<PushReport> => {
+        try {
+          await this.worker(channel).sync("pull");
+          return { repository: channel.fullName, success: true, pushed: 0, message: "pulled" };
+        } catch (error) {
+          return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
+        }
+      }),
+    );
+  }
+
+  async view(channel: Channel): Promise<ChannelSyncView> {
+    const worker = this.worker(channel);
+    const unpushed = await worker.unpushed().catch(() => 0);
+    return { enabled: true, remote: `${channel.owner}/${channel.name}`, unpushed: Math.min(unpushed, 10_000), ...this.db.syncState(channel.id) };
+  }
+
+  async stop() {
+    clearInterval(this.pullTimer);
+    await Promise.all([...this.channels.values()].map((w) => w.stop()));
+  }
+}
