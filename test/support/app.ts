@@ -1,14 +1,14 @@
 /** gitchat in-process on a temporary data directory, and requests against its Elysia app. */
 import { loadConfig } from "../../src/config.ts";
-import { openGitchat, type Gitchat } from "../../src/gitchat.ts";
+import { openGitchat, type Gitchat, type OpenOptions } from "../../src/gitchat.ts";
 import { tempDir } from "./tmp.ts";
 
 export const openTestGitchat = async (
-  options: { dataDir?: string; env?: Record<string, string>; now?: () => number } = {},
+  options: { dataDir?: string; env?: Record<string, string>; log?: (line: string) => void } & OpenOptions = {},
 ): Promise<Gitchat> => {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({ DATA_DIR: dataDir, ...options.env });
-  return openGitchat(config, () => {}, { now: options.now });
+  return openGitchat(config, options.log ?? (() => {}), options);
 };
 
 export type Answer = { status: number; headers: Headers; body: any };

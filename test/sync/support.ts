@@ -1,0 +1,56 @@
+/** gitchat servers in-process, syncing with the GitHub stand-in. */
+import { createGitHub } from "../../src/github/client.ts";
+import type { Gitchat } from "../../src/gitchat.ts";
+import { call, openTestGitchat } from "../support/app.ts";
+import type { GitHubStandIn } from "../support/github.ts";
+import { tempDir } from "../support/tmp.ts";
+
+export const ALICE = "ghp_aliceSyncTestToken0000000000000000000";
+export const BOB = "ghp_bobSyncTestToken00000000000000000000000";
+
+export const syncedGitchat = async (
+  github: GitHubStandIn,
+  options: { token?: string; user?: string; repo?: string; dataDir?: string; log?: (line: string) => void; interval?: string } = {},
+): Promise<Gitchat & { dataDir: string; lines: string[] }> => {
+  const dataDir = options.dataDir ?? tempDir();
+  const lines: string[] = [];
+  const token = options.token ?? ALICE;
+  const gitchat = await openTestGitchat({
+    dataDir,
+    env: {
+      GITHUB_TOKEN: token,
+      GITHUB_USERNAME: options.user ?? "alice",
+      GITHUB_REPO_NAME: options.repo ?? "chat",
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_GIT_URL: github.gitUrl,
+      SYNC_INTERVAL: options.interval ?? "3600",
+    },
+    github: createGitHub({ token, apiUrl: github.apiUrl, fast: true }),
+    sync: { debounceMs: 10, maxBackoffMs: 100 },
+    log: (line) => {
+      lines.push(line);
+      options.log?.(line);
+    },
+  });
+  return Object.assign(gitchat, { dataDir, lines });
+};
+
+export const send = async (gitchat: Gitchat, content: string, repository?: string) => {
+  const answer = await call(gitchat, "POST", "/messages", repository ? { content, repository } : { content });
+  if (answer.status !== 201) throw new Error(`send failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body as { id: string; git_hash: string; cursor: number; content: string };
+};
+
+export const contents = async (gitchat: Gitchat, repository?: string) =>
+  ((await call(gitchat, "GET", `/messages?limit=1000${repository ? `&repository=${repository}` : ""}`)).body as { content: string }[]).map(
+    (m) => m.content,
+  );
+
+/** Polls `check` until it holds or the time is up. */
+export const eventually = async (check: () => Promise<boolean> | boolean, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("the condition did not hold in time");
+    await Bun.sleep(20);
+  }
+};

@@ -1,0 +1,165 @@
+import { afterEach, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { call } from "../support/app.ts";
+import { fsck, runGit } from "../support/git.ts";
+import { startGitHub, type GitHubStandIn } from "../support/github.ts";
+import { ALICE, BOB, contents, eventually, send, syncedGitchat } from "./support.ts";
+
+const running: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  for (const item of running.splice(0).reverse()) await item.close();
+});
+const standIn = async () => {
+  const github = await startGitHub({ users: [{ login: "alice", token: ALICE }, { login: "bob", token: BOB }] });
+  running.push({ close: () => github.stop() });
+  return github;
+};
+const server = async (...args: Parameters<typeof syncedGitchat>) => {
+  const gitchat = await syncedGitchat(...args);
+  running.push(gitchat);
+  return gitchat;
+};
+const remoteFiles = async (github: GitHubStandIn, owner = "alice", name = "chat") => {
+  const listed = await runGit(["--git-dir", github.repoPath(owner, name), "ls-tree", "-r", "--name-only", "main"]);
+  return listed.stdout.trim().split("\n").filter(Boolean);
+};
+
+test("start-up creates the missing repository as private under the token's user, and sent messages reach it", async () => {
+  const github = await standIn();
+  const gitchat = await server(github);
+  gitchat.sync!.start();
+  await eventually(() => github.repo("alice", "chat") !== undefined);
+  expect(github.repo("alice", "chat")!.private).toBe(true);
+
+  const sent = await send(gitchat, "hello GitHub");
+  await eventually(async () => (await remoteFiles(github)).some((f) => f.endsWith(`${sent.id}.json`)));
+  const check = await fsck(github.repoPath("alice", "chat"));
+  expect(check.code).toBe(0);
+  const [listed] = (await call(gitchat, "GET", "/repositories")).body;
+  await eventually(async () => (await call(gitchat, "GET", "/repositories")).body[0].sync.unpushed === 0);
+  expect(listed.sync.enabled).toBe(true);
+  expect(listed.sync.last_error).toBeNull();
+});
+
+test("a second server pointed at the same repository pulls the history and both see one conversation", async () => {
+  const github = await standIn();
+  const first = await server(github);
+  for (let i = 0; i < 5; i++) await send(first, `from first ${i}`);
+  expect((await call(first, "POST", "/push")).body.success).toBe(true);
+
+  const second = await server(github);
+  expect((await call(second, "POST", "/pull")).body.success).toBe(true);
+  expect(await contents(second)).toEqual(await contents(first));
+
+  // Both write at once; each push meets the other's and merges.
+  await Promise.all([send(first, "first again"), send(second, "second again")]);
+  const pushes = await Promise.all([call(first, "POST", "/push"), call(second, "POST", "/push")]);
+  expect(pushes.map((p) => p.body.success)).toEqual([true, true]);
+  await call(first, "POST", "/pull");
+  expect((await contents(first)).sort()).toEqual((await contents(second)).sort());
+  expect(await contents(first)).toHaveLength(7);
+  expect(await remoteFiles(github)).toHaveLength(7);
+  expect((await fsck(github.repoPath("alice", "chat"))).code).toBe(0);
+  expect((await fsck(join(first.dataDir, "repos", "alice", "chat.git"))).code).toBe(0);
+});
+
+test("a pulled message older than what a poller has seen still reaches it through the cursor", async () => {
+  const github = await standIn();
+  const first = await server(github);
+  const second = await server(github);
+  await send(second, "written on the second server, first in time");
+  await send(first, "written on the first server, later");
+  const cursor = Number((await call(first, "GET", "/messages")).headers.get("x-next-cursor"));
+  await call(second, "POST", "/push");
+  await call(first, "POST", "/pull");
+  const arrived = (await call(first, "GET", `/messages?after=${cursor}`)).body as { content: string }[];
+  expect(arrived.map((m) => m.content)).toEqual(["written on the second server, first in time"]);
+  expect(await contents(first)).toEqual(["written on the second server, first in time", "written on the first server, later"]);
+});
+
+test("while the remote is down sending goes on, and the backlog is pushed when it is back", async () => {
+  const github = await standIn();
+  const gitchat = await server(github);
+  await call(gitchat, "POST", "/push");
+  await github.down();
+  const started = performance.now();
+  for (let i = 0; i < 20; i++) await send(gitchat, `offline ${i}`);
+  expect(performance.now() - started).toBeLessThan(5_000);
+  const failed = await call(gitchat, "POST", "/push");
+  expect(failed.body.success).toBe(false);
+  expect(failed.body.repositories[0].message).toContain("alice/chat");
+  const [state] = (await call(gitchat, "GET", "/repositories")).body;
+  expect(state.sync.unpushed).toBe(20);
+  expect(state.sync.last_error).toContain("alice/chat");
+  await github.up();
+  await eventually(async () => (await remoteFiles(github)).length === 20);
+  await eventually(async () => (await call(gitchat, "GET", "/repositories")).body[0].sync.last_error === null);
+});
+
+test("a bad token gives one clear error naming the repository, and the server keeps serving", async () => {
+  const github = await standIn();
+  const gitchat = await server(github, { token: "ghp_wrongToken000000000000000000000000000" });
+  const answer = await call(gitchat, "POST", "/push");
+  expect(answer.status).toBe(200);
+  expect(answer.body.success).toBe(false);
+  expect(answer.body.repositories[0].repository).toBe("alice/chat");
+  expect(answer.body.repositories[0].message).toMatch(/refused GITHUB_TOKEN/);
+  expect(answer.body.repositories[0].message).not.toMatch(/\n\s+at /);
+  expect((await send(gitchat, "still works")).content).toBe("still works");
+});
+
+test("a repository the token's user may not push to is refused with a message that says so", async () => {
+  const github = await standIn();
+  await github.createRepo("bob", "shared", { pushers: ["bob"], readers: ["alice"] });
+  const gitchat = await server(github, { user: "bob", repo: "shared" });
+  const answer = await call(gitchat, "POST", "/push");
+  expect(answer.body.success).toBe(false);
+  expect(answer.body.repositories[0].message).toContain("may not push to bob/shared");
+});
+
+test("a channel under another account that does not exist is not created, and the error says why", async () => {
+  const github = await standIn();
+  const gitchat = await server(github);
+  const created = await call(gitchat, "POST", "/repositories", { owner: "someone-else", name: "room" });
+  expect(created.status).toBe(201);
+  expect(created.body.sync.last_error).toContain("someone-else/room does not exist on GitHub");
+  expect(github.repo("someone-else", "room")).toBeUndefined();
+});
+
+test("rate limits and server errors from GitHub's API are waited out and retried", async () => {
+  const github = await standIn();
+  github.fail({ path: "/api/user", status: 429, headers: { "retry-after": "1" }, times: 1 });
+  github.fail({ path: /\/api\/repos\/alice\/chat$/, status: 502, times: 2 });
+  const gitchat = await server(github);
+  await send(gitchat, "through the storm");
+  const answer = await call(gitchat, "POST", "/push");
+  expect(answer.body.success).toBe(true);
+  expect(await remoteFiles(github)).toHaveLength(1);
+});
+
+test("the token never reaches git config, the data directory, a log line or a response", async () => {
+  const github = await standIn();
+  const lines: string[] = [];
+  const gitchat = await server(github, { log: (line) => lines.push(line) });
+  gitchat.sync!.start();
+  await send(gitchat, "secret-free");
+  await call(gitchat, "POST", "/push");
+  await github.down();
+  await call(gitchat, "POST", "/push");
+  await github.up();
+  const answers = await Promise.all(
+    ["/repositories", "/messages", "/health", "/openapi.json"].map(async (path) => JSON.stringify((await call(gitchat, "GET", path)).body)),
+  );
+  answers.push(JSON.stringify((await call(gitchat, "POST", "/push")).body));
+  await gitchat.close();
+  running.splice(running.indexOf(gitchat), 1);
+  const files = readdirSync(gitchat.dataDir, { recursive: true }) as string[];
+  for (const file of files) {
+    const path = join(gitchat.dataDir, file);
+    if (statSync(path).isFile()) expect(readFileSync(path).includes(ALICE)).toBe(false);
+  }
+  expect(files.some((f) => f.endsWith("config"))).toBe(true);
+  for (const text of [...lines, ...answers]) expect(text).not.toContain(ALICE);
+  expect(lines.some((l) => l.includes("sync failed"))).toBe(true);
+});
