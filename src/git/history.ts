@@ -4,7 +4,6 @@
  * union of two trees that a merge commits.
  */
 import type { ChannelStore } from "./store.ts";
-import type { TreeEntry } from "./objects.ts";
 
 /** Commits older than this before the one sought are not searched (clock skew between machines). */
 const SKEW_MS = 24 * 60 * 60 * 1000;
@@ -115,10 +114,7 @@ export const objectsAddedBy = async (store: ChannelStore, commit: string): Promi
   const walk = async (oid: string, parents: string[], path: string) => {
     if (parents.includes(oid)) return;
     added.push({ oid, path, kind: "tree" });
-    const parentMaps = await Promise.all(parents.map(async (p) => new Map((await store.readTree(p)).map((e) => [e.name, e]))));
-    for (const entry of await store.readTree(oid)) {
-      const same = parentMaps.map((m) => m.get(entry.name)).filter((e): e is TreeEntry => e !== undefined);
-      if (same.some((e) => e.oid === entry.oid)) continue;
+    for (const { entry, same } of await store.changedEntries(oid, parents)) {
       if (entry.mode === "40000") {
         await walk(entry.oid, same.filter((e) => e.mode === "40000").map((e) => e.oid), `${path}/${entry.name}`);
       } else if (entry.mode !== "160000") {

@@ -113,3 +113,24 @@ export const serializeCommit = (commit: {
   const message = commit.message.endsWith("\n") ? commit.message : `${commit.message}\n`;
   return encoder.encode(`${lines.join("\n")}\n\n${message}`);
 };
+
+export type ParsedCommit = {
+  tree: string;
+  parent: string[];
+  /** Seconds since the epoch, as git stores them. */
+  committer: { timestamp: number };
+  message: string;
+};
+
+export const parseCommit = (content: Uint8Array): ParsedCommit => {
+  const text = new TextDecoder().decode(content);
+  const end = text.indexOf("\n\n");
+  const headers = (end === -1 ? text : text.slice(0, end)).split("\n");
+  const commit: ParsedCommit = { tree: "", parent: [], committer: { timestamp: 0 }, message: end === -1 ? "" : text.slice(end + 2) };
+  for (const line of headers) {
+    if (line.startsWith("tree ")) commit.tree = line.slice(5);
+    else if (line.startsWith("parent ")) commit.parent.push(line.slice(7));
+    else if (line.startsWith("committer ")) commit.committer.timestamp = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0);
+  }
+  return commit;
+};

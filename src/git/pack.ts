@@ -13,7 +13,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
-import type { ObjectType, TreeEntry } from "./objects.ts";
+import { objectsAddedBy } from "./history.ts";
+import type { ObjectType } from "./objects.ts";
+import type { ChannelStore } from "./store.ts";
 import { buildIndex, PackWriter, type IndexEntry } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string };
@@ -44,37 +46,20 @@ export const readLooseFile = (path: string) => {
  * Version chains: for each tree path, the loose versions in the order the
  * commits made them, found by walking back from `head` while commits are loose.
  */
-const treeChains = async (
-  head: string | undefined,
-  loose: Map<string, Loose>,
-  readTree: (oid: string) => Promise<TreeEntry[]>,
-  readCommit: (oid: string) => Promise<{ tree: string; parent: string[] }>,
-) => {
-  const chains = new Map<string, string[]>(); // path -> oids, newest first
+const treeChains = async (store: ChannelStore, head: string | undefined, loose: Map<string, Loose>) => {
+  const commits: string[] = [];
+  for (let commit = head; commit && loose.has(commit); commit = (await store.readCommit(commit)).parent[0]) commits.push(commit);
+  const chains = new Map<string, string[]>();
   const claimed = new Set<string>();
-  const add = (path: string, oid: string) => {
-    if (claimed.has(oid) || !loose.has(oid)) return false;
-    claimed.add(oid);
-    chains.set(path, [...(chains.get(path) ?? []), oid]);
-    return true;
-  };
-  const walk = async (tree: string, parentTree: string | undefined, path: string): Promise<void> => {
-    if (!add(path, tree)) return;
-    const parentEntries = parentTree ? new Map((await readTree(parentTree)).map((e) => [e.name, e.oid])) : new Map();
-    for (const entry of await readTree(tree)) {
-      if (entry.mode !== "40000") continue;
-      const before = parentEntries.get(entry.name);
-      if (before !== entry.oid) await walk(entry.oid, before, `${path}/${entry.name}`);
+  for (const commit of commits.reverse()) {
+    for (const added of await objectsAddedBy(store, commit)) {
+      if (added.kind !== "tree" || claimed.has(added.oid) || !loose.has(added.oid)) continue;
+      claimed.add(added.oid);
+      const chain = chains.get(added.path);
+      if (chain) chain.push(added.oid);
+      else chains.set(added.path, [added.oid]);
     }
-  };
-  let commit = head;
-  while (commit && loose.has(commit)) {
-    const { tree, parent } = await readCommit(commit);
-    const parentTree = parent[0] ? (await readCommit(parent[0])).tree : undefined;
-    await walk(tree, parentTree, "");
-    commit = parent[0];
   }
-  for (const [path, oids] of chains) chains.set(path, oids.reverse());
   return chains;
 };
 
@@ -107,17 +92,13 @@ export const writeTreeChains = async (
   return done;
 };
 
-export const packLooseObjects = async (
-  gitdir: string,
-  head: () => Promise<string | undefined>,
-  readTree: (oid: string) => Promise<TreeEntry[]>,
-  readCommit: (oid: string) => Promise<{ tree: string; parent: string[] }>,
-): Promise<PackResult | undefined> => {
+export const packLooseObjects = async (store: ChannelStore): Promise<PackResult | undefined> => {
+  const gitdir = store.gitdir;
   // Read the head first: every object it reaches was written before it, so is in the list.
-  const tip = await head();
+  const tip = await store.head();
   const loose = listLoose(gitdir);
   if (loose.size === 0) return undefined;
-  const chains = await treeChains(tip, loose, readTree, readCommit);
+  const chains = await treeChains(store, tip, loose);
 
   const packDir = join(gitdir, "objects", "pack");
   mkdirSync(packDir, { recursive: true });

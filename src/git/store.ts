@@ -14,7 +14,9 @@ import { StoreIntegrityError } from "../errors.ts";
 import { encodeMessage, idFromPath, messageDir, type MessageRecord } from "./message-file.ts";
 import {
   compareEntries,
+  parseCommit,
   parseTree,
+  type ParsedCommit,
   serializeCommit,
   serializeTree,
   writeLooseObject,
@@ -24,6 +26,7 @@ import {
 } from "./objects.ts";
 import { installPack, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
 import { parsePack } from "./packfile.ts";
+import { PackReader } from "./pack-reader.ts";
 
 export const BRANCH = "main";
 export const REF = `refs/heads/${BRANCH}`;
@@ -45,8 +48,8 @@ export type IntroducedFile = { path: string; oid: string };
 export class ChannelStore {
   private tail: Promise<unknown> = Promise.resolve();
   private cachedHead: string | undefined | null = null;
-  private readonly treeCache = new Map<string, TreeEntry[]>();
-  private readonly gitCache = {};
+  private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
+  private readonly packs: PackReader;
   private looseWritten = 0;
   private packing: Promise<PackResult | undefined> | undefined;
   private readonly packThreshold: number;
@@ -54,6 +57,7 @@ export class ChannelStore {
 
   private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
     this.packThreshold = options.packThreshold ?? 4000;
+    this.packs = new PackReader(gitdir);
     this.now = options.now ?? Date.now;
   }
 
@@ -103,8 +107,7 @@ export class ChannelStore {
   commitMessages(messages: readonly MessageRecord[], author: Signature): Promise<string> {
     return this.exclusive(async () => {
       const parent = await this.head();
-      const rootTree = parent ? await this.commitTree(parent) : EMPTY_TREE;
-      let root = await this.readTree(rootTree);
+      let tree = parent ? await this.commitTree(parent) : undefined;
       let written = 0;
 
       const byDay = new Map<string, MessageRecord[]>();
@@ -117,17 +120,16 @@ export class ChannelStore {
           written++;
           return { name: `${m.id}.json`, oid: writeLooseObject(this.gitdir, "blob", encodeMessage(m)) };
         });
-        const { oid, count } = await this.addFiles(root, day.split("/"), files);
-        written += count;
-        root = await this.readTree(oid);
+        const result = await this.addFiles(tree, day.split("/"), files);
+        tree = result.oid;
+        written += result.count;
       }
-      const tree = this.writeTree(root);
       const count = messages.length;
       const commit = writeLooseObject(
         this.gitdir,
         "commit",
         serializeCommit({
-          tree,
+          tree: tree!,
           parents: parent ? [parent] : [],
           author,
           committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
@@ -141,45 +143,81 @@ export class ChannelStore {
     });
   }
 
-  /** Writes the subtree along `path` with `files` added; returns the new root oid. */
+  /** Writes the tree `tree` with `files` added at `path` (and the trees above them); returns the new tree's id. */
   private async addFiles(
-    entries: TreeEntry[],
+    tree: string | undefined,
     path: string[],
     files: { name: string; oid: string }[],
   ): Promise<{ oid: string; count: number }> {
+    const entries = tree ? await this.readTree(tree) : [];
     const [dir, ...rest] = path;
     if (dir === undefined) {
-      const next = [...entries, ...files.map((f): TreeEntry => ({ mode: "100644", name: f.name, oid: f.oid }))];
-      // Ids grow with time, so new files usually sort last already; sort only when not.
-      const from = Math.max(entries.length - 1, 0);
-      for (let i = from + 1; i < next.length; i++) {
-        if (compareEntries(next[i - 1]!, next[i]!) >= 0) {
-          next.sort(compareEntries);
-          break;
-        }
+      const added = files.map((f): TreeEntry => ({ mode: "100644", name: f.name, oid: f.oid })).sort(compareEntries);
+      const last = entries[entries.length - 1];
+      // Ids grow with time, so new files nearly always sort after the rest:
+      // then the new tree is the old one's bytes with the new entries after them.
+      if (tree && last && compareEntries(last, added[0]!) < 0) {
+        const raw = Buffer.concat([await this.treeRaw(tree), serializeTree(added)]);
+        return { oid: this.writeTree([...entries, ...added], raw), count: 1 };
       }
-      return { oid: this.writeTree(dedupe(next)), count: 1 };
+      return { oid: this.writeTree(dedupe([...entries, ...added].sort(compareEntries))), count: 1 };
     }
     const existing = entries.find((e) => e.name === dir && e.mode === "40000");
-    const child = existing ? await this.readTree(existing.oid) : [];
-    const sub = await this.addFiles(child, rest, files);
+    const sub = await this.addFiles(existing?.oid, rest, files);
     const next = entries.filter((e) => e.name !== dir);
     next.push({ mode: "40000", name: dir, oid: sub.oid });
     next.sort(compareEntries);
     return { oid: this.writeTree(next), count: sub.count + 1 };
   }
 
-  private writeTree(entries: TreeEntry[]) {
-    const oid = writeLooseObject(this.gitdir, "tree", serializeTree(entries));
-    this.remember(oid, entries);
+  private writeTree(entries: TreeEntry[], raw = serializeTree(entries)) {
+    const oid = writeLooseObject(this.gitdir, "tree", raw);
+    this.remember(oid, entries, raw);
     return oid;
   }
 
-  private remember(oid: string, entries: TreeEntry[]) {
+  private remember(oid: string, entries: TreeEntry[] | undefined, raw: Uint8Array | undefined) {
+    const known = this.treeCache.get(oid);
     this.treeCache.delete(oid);
-    this.treeCache.set(oid, entries);
+    this.treeCache.set(oid, { entries: entries ?? known?.entries, raw: raw ?? known?.raw });
     // Only the trees along today's path are hot; keep a handful.
     if (this.treeCache.size > 32) this.treeCache.delete(this.treeCache.keys().next().value!);
+  }
+
+  /** A tree's bytes as stored. */
+  async treeRaw(oid: string): Promise<Uint8Array> {
+    if (oid === EMPTY_TREE) return new Uint8Array(0);
+    const cached = this.treeCache.get(oid)?.raw;
+    if (cached) return cached;
+    const { type, content } = await this.readObject(oid);
+    if (type !== "tree") throw new StoreIntegrityError(`object ${oid} should be a tree but is a ${type}`);
+    this.remember(oid, undefined, content);
+    return content;
+  }
+
+  /**
+   * The entries of `tree` that none of `parents` has with the same id, each
+   * with the same-named entries the parents do have. When the tree is its
+   * single parent's bytes with entries after them (how message files are
+   * added), only those new bytes are read: the cost follows the change, not
+   * the size of the directory.
+   */
+  async changedEntries(tree: string, parents: string[]): Promise<{ entry: TreeEntry; same: TreeEntry[] }[]> {
+    if (parents.includes(tree)) return [];
+    if (parents.length === 1) {
+      const [raw, parentRaw] = await Promise.all([this.treeRaw(tree), this.treeRaw(parents[0]!)]);
+      if (raw.length > parentRaw.length && Buffer.from(raw.buffer, raw.byteOffset, parentRaw.length).equals(parentRaw)) {
+        return parseTree(raw.subarray(parentRaw.length)).map((entry) => ({ entry, same: [] }));
+      }
+    }
+    const entries = await this.readTree(tree);
+    const maps = await Promise.all(parents.map(async (p) => new Map((await this.readTree(p)).map((e) => [e.name, e]))));
+    const changed: { entry: TreeEntry; same: TreeEntry[] }[] = [];
+    for (const entry of entries) {
+      const same = maps.map((m) => m.get(entry.name)).filter((e): e is TreeEntry => e !== undefined);
+      if (!same.some((e) => e.oid === entry.oid)) changed.push({ entry, same });
+    }
+    return changed;
   }
 
   private updateRef(commit: string, ref = REF) {
@@ -231,16 +269,10 @@ export class ChannelStore {
   }
 
   async hasObject(oid: string) {
-    if (existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2)))) return true;
-    try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, format: "deflated", cache: this.gitCache });
-      return true;
-    } catch {
-      return false;
-    }
+    return existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2))) || this.packs.has(oid);
   }
 
-  /** An object's type and content: loose objects read directly, packed ones through isomorphic-git. */
+  /** An object's type and content, loose or packed. */
   async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
     const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
     try {
@@ -248,8 +280,10 @@ export class ChannelStore {
     } catch (error) {
       if ((error as { code?: string }).code !== "ENOENT") throw error;
     }
-    const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: "content", cache: this.gitCache });
-    return { type: type as ObjectType, content: object as Uint8Array };
+    // Packing may have moved it between the two looks.
+    const packed = this.packs.read(oid) ?? (existsSync(loose) ? readLooseFile(loose) : undefined);
+    if (!packed) throw new StoreIntegrityError(`object ${oid} is missing from ${this.gitdir}`);
+    return packed as { type: ObjectType; content: Uint8Array };
   }
 
   /** Stores a pack received from a remote, with an index, as one more pack of this repository. */
@@ -266,18 +300,17 @@ export class ChannelStore {
 
   async readTree(oid: string): Promise<TreeEntry[]> {
     if (oid === EMPTY_TREE) return [];
-    const cached = this.treeCache.get(oid);
+    const cached = this.treeCache.get(oid)?.entries;
     if (cached) return cached;
-    const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: "content", cache: this.gitCache });
-    if (type !== "tree") throw new StoreIntegrityError(`object ${oid} should be a tree but is a ${type}`);
-    const entries = parseTree(object as Uint8Array);
-    this.remember(oid, entries);
+    const entries = parseTree(await this.treeRaw(oid));
+    this.remember(oid, entries, undefined);
     return entries;
   }
 
-  async readCommit(oid: string) {
-    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.gitCache });
-    return commit;
+  async readCommit(oid: string): Promise<ParsedCommit> {
+    const { type, content } = await this.readObject(oid);
+    if (type !== "commit") throw new StoreIntegrityError(`object ${oid} should be a commit but is a ${type}`);
+    return parseCommit(content);
   }
 
   private async commitTree(oid: string) {
@@ -285,8 +318,9 @@ export class ChannelStore {
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.gitCache });
-    return blob;
+    const { type, content } = await this.readObject(oid);
+    if (type !== "blob") throw new StoreIntegrityError(`object ${oid} should be a blob but is a ${type}`);
+    return content;
   }
 
   /**
@@ -301,12 +335,7 @@ export class ChannelStore {
     const added: IntroducedFile[] = [];
     const altered: IntroducedFile[] = [];
     const walk = async (tree: string, parents: string[], prefix: string) => {
-      const entries = await this.readTree(tree);
-      const parentEntries = await Promise.all(parents.map((p) => this.readTree(p)));
-      const maps = parentEntries.map((list) => new Map(list.map((e) => [e.name, e])));
-      for (const entry of entries) {
-        const same = maps.map((m) => m.get(entry.name)).filter((e): e is TreeEntry => e !== undefined);
-        if (same.some((e) => e.oid === entry.oid)) continue;
+      for (const { entry, same } of await this.changedEntries(tree, parents)) {
         const path = `${prefix}${entry.name}`;
         if (entry.mode === "40000") {
           await walk(entry.oid, same.filter((e) => e.mode === "40000").map((e) => e.oid), `${path}/`);
@@ -367,7 +396,7 @@ export class ChannelStore {
     this.looseWritten = 0;
     this.packing = (async () => {
       try {
-        return await packLooseObjects(this.gitdir, this.head.bind(this), (oid) => this.readTree(oid), this.readCommit.bind(this));
+        return await packLooseObjects(this);
       } finally {
         this.packing = undefined;
       }

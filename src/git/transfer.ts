@@ -20,7 +20,11 @@ export const packForPush = async (store: ChannelStore, commits: string[]) => {
       if (seen.has(added.oid)) continue;
       seen.add(added.oid);
       if (added.kind === "blob") blobs.push(added.oid);
-      else chains.set(added.path, [...(chains.get(added.path) ?? []), added.oid]);
+      else {
+        const chain = chains.get(added.path);
+        if (chain) chain.push(added.oid);
+        else chains.set(added.path, [added.oid]);
+      }
     }
   }
   const chunks: Uint8Array[] = [];
