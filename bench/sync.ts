@@ -1,0 +1,152 @@
+/**
+ * bench/sync.ts: how long gitchat takes to push 10,000 new messages to a
+ * GitHub-like remote (a real git smart-HTTP server on 127.0.0.1), and to pull
+ * them into a second server (fetch, merge, index), beside the git CLI doing
+ * the same push and fetch over the same remote.
+ *
+ *   bun bench/sync.ts [messages]      (default 10000)
+ *
+ * Three shapes of history, because a commit rewrites the trees along its
+ * day's path and so the size of a day matters more than the count:
+ *   spread   one message per commit, 100 messages a day over 100 days
+ *   burst    one day, 50 concurrent senders (group commit: ~20 a commit)
+ *   oneday   one message per commit, all on one day (the worst case)
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../src/config.ts";
+import { createGitHub } from "../src/github/client.ts";
+import { openGitchat, type Gitchat } from "../src/gitchat.ts";
+import { startGitHub } from "../test/support/github.ts";
+
+const COUNT = Number(process.argv[2] ?? 10_000);
+const TOKEN = "ghp_benchTokenForTheStandIn0000000000000000";
+const root = mkdtempSync(join(tmpdir(), "gitchat-bench-sync-"));
+const github = await startGitHub({ users: [{ login: "alice", token: TOKEN }] });
+
+const open = async (dataDir: string, repo: string, now?: () => number): Promise<Gitchat> =>
+  openGitchat(
+    loadConfig({
+      DATA_DIR: dataDir,
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_USERNAME: "alice",
+      GITHUB_REPO_NAME: repo,
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_GIT_URL: github.gitUrl,
+      SYNC_INTERVAL: "86400",
+    }),
+    () => {},
+    { now, github: createGitHub({ token: TOKEN, apiUrl: github.apiUrl, fast: true }), sync: { debounceMs: 86_400_000 } },
+  );
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+const timed = async <T>(work: () => Promise<T>) => {
+  const started = performance.now();
+  const value = await work();
+  return { value, ms: performance.now() - started };
+};
+
+const git = async (args: string[], cwd?: string) => {
+  const proc = Bun.spawn(["git", "-c", "credential.helper=", "-c", `http.extraHeader=Authorization: Basic ${btoa(`x-access-token:${TOKEN}`)}`, ...args], {
+    cwd,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: "0", HOME: root },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`git ${args.join(" ")} failed: ${stderr}`);
+};
+
+type Row = {
+  shape: string;
+  messages: number;
+  commits: number;
+  buildSeconds: number;
+  pushSeconds: number;
+  pullSeconds: number;
+  gitPushSeconds: number;
+  gitFetchSeconds: number;
+};
+
+const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
+  const repo = `bench-${shape}`;
+  // A clock that moves one day every 100 messages, for the spread shape.
+  let sent = 0;
+  const start = Date.parse("2026-01-01T09:00:00Z");
+  const now = shape === "spread" ? () => start + Math.floor(sent / 100) * 86_400_000 + (sent % 100) * 1000 : undefined;
+  const first = await open(join(root, `${shape}-a`), repo, now);
+  const build = await timed(async () => {
+    if (shape === "burst") {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (next < COUNT) {
+            next++;
+            await first.messages.send({ content: `burst message ${next} with some ordinary chat text` });
+          }
+        }),
+      );
+    } else {
+      for (; sent < COUNT; sent++) await first.messages.send({ content: `message ${sent} with some ordinary chat text` });
+    }
+  });
+  const channel = first.repositories.resolve(`alice/${repo}`);
+  await channel.store.idle();
+  // Push: the GitHub repository is created first (REST), then the timed push over git.
+  await first.sync!.ensureRemoteRepository(channel);
+  const push = await timed(() => first.sync!.pushAll());
+  if (!push.value.every((r) => r.success)) throw new Error(`push failed: ${JSON.stringify(push.value)}`);
+  const commits = Number(
+    await new Response(Bun.spawn(["git", "--git-dir", channel.store.gitdir, "rev-list", "--count", "main"], { stdout: "pipe" }).stdout).text(),
+  );
+  await first.close();
+
+  // Pull into a second server: fetch, merge, and index every message in SQLite.
+  const second = await open(join(root, `${shape}-b`), repo);
+  const pull = await timed(() => second.sync!.pullAll());
+  if (!pull.value.every((r) => r.success)) throw new Error(`pull failed: ${JSON.stringify(pull.value)}`);
+  const indexed = second.db.countMessages(second.repositories.resolve(`alice/${repo}`).id);
+  if (indexed !== COUNT) throw new Error(`the second server indexed ${indexed} of ${COUNT} messages`);
+  await second.close();
+
+  // The git CLI: the same history pushed to a fresh repository over the same remote, then fetched.
+  const cliRepo = `${repo}-cli`;
+  await github.createRepo("alice", cliRepo);
+  const gitPush = await timed(() => git(["--git-dir", channel.store.gitdir, "push", "--quiet", github.remoteUrl("alice", cliRepo), "main"]));
+  const clone = join(root, `${shape}-cli-clone.git`);
+  mkdirSync(clone);
+  await git(["init", "--quiet", "--bare", clone]);
+  const gitFetch = await timed(() => git(["--git-dir", clone, "fetch", "--quiet", github.remoteUrl("alice", cliRepo), "main:main"]));
+  return {
+    shape,
+    messages: COUNT,
+    commits,
+    buildSeconds: seconds(build.ms),
+    pushSeconds: seconds(push.ms),
+    pullSeconds: seconds(pull.ms),
+    gitPushSeconds: seconds(gitPush.ms),
+    gitFetchSeconds: seconds(gitFetch.ms),
+  };
+};
+
+const rows: Row[] = [];
+try {
+  for (const shape of ["spread", "burst", "oneday"] as const) {
+    const row = await run(shape);
+    rows.push(row);
+    console.log(
+      `${shape.padEnd(7)} ${row.messages} messages in ${row.commits} commits (built in ${row.buildSeconds} s): ` +
+        `push ${row.pushSeconds} s (git CLI ${row.gitPushSeconds} s, ratio ${(row.pushSeconds / row.gitPushSeconds).toFixed(2)}), ` +
+        `pull into a second server ${row.pullSeconds} s (git CLI fetch ${row.gitFetchSeconds} s, ratio ${(row.pullSeconds / row.gitFetchSeconds).toFixed(2)})`,
+    );
+  }
+  mkdirSync(join(import.meta.dir, "out"), { recursive: true });
+  writeFileSync(
+    join(import.meta.dir, "out", "sync.json"),
+    JSON.stringify({ benchmark: "sync", finishedAt: new Date().toISOString(), bun: Bun.version, rows }, null, 1),
+  );
+} finally {
+  await github.stop().catch(() => {});
+  rmSync(root, { recursive: true, force: true });
+}
