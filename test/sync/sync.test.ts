@@ -164,3 +164,18 @@ test("the token never reaches git config, the data directory, a log line or a re
   for (const text of [...lines, ...answers]) expect(text).not.toContain(ALICE);
   expect(lines.some((l) => l.includes("sync failed"))).toBe(true);
 });
+
+test("a connection dropped in the middle of a git exchange is retried with backoff, and nothing is lost", async () => {
+  const github = await standIn();
+  const gitchat = await server(github);
+  await send(gitchat, "before the drops");
+  await call(gitchat, "POST", "/push");
+  const fault = github.reset({ path: /git-receive-pack$/, method: "POST", times: 2 });
+  await send(gitchat, "across the drops");
+  const first = await call(gitchat, "POST", "/push");
+  expect(first.body.success).toBe(false);
+  // The worker retries by itself (backoff), without another request.
+  await eventually(async () => (await remoteFiles(github)).length === 2);
+  expect(fault.hits).toBe(2);
+  expect((await fsck(github.repoPath("alice", "chat"))).code).toBe(0);
+});
