@@ -23,6 +23,9 @@ export class GroupCommit<T, R> {
   private async drain() {
     try {
       while (this.pending.length > 0) {
+        // Let requests already on the way join this batch: a flush can run
+        // without ever giving the event loop a turn (git writes are synchronous).
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.pending;
         this.pending = [];
         try {
