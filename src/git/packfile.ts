@@ -34,9 +34,20 @@ const sizeVarint = (n: number) => {
  */
 export const encodeDelta = (source: Uint8Array, target: Uint8Array): Uint8Array => {
   const max = Math.min(source.length, target.length);
+  const a = Buffer.from(source.buffer, source.byteOffset, source.length);
+  const b = Buffer.from(target.buffer, target.byteOffset, target.length);
+  // Whole chunks compared natively, then byte by byte: tree versions share hundreds of KB.
+  const CHUNK = 4096;
   let prefix = 0;
+  while (prefix + CHUNK <= max && a.compare(b, prefix, prefix + CHUNK, prefix, prefix + CHUNK) === 0) prefix += CHUNK;
   while (prefix < max && source[prefix] === target[prefix]) prefix++;
   let suffix = 0;
+  while (
+    suffix + CHUNK <= max - prefix &&
+    a.compare(b, b.length - suffix - CHUNK, b.length - suffix, a.length - suffix - CHUNK, a.length - suffix) === 0
+  ) {
+    suffix += CHUNK;
+  }
   while (suffix < max - prefix && source[source.length - 1 - suffix] === target[target.length - 1 - suffix]) suffix++;
   const out: number[] = [...sizeVarint(source.length), ...sizeVarint(target.length)];
   const copy = (offset: number, length: number) => {
