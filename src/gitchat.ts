@@ -56,7 +56,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           log,
         )
       : undefined;
-    const app = createApp({ db, messages, repositories, sync, log, version: pkg.version });
+    const app = createApp({ db, messages, repositories, sync, log, version: pkg.version, defaultRepository });
     const close = async () => {
       await messages.settled();
       await sync?.stop();

@@ -1,4 +1,7 @@
-/** Reads a JSON request body, refusing past the size cap before reading it all. */
+/**
+ * Reads a request body (JSON, or a form from the page), refusing past the
+ * size cap before reading it all.
+ */
 import { InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -6,7 +9,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const tooLarge = () =>
   new PayloadTooLargeError(`the request body is over ${MAX_BODY_BYTES / 1024} KiB; send a shorter message`);
 
-export const readJsonBody = async (request: Request, contentType: string): Promise<unknown> => {
+export const readBody = async (request: Request, contentType: string): Promise<unknown> => {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Uint8Array[] = [];
@@ -17,6 +20,9 @@ export const readJsonBody = async (request: Request, contentType: string): Promi
       if (size > MAX_BODY_BYTES) throw tooLarge();
       chunks.push(chunk);
     }
+  }
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
+    return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(Buffer.concat(chunks))));
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
     // No body at all: an empty object, so routes that take none work and the

@@ -65,6 +65,7 @@ const checkContent = (content: string) => {
 export class MessageService {
   private readonly writers = new Map<number, GroupCommit<NewMessage, string>>();
   private readonly commitListeners: ((channel: Channel) => void)[] = [];
+  private readonly arrivalListeners = new Set<(channelId: number) => void>();
 
   constructor(
     private readonly db: MessageDatabase,
@@ -101,11 +102,26 @@ export class MessageService {
         const commit = await channel.store.commitMessages(batch, { name, email: `${name}@gitchat.invalid`, timestamp });
         this.db.insertMessages(channel.id, batch.map((message) => ({ message, gitHash: commit })), commit);
         for (const listener of this.commitListeners) listener(channel);
+        this.announce(channel.id);
         return commit;
       });
       this.writers.set(channel.id, writer);
     }
     return writer;
+  }
+
+  /**
+   * Calls `listener` whenever messages arrive in a channel (sent here, or
+   * pulled); returns the function that stops it. Live streams wake on this
+   * and read what came after their cursor.
+   */
+  subscribe(listener: (channelId: number) => void) {
+    this.arrivalListeners.add(listener);
+    return () => void this.arrivalListeners.delete(listener);
+  }
+
+  private announce(channelId: number) {
+    for (const listener of this.arrivalListeners) listener(channelId);
   }
 
   /** Called after every commit of new messages (the sync worker pushes soon after). */
@@ -162,6 +178,7 @@ export class MessageService {
     }
     rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
     this.db.insertMessages(channel.id, rows, head);
+    if (rows.length > 0) this.announce(channel.id);
     return { indexed: rows.length, problems };
   }
 

@@ -1,0 +1,189 @@
+// gitchat's page behaviour: sending with Enter, pending messages, time order
+// without repeats, sticking to the bottom, older messages, theme, copy.
+// No inline script anywhere: this file is the only code the page runs besides htmx.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  var list = document.getElementById("messages");
+  if (!log || !list) return;
+  var marker = document.getElementById("new-marker");
+  var form = document.getElementById("composer");
+  var textarea = document.getElementById("content");
+  var errorBox = document.getElementById("composer-error");
+  var empty = document.getElementById("empty");
+  var pendingCount = 0;
+
+  // --- Times: relative in the list, exact on hover.
+  var relativeFormat = typeof Intl !== "undefined" && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  function relative(date) {
+    var seconds = Math.round((date.getTime() - Date.now()) / 1000);
+    var abs = Math.abs(seconds);
+    if (abs < 45 || !relativeFormat) return abs < 45 ? "just now" : date.toLocaleString();
+    if (abs < 3600) return relativeFormat.format(Math.round(seconds / 60), "minute");
+    if (abs < 86400) return relativeFormat.format(Math.round(seconds / 3600), "hour");
+    if (abs < 7 * 86400) return relativeFormat.format(Math.round(seconds / 86400), "day");
+    return date.toLocaleDateString();
+  }
+  function refreshTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      el.textContent = relative(date);
+      el.title = date.toLocaleString();
+    });
+  }
+  refreshTimes(list);
+  setInterval(function () { refreshTimes(list); }, 30000);
+
+  // --- Scrolling: stay at the bottom unless the reader scrolled up.
+  var stick = true;
+  function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 48; }
+  function toBottom() { log.scrollTop = log.scrollHeight; if (marker) marker.hidden = true; }
+  log.addEventListener("scroll", function () {
+    stick = atBottom();
+    if (stick && marker) marker.hidden = true;
+  });
+  if (marker) marker.addEventListener("click", function () { toBottom(); stick = true; });
+  toBottom();
+
+  // --- Every message that arrives (sent, polled, streamed, older) passes here.
+  function firstMessage() { return list.querySelector("li.message"); }
+  function placeInTimeOrder(li) {
+    var id = li.getAttribute("data-id");
+    var before = li.previousElementSibling;
+    while (before && before.classList.contains("message") && !before.classList.contains("pending") && before.getAttribute("data-id") > id) {
+      before = before.previousElementSibling;
+    }
+    if (before !== li.previousElementSibling) {
+      if (before) before.after(li); else list.prepend(li);
+    }
+  }
+  var observer = new MutationObserver(function (mutations) {
+    var appendedNew = false;
+    mutations.forEach(function (mutation) {
+      mutation.addedNodes.forEach(function (node) {
+        if (node.nodeType !== 1 || !node.classList.contains("message") || node.classList.contains("pending")) return;
+        var id = node.getAttribute("data-id");
+        var copies = list.querySelectorAll('li.message[data-id="' + id + '"]');
+        if (copies.length > 1) { node.remove(); return; }
+        var older = node.nextElementSibling && node.nextElementSibling.classList.contains("message") && !node.previousElementSibling;
+        placeInTimeOrder(node);
+        refreshTimes(node);
+        var pending = list.querySelector("li.pending");
+        if (pending && pending.getAttribute("data-content") === node.querySelector(".content").textContent) pending.remove();
+        if (!older) appendedNew = true;
+      });
+    });
+    if (empty) empty.hidden = !!firstMessage();
+    if (appendedNew) {
+      if (stick) toBottom();
+      else if (marker) marker.hidden = false;
+    }
+  });
+  observer.observe(list, { childList: true });
+
+  // Older messages: keep what the reader sees in place while they load above it.
+  var saved = null;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "older") saved = { height: log.scrollHeight, top: log.scrollTop };
+  });
+  document.body.addEventListener("htmx:afterSwap", function () {
+    if (saved) { log.scrollTop = saved.top + (log.scrollHeight - saved.height); saved = null; }
+  });
+
+  // --- Sending: Enter sends, Shift+Enter adds a line; pending at once; text kept on error.
+  function errorText(xhr) {
+    if (!xhr || xhr.status === 0) return "Could not reach the server. Your message is kept; try again.";
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body && body.error && body.error.message) {
+        var retry = xhr.getResponseHeader("retry-after");
+        return body.error.message + (xhr.status === 429 && retry ? " (try again in " + retry + " s)" : "");
+      }
+    } catch (e) {}
+    return "The server could not take this message (" + xhr.status + "). Your message is kept.";
+  }
+  function showError(box, text) { if (box) { box.textContent = text; box.hidden = !text; } }
+  if (textarea && form) {
+    var grow = function () { textarea.style.height = "auto"; textarea.style.height = Math.min(textarea.scrollHeight, 240) + "px"; };
+    textarea.addEventListener("input", grow);
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
+        event.preventDefault();
+        if (textarea.value.trim() !== "") form.requestSubmit();
+      }
+    });
+    form.addEventListener("htmx:beforeRequest", function () {
+      var text = textarea.value;
+      var li = document.createElement("li");
+      li.className = "message pending";
+      li.setAttribute("data-pending", String(++pendingCount));
+      li.setAttribute("data-content", text);
+      var meta = document.createElement("div");
+      meta.className = "meta";
+      meta.textContent = "sending…";
+      var content = document.createElement("div");
+      content.className = "content";
+      content.textContent = text;
+      li.append(meta, content);
+      list.append(li);
+      form.setAttribute("data-sending", text);
+      textarea.value = "";
+      grow();
+      showError(errorBox, "");
+      toBottom();
+      stick = true;
+      textarea.focus();
+    });
+    form.addEventListener("htmx:afterRequest", function (event) {
+      var text = form.getAttribute("data-sending") || "";
+      var pending = list.querySelector('li.pending[data-pending="' + pendingCount + '"]');
+      if (event.detail.successful) {
+        if (pending && pending.isConnected) pending.remove();
+      } else {
+        if (pending) pending.remove();
+        textarea.value = textarea.value ? text + "\n" + textarea.value : text;
+        grow();
+        showError(errorBox, errorText(event.detail.xhr));
+      }
+      textarea.focus();
+    });
+  }
+
+  // --- Adding a channel.
+  var addForm = document.getElementById("add-repository");
+  if (addForm) {
+    addForm.addEventListener("htmx:afterRequest", function (event) {
+      var box = document.getElementById("add-error");
+      if (event.detail.successful) { addForm.reset(); showError(box, ""); }
+      else showError(box, errorText(event.detail.xhr));
+    });
+  }
+
+  // --- Copying a commit hash.
+  list.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.hash") : null;
+    if (!button) return;
+    var hash = button.getAttribute("data-copy");
+    var done = function () { button.classList.add("copied"); setTimeout(function () { button.classList.remove("copied"); }, 1200); };
+    if (navigator.clipboard) navigator.clipboard.writeText(hash).then(done, function () {});
+  });
+
+  // --- Theme: follows the system until chosen; the choice is remembered.
+  var toggle = document.getElementById("theme-toggle");
+  if (toggle) toggle.addEventListener("click", function () {
+    var root = document.documentElement;
+    var current = root.getAttribute("data-theme") || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+    var next = current === "dark" ? "light" : "dark";
+    root.setAttribute("data-theme", next);
+    try { localStorage.setItem("gitchat-theme", next); } catch (e) {}
+  });
+
+  // --- The sidebar folds away on narrow screens.
+  var menu = document.getElementById("menu");
+  var sidebar = document.getElementById("sidebar");
+  if (menu && sidebar) menu.addEventListener("click", function () {
+    var open = sidebar.classList.toggle("open");
+    menu.setAttribute("aria-expanded", String(open));
+  });
+})();

@@ -1,0 +1,131 @@
+/** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
+import type { MessageView } from "../messages/service.ts";
+import { html, type SafeHtml } from "./html.ts";
+
+export type ChannelItem = {
+  fullName: string;
+  owner: string;
+  name: string;
+  sync: { enabled: boolean; unpushed: number; last_error: string | null };
+};
+
+export type ChannelPage = {
+  channel: ChannelItem;
+  channels: ChannelItem[];
+  messages: MessageView[];
+  /** More, older messages exist before the first one shown. */
+  hasOlder: boolean;
+  cursor: number;
+  syncEnabled: boolean;
+};
+
+const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
+
+const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
+
+export const messageItem = (m: MessageView) => {
+  const short = m.git_hash.slice(0, 7);
+  return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"
+  ><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
+  ><div class="content">${m.content}</div></li>`;
+};
+
+/** The top of the list: loads older messages when scrolled into view. */
+export const olderLoader = (channel: { owner: string; name: string }, before: string) =>
+  html`<li id="older" class="older" hx-get="${channelPath(channel)}/messages?before=${before}" hx-trigger="intersect once" hx-swap="outerHTML"><span class="spinner" aria-hidden="true"></span> Loading older messages…</li>`;
+
+/** Older messages, oldest first, with the next loader above them when there are more. */
+export const olderFragment = (channel: { owner: string; name: string }, messages: MessageView[], hasOlder: boolean) =>
+  html`${hasOlder && messages[0] ? olderLoader(channel, messages[0].id) : ""}${messages.map(messageItem)}`;
+
+/** The poller asks every 2 s for what arrived after its cursor; it is replaced by one holding the new cursor. */
+export const poller = (channel: { owner: string; name: string }, cursor: number) =>
+  html`<div id="poller" hx-get="${channelPath(channel)}/messages?after=${cursor}" hx-trigger="every 2s" hx-swap="outerHTML"></div>`;
+
+/** New arrivals: a new poller, and the messages appended to the list out of band. */
+export const arrivalsFragment = (channel: { owner: string; name: string }, messages: MessageView[], cursor: number) =>
+  html`${poller(channel, cursor)}${messages.length ? appended(messages) : ""}`;
+
+/** Messages appended to the list out of band (the page script puts each in time order and drops repeats). */
+export const appended = (messages: MessageView[]) => html`<ol hx-swap-oob="beforeend:#messages">${messages.map(messageItem)}</ol>`;
+
+const syncBadge = (c: ChannelItem) => {
+  if (!c.sync.enabled) return html`<span class="badge local" title="Local only: set GITHUB_TOKEN to back up to GitHub">local</span>`;
+  if (c.sync.last_error) return html`<span class="badge error" title="${c.sync.last_error}">error<span class="visually-hidden">: ${c.sync.last_error}</span></span>`;
+  if (c.sync.unpushed > 0) return html`<span class="badge waiting" title="${c.sync.unpushed} commit(s) waiting to be pushed">${c.sync.unpushed} waiting</span>`;
+  return html`<span class="badge ok" title="In sync with GitHub">in sync</span>`;
+};
+
+export const channelList = (channels: ChannelItem[], current: string) =>
+  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
+    (c) =>
+      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
+  )}</ul>`;
+
+const layout = (title: string, body: SafeHtml) => html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="htmx-config" content='{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}'>
+<title>${title}</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/theme.js"></script>
+<script src="/assets/htmx.min.js" defer></script>
+<script src="/assets/sse.js" defer></script>
+<script src="/assets/app.js" defer></script>
+</head>
+<body>
+${body}
+</body>
+</html>`;
+
+export const chatPage = (page: ChannelPage) => {
+  const { channel } = page;
+  const path = channelPath(channel);
+  return layout(
+    `${channel.fullName} · gitchat`,
+    html`<div class="app">
+<nav id="sidebar" class="sidebar" aria-label="Channels">
+  <div class="brand"><span class="logo" aria-hidden="true">⎇</span> gitchat
+    <button type="button" id="theme-toggle" class="icon" aria-label="Switch between light and dark theme" title="Theme">◐</button></div>
+  <h2 class="section">Channels</h2>
+  ${channelList(page.channels, channel.fullName)}
+  <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
+    <label for="new-repository">Add a channel</label>
+    <div class="row"><input id="new-repository" name="repository" placeholder="owner/name" autocomplete="off" required pattern="[^/]+/[^/]+" aria-describedby="add-error">
+    <button type="submit">Add</button><span id="add-spinner" class="htmx-indicator spinner" aria-hidden="true"></span></div>
+    <p id="add-error" class="error" role="alert"></p>
+  </form>
+</nav>
+<main class="chat" aria-labelledby="channel-title">
+  <header class="topbar">
+    <button type="button" id="menu" class="icon menu" aria-controls="sidebar" aria-expanded="false" aria-label="Show channels">☰</button>
+    <h1 id="channel-title">${channel.fullName}</h1>
+    ${
+      page.syncEnabled
+        ? html`<button type="button" class="push" hx-post="/ui/push" hx-target="#push-result" hx-indicator="#push-spinner">Push now</button><span id="push-spinner" class="htmx-indicator spinner" aria-hidden="true"></span><span id="push-result" class="push-result" role="status"></span>`
+        : ""
+    }
+  </header>
+  <section id="log" class="log" aria-label="Messages in ${channel.fullName}">
+    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions">${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
+    <p class="empty" id="empty"${page.messages.length ? html` hidden` : ""}>No messages in ${channel.fullName} yet. Say hello!</p>
+  </section>
+  <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>
+  ${poller(channel, page.cursor)}
+  <div id="live" hx-ext="sse" sse-connect="${path}/events?after=${page.cursor}" sse-swap="message" hx-target="#messages" hx-swap="beforeend"></div>
+  <form id="composer" class="composer" hx-post="${path}/messages" hx-swap="none">
+    <label for="content" class="visually-hidden">Message ${channel.fullName}</label>
+    <textarea id="content" name="content" rows="1" required placeholder="Message ${channel.fullName}. Enter sends, Shift+Enter adds a line" aria-describedby="composer-error"></textarea>
+    <button type="submit" class="send">Send</button>
+    <p id="composer-error" class="error" role="alert"></p>
+  </form>
+</main>
+</div>`,
+  );
+};
+
+export const notFoundPage = (what: string) =>
+  layout("Not found · gitchat", html`<main class="notfound"><h1>Not found</h1><p>${what}</p><p><a href="/">Back to the chat</a></p></main>`);
