@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { StoreIntegrityError } from "../errors.ts";
 import type { ObjectType } from "./objects.ts";
-import { applyDelta } from "./packfile.ts";
+import { applyDelta, type IndexEntry } from "./packfile.ts";
 
 const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
 const OFS_DELTA = 6;
@@ -69,7 +69,7 @@ export class PackReader {
   ) {}
 
   /** Picks up packs that appeared since the last look (packing, fetches). */
-  private refresh() {
+  refresh() {
     const dir = join(this.gitdir, "objects", "pack");
     let names: string[];
     try {
@@ -91,6 +91,32 @@ export class PackReader {
       if (offset !== undefined) return { pack, offset };
     }
     return undefined;
+  }
+
+  /** Registers a pack this process just wrote, without reading it back from disk. */
+  add(name: string, data: Buffer, entries: readonly IndexEntry[]) {
+    if (this.known.has(name)) return;
+    const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+    const oids = Buffer.alloc(sorted.length * 20);
+    const offsets = new Float64Array(sorted.length);
+    sorted.forEach((e, i) => {
+      oids.write(e.oid, i * 20, "hex");
+      offsets[i] = e.offset;
+    });
+    this.packs.push({ name, data, oids, offsets, count: sorted.length });
+    this.known.add(name);
+  }
+
+  /** Drops packs that were folded into a larger one (their objects are there too). */
+  forget(names: readonly string[]) {
+    const gone = new Set(names);
+    this.packs = this.packs.filter((p) => !gone.has(p.name));
+    for (const name of names) this.known.delete(name);
+    for (const [key, object] of [...this.cache]) {
+      if (!gone.has(key.slice(0, key.indexOf(":")))) continue;
+      this.cache.delete(key);
+      this.cachedBytes -= object.content.length;
+    }
   }
 
   has(oid: string) {

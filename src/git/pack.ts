@@ -18,7 +18,32 @@ import type { ObjectType } from "./objects.ts";
 import type { ChannelStore } from "./store.ts";
 import { buildIndex, PackWriter, type IndexEntry } from "./packfile.ts";
 
-export type PackResult = { objects: number; deltas: number; bytes: number; pack: string };
+export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
+
+/** Packs with fewer objects than this are folded into the next background pack (a commit writes one). */
+export const SMALL_PACK_OBJECTS = 1000;
+
+/** The small packs of a repository and the ids they hold, read from their indexes. */
+export const listSmallPacks = (gitdir: string) => {
+  const dir = join(gitdir, "objects", "pack");
+  const packs: { name: string; oids: string[] }[] = [];
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return packs;
+  }
+  for (const file of files) {
+    if (!file.endsWith(".idx")) continue;
+    const idx = readFileSync(join(dir, file));
+    const count = idx.readUInt32BE(8 + 255 * 4);
+    if (count >= SMALL_PACK_OBJECTS) continue;
+    const oids: string[] = [];
+    for (let i = 0; i < count; i++) oids.push(idx.toString("hex", 8 + 1024 + i * 20, 8 + 1024 + i * 20 + 20));
+    packs.push({ name: file.slice(0, -4), oids });
+  }
+  return packs;
+};
 
 type Loose = { oid: string; path: string };
 
@@ -46,7 +71,7 @@ export const readLooseFile = (path: string) => {
  * Version chains: for each tree path, the loose versions in the order the
  * commits made them, found by walking back from `head` while commits are loose.
  */
-const treeChains = async (store: ChannelStore, head: string | undefined, loose: Map<string, Loose>) => {
+const treeChains = async (store: ChannelStore, head: string | undefined, loose: Set<string>) => {
   const commits: string[] = [];
   for (let commit = head; commit && loose.has(commit); commit = (await store.readCommit(commit)).parent[0]) commits.push(commit);
   const chains = new Map<string, string[]>();
@@ -92,34 +117,46 @@ export const writeTreeChains = async (
   return done;
 };
 
+/**
+ * Folds every loose object and every small pack into one new pack, and then
+ * removes them. Runs beside commits: it touches no ref, and every object is
+ * in a pack or loose at every moment.
+ */
 export const packLooseObjects = async (store: ChannelStore): Promise<PackResult | undefined> => {
   const gitdir = store.gitdir;
-  // Read the head first: every object it reaches was written before it, so is in the list.
+  // Read the head first: every object it reaches was written before it, so is in the lists.
   const tip = await store.head();
   const loose = listLoose(gitdir);
-  if (loose.size === 0) return undefined;
-  const chains = await treeChains(store, tip, loose);
+  const small = listSmallPacks(gitdir);
+  const candidates = new Set<string>([...loose.keys(), ...small.flatMap((p) => p.oids)]);
+  if (candidates.size === 0 || (loose.size === 0 && small.length < 2)) return undefined;
+  const chains = await treeChains(store, tip, candidates);
 
   const packDir = join(gitdir, "objects", "pack");
   mkdirSync(packDir, { recursive: true });
   const tmpPack = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
   const fd = openSync(tmpPack, "w", 0o444);
   try {
-    const writer = new PackWriter(loose.size, (bytes) => writeSync(fd, bytes));
-    const done = await writeTreeChains(writer, chains.values(), async (oid) => readLooseFile(loose.get(oid)!.path));
+    const writer = new PackWriter(candidates.size, (bytes) => writeSync(fd, bytes));
+    const done = await writeTreeChains(writer, chains.values(), (oid) => store.readObject(oid));
     let sinceYield = 0;
-    for (const { oid, path } of loose.values()) {
+    for (const oid of candidates) {
       if (done.has(oid)) continue;
-      const { type, content } = readLooseFile(path);
+      const { type, content } = await store.readObject(oid);
       writer.add(oid, type, content);
       if (++sinceYield % 256 === 0) await Bun.sleep(0);
     }
     const checksum = writer.finish();
     closeSync(fd);
     const name = installPack(packDir, tmpPack, writer.entries, checksum);
-    // Only now that the pack is readable may the loose copies go.
+    // Only now that the new pack is readable may the old copies go.
     for (const { path } of loose.values()) unlinkSync(path);
-    return { objects: loose.size, deltas: writer.deltas, bytes: writer.size, pack: name };
+    for (const { name: old } of small) {
+      if (old === name) continue;
+      unlinkSync(join(packDir, `${old}.idx`));
+      unlinkSync(join(packDir, `${old}.pack`));
+    }
+    return { objects: candidates.size, deltas: writer.deltas, bytes: writer.size, pack: name, folded: small.map((p) => p.name).filter((n) => n !== name) };
   } catch (error) {
     try {
       closeSync(fd);

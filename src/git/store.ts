@@ -14,6 +14,7 @@ import { StoreIntegrityError } from "../errors.ts";
 import { encodeMessage, idFromPath, messageDir, type MessageRecord } from "./message-file.ts";
 import {
   compareEntries,
+  hashObject,
   parseCommit,
   parseTree,
   type ParsedCommit,
@@ -24,9 +25,11 @@ import {
   type Signature,
   type TreeEntry,
 } from "./objects.ts";
-import { installPack, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
-import { parsePack } from "./packfile.ts";
+import { installPack, listSmallPacks, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
+import { PackWriter, parsePack } from "./packfile.ts";
 import { PackReader } from "./pack-reader.ts";
+
+let packCounter = 0;
 
 export const BRANCH = "main";
 export const REF = `refs/heads/${BRANCH}`;
@@ -50,7 +53,8 @@ export class ChannelStore {
   private cachedHead: string | undefined | null = null;
   private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
   private readonly packs: PackReader;
-  private looseWritten = 0;
+  /** Objects written loose or into small packs since the last background pack. */
+  private unpacked = 0;
   private packing: Promise<PackResult | undefined> | undefined;
   private readonly packThreshold: number;
   private readonly now: () => number;
@@ -68,7 +72,7 @@ export class ChannelStore {
       await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: BRANCH });
     }
     const store = new ChannelStore(gitdir, options);
-    store.looseWritten = store.sweepLooseObjects();
+    store.unpacked = store.sweepLooseObjects();
     return store;
   }
 
@@ -104,43 +108,84 @@ export class ChannelStore {
    * commit's hash. Callers batch messages that arrive while a commit is in
    * flight (group commit); this only writes.
    */
+  /** Objects of the commit being written, held until they go to disk as one pack. */
+  private batch: Map<string, { type: ObjectType; content: Uint8Array }> | undefined;
+
+  /** Stores an object: into the open batch, or else as a loose object. */
+  private putObject(type: ObjectType, content: Uint8Array) {
+    if (!this.batch) {
+      this.unpacked++;
+      return writeLooseObject(this.gitdir, type, content);
+    }
+    const { oid } = hashObject(type, content);
+    this.batch.set(oid, { type, content });
+    return oid;
+  }
+
+  /**
+   * Writes the open batch as one small pack (two files, where loose objects
+   * would be one file each: a commit of 25 messages is ~33 objects) and
+   * registers it with the reader. Small packs are folded into one by the
+   * background pack.
+   */
+  private flushBatch() {
+    const batch = this.batch!;
+    this.batch = undefined;
+    if (batch.size === 0) return;
+    const chunks: Uint8Array[] = [];
+    const writer = new PackWriter(batch.size, (bytes) => chunks.push(bytes));
+    for (const [oid, { type, content }] of batch) writer.add(oid, type, content);
+    const checksum = writer.finish();
+    const data = Buffer.concat(chunks);
+    const packDir = join(this.gitdir, "objects", "pack");
+    mkdirSync(packDir, { recursive: true });
+    const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
+    writeFileSync(tmp, data, { mode: 0o444 });
+    const name = installPack(packDir, tmp, writer.entries, checksum);
+    this.packs.add(name, data, writer.entries);
+    this.unpacked += batch.size;
+  }
+
   commitMessages(messages: readonly MessageRecord[], author: Signature): Promise<string> {
     return this.exclusive(async () => {
-      const parent = await this.head();
-      let tree = parent ? await this.commitTree(parent) : undefined;
-      let written = 0;
-
-      const byDay = new Map<string, MessageRecord[]>();
-      for (const m of messages) {
-        const key = messageDir(m.created_at).join("/");
-        byDay.set(key, [...(byDay.get(key) ?? []), m]);
+      this.batch = new Map();
+      try {
+        return await this.writeCommitOf(messages, author);
+      } finally {
+        this.batch = undefined;
       }
-      for (const [day, group] of byDay) {
-        const files = group.map((m) => {
-          written++;
-          return { name: `${m.id}.json`, oid: writeLooseObject(this.gitdir, "blob", encodeMessage(m)) };
-        });
-        const result = await this.addFiles(tree, day.split("/"), files);
-        tree = result.oid;
-        written += result.count;
-      }
-      const count = messages.length;
-      const commit = writeLooseObject(
-        this.gitdir,
-        "commit",
-        serializeCommit({
-          tree: tree!,
-          parents: parent ? [parent] : [],
-          author,
-          committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
-          message: count === 1 ? "Add 1 message" : `Add ${count} messages`,
-        }),
-      );
-      this.updateRef(commit);
-      this.looseWritten += written + 2;
-      this.maybePack();
-      return commit;
     });
+  }
+
+  private async writeCommitOf(messages: readonly MessageRecord[], author: Signature) {
+    const parent = await this.head();
+    let tree = parent ? await this.commitTree(parent) : undefined;
+
+    const byDay = new Map<string, MessageRecord[]>();
+    for (const m of messages) {
+      const key = messageDir(m.created_at).join("/");
+      byDay.set(key, [...(byDay.get(key) ?? []), m]);
+    }
+    for (const [day, group] of byDay) {
+      const files = group.map((m) => ({ name: `${m.id}.json`, oid: this.putObject("blob", encodeMessage(m)) }));
+      tree = (await this.addFiles(tree, day.split("/"), files)).oid;
+    }
+    const count = messages.length;
+    const commit = this.putObject(
+      "commit",
+      serializeCommit({
+        tree: tree!,
+        parents: parent ? [parent] : [],
+        author,
+        committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
+        message: count === 1 ? "Add 1 message" : `Add ${count} messages`,
+      }),
+    );
+    // Objects first, whole; only then may the branch point at them.
+    this.flushBatch();
+    this.updateRef(commit);
+    this.maybePack();
+    return commit;
   }
 
   /** Writes the tree `tree` with `files` added at `path` (and the trees above them); returns the new tree's id. */
@@ -148,7 +193,7 @@ export class ChannelStore {
     tree: string | undefined,
     path: string[],
     files: { name: string; oid: string }[],
-  ): Promise<{ oid: string; count: number }> {
+  ): Promise<{ oid: string }> {
     const entries = tree ? await this.readTree(tree) : [];
     const [dir, ...rest] = path;
     if (dir === undefined) {
@@ -158,20 +203,20 @@ export class ChannelStore {
       // then the new tree is the old one's bytes with the new entries after them.
       if (tree && last && compareEntries(last, added[0]!) < 0) {
         const raw = Buffer.concat([await this.treeRaw(tree), serializeTree(added)]);
-        return { oid: this.writeTree([...entries, ...added], raw), count: 1 };
+        return { oid: this.writeTree([...entries, ...added], raw) };
       }
-      return { oid: this.writeTree(dedupe([...entries, ...added].sort(compareEntries))), count: 1 };
+      return { oid: this.writeTree(dedupe([...entries, ...added].sort(compareEntries))) };
     }
     const existing = entries.find((e) => e.name === dir && e.mode === "40000");
     const sub = await this.addFiles(existing?.oid, rest, files);
     const next = entries.filter((e) => e.name !== dir);
     next.push({ mode: "40000", name: dir, oid: sub.oid });
     next.sort(compareEntries);
-    return { oid: this.writeTree(next), count: sub.count + 1 };
+    return { oid: this.writeTree(next) };
   }
 
   private writeTree(entries: TreeEntry[], raw = serializeTree(entries)) {
-    const oid = writeLooseObject(this.gitdir, "tree", raw);
+    const oid = this.putObject("tree", raw);
     this.remember(oid, entries, raw);
     return oid;
   }
@@ -258,13 +303,11 @@ export class ChannelStore {
   /** Writes a merge commit of `parents` with `tree`; the caller moves `main` to it. */
   writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number) {
     const signature = { name: "gitchat", email: "gitchat@localhost", timestamp };
-    this.looseWritten++;
-    return writeLooseObject(this.gitdir, "commit", serializeCommit({ tree, parents, author: signature, committer: signature, message }));
+    return this.putObject("commit", serializeCommit({ tree, parents, author: signature, committer: signature, message }));
   }
 
   /** Writes a tree of `entries` (any order) and returns its id. */
   writeTreeEntries(entries: TreeEntry[]) {
-    this.looseWritten++;
     return this.writeTree([...entries].sort(compareEntries));
   }
 
@@ -274,6 +317,8 @@ export class ChannelStore {
 
   /** An object's type and content, loose or packed. */
   async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
+    const pending = this.batch?.get(oid);
+    if (pending) return pending;
     const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
     try {
       return readLooseFile(loose);
@@ -369,7 +414,7 @@ export class ChannelStore {
    */
   private sweepLooseObjects() {
     const objects = join(this.gitdir, "objects");
-    let count = 0;
+    let count = listSmallPacks(this.gitdir).reduce((n, p) => n + p.oids.length, 0);
     for (const dir of readdirSync(objects)) {
       const isFanout = /^[0-9a-f]{2}$/.test(dir);
       if (!isFanout && dir !== "pack") continue;
@@ -382,7 +427,7 @@ export class ChannelStore {
   }
 
   private maybePack() {
-    if (this.looseWritten < this.packThreshold || this.packing) return;
+    if (this.unpacked < this.packThreshold || this.packing) return;
     queueMicrotask(() => void this.pack().catch((error) => this.options.onPackError?.(error)));
   }
 
@@ -393,10 +438,15 @@ export class ChannelStore {
    */
   pack(): Promise<PackResult | undefined> {
     if (this.packing) return this.packing;
-    this.looseWritten = 0;
+    this.unpacked = 0;
     this.packing = (async () => {
       try {
-        return await packLooseObjects(this);
+        const result = await packLooseObjects(this);
+        if (result) {
+          this.packs.forget(result.folded);
+          this.packs.refresh();
+        }
+        return result;
       } finally {
         this.packing = undefined;
       }

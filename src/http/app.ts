@@ -36,7 +36,7 @@ export const createApp = (deps: Deps) =>
       set.headers["referrer-policy"] = "no-referrer";
       set.headers["cross-origin-opener-policy"] = "same-origin";
     })
-    .onParse(({ request, contentType }) => readBody(request, contentType))
+    .onParse(({ request, contentType, path }) => readBody(request, contentType, path))
     .use(
       openapi({
         path: "/openapi",

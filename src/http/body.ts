@@ -9,7 +9,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const tooLarge = () =>
   new PayloadTooLargeError(`the request body is over ${MAX_BODY_BYTES / 1024} KiB; send a shorter message`);
 
-export const readBody = async (request: Request, contentType: string): Promise<unknown> => {
+export const readBody = async (request: Request, contentType: string, path: string): Promise<unknown> => {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Uint8Array[] = [];
@@ -21,7 +21,8 @@ export const readBody = async (request: Request, contentType: string): Promise<u
       chunks.push(chunk);
     }
   }
-  if (/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
+  // Forms come from the page (its own routes); the JSON API takes JSON only.
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c|ui)\//.test(path)) {
     return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(Buffer.concat(chunks))));
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {

@@ -94,7 +94,7 @@ export const chatPage = (page: ChannelPage) => {
   ${channelList(page.channels, channel.fullName)}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
     <label for="new-repository">Add a channel</label>
-    <div class="row"><input id="new-repository" name="repository" placeholder="owner/name" autocomplete="off" required pattern="[^/]+/[^/]+" aria-describedby="add-error">
+    <div class="row"><input id="new-repository" name="repository" placeholder="owner/name" autocomplete="off" required pattern="[^\\/]+/[^\\/]+" aria-describedby="add-error">
     <button type="submit">Add</button><span id="add-spinner" class="htmx-indicator spinner" aria-hidden="true"></span></div>
     <p id="add-error" class="error" role="alert"></p>
   </form>

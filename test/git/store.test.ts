@@ -109,13 +109,16 @@ test("packing keeps every object readable, passes git fsck and shrinks the repos
     sent.push(m);
     await store.commitMessages([m], author);
   }
+  // Each commit went to disk as one small pack: 300 of them.
   const before = await runGit(["--git-dir", gitdir, "count-objects", "-v"]);
+  expect(before.stdout).toContain("count: 0\n");
+  expect(before.stdout).toContain("packs: 300\n");
   const result = await store.pack();
   expect(result!.objects).toBeGreaterThan(300 * 6);
   expect(result!.deltas).toBeGreaterThan(250);
   const after = await runGit(["--git-dir", gitdir, "count-objects", "-v"]);
-  expect(after.stdout).toContain("count: 0\n");
-  const sizeBefore = Number(/size: (\d+)/.exec(before.stdout)![1]);
+  expect(after.stdout).toContain("packs: 1\n");
+  const sizeBefore = Number(/size-pack: (\d+)/.exec(before.stdout)![1]);
   const sizePack = Number(/size-pack: (\d+)/.exec(after.stdout)![1]);
   expect(sizePack).toBeLessThan(sizeBefore / 5);
   const check = await fsck(gitdir);
@@ -123,7 +126,7 @@ test("packing keeps every object readable, passes git fsck and shrinks the repos
   expect(check.code).toBe(0);
   const verify = await runGit(["--git-dir", gitdir, "verify-pack", "-v", join(gitdir, "objects", "pack", `${result!.pack}.idx`)]);
   expect(verify.code).toBe(0);
-  // Reading through isomorphic-git after the pack, and committing on top of it.
+  // Reading after the pack, in a fresh process's view, and committing on top of it.
   const reopened = await ChannelStore.open(gitdir);
   const head = await reopened.commitMessages([record(999)], author);
   expect(await reopened.listFiles(head)).toHaveLength(301);
