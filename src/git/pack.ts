@@ -76,7 +76,10 @@ const treeChains = async (store: ChannelStore, head: string | undefined, loose: 
   for (let commit = head; commit && loose.has(commit); commit = (await store.readCommit(commit)).parent[0]) commits.push(commit);
   const chains = new Map<string, string[]>();
   const claimed = new Set<string>();
+  let sinceYield = 0;
   for (const commit of commits.reverse()) {
+    // Reads here are synchronous underneath: give requests a turn now and then.
+    if (++sinceYield % 16 === 0) await Bun.sleep(0);
     for (const added of await objectsAddedBy(store, commit)) {
       if (added.kind !== "tree" || claimed.has(added.oid) || !loose.has(added.oid)) continue;
       claimed.add(added.oid);
@@ -111,7 +114,7 @@ export const writeTreeChains = async (
       kept.set(i, { oid, content });
       done.add(oid);
       // Let requests in between: this runs beside the send path.
-      if (++sinceYield % 64 === 0) await Bun.sleep(0);
+      if (++sinceYield % 16 === 0) await Bun.sleep(0);
     }
   }
   return done;
