@@ -10,11 +10,9 @@ import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { StoreIntegrityError } from "../errors.ts";
 import type { ObjectType } from "./objects.ts";
-import { applyDelta, type IndexEntry } from "./packfile.ts";
+import { applyDelta, readEntryHeader, type IndexEntry } from "./packfile.ts";
 
 const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
 
 export type StoredObject = { type: ObjectType | "tag"; content: Uint8Array };
 
@@ -154,30 +152,18 @@ export class PackReader {
       this.cache.set(key, cached);
       return cached;
     }
-    const data = pack.data;
-    let at = offset;
-    let byte = data[at++]!;
-    const typeCode = (byte >> 4) & 7;
-    while (byte & 0x80) byte = data[at++]!;
+    const header = readEntryHeader(pack.data, offset);
     let base: StoredObject | undefined;
-    if (typeCode === OFS_DELTA) {
-      byte = data[at++]!;
-      let distance = byte & 0x7f;
-      while (byte & 0x80) {
-        byte = data[at++]!;
-        distance = (distance + 1) * 128 + (byte & 0x7f);
-      }
-      base = this.readAt(pack, offset - distance);
-    } else if (typeCode === REF_DELTA) {
-      const baseOid = data.toString("hex", at, at + 20);
-      at += 20;
-      base = this.read(baseOid);
-      if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${baseOid}, which is missing`);
+    if (header.baseOffset !== undefined) {
+      base = this.readAt(pack, header.baseOffset);
+    } else if (header.baseOid !== undefined) {
+      base = this.read(header.baseOid);
+      if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${header.baseOid}, which is missing`);
     }
-    const inflated = inflateSync(data.subarray(at));
+    const inflated = inflateSync(pack.data.subarray(header.dataAt));
     const object: StoredObject = base
       ? { type: base.type, content: applyDelta(base.content, inflated) }
-      : { type: TYPE_NAMES[typeCode] as ObjectType, content: inflated };
+      : { type: TYPE_NAMES[header.typeCode] as ObjectType, content: inflated };
     this.remember(key, object);
     return object;
   }

@@ -260,7 +260,40 @@ const objectId = (type: string, content: Uint8Array) =>
 type Inflated = { buffer: Buffer; engine: { bytesWritten: number } };
 const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true }) => Inflated;
 
-type Slot = { start: number; end: number; dataAt: number; typeCode: number; size: number; baseOffset?: number; baseOid?: string };
+/** Where one packed object's parts are: its type, size, delta base, and where its compressed data starts. */
+export type EntryHeader = { start: number; dataAt: number; typeCode: number; size: number; baseOffset?: number; baseOid?: string };
+
+export const readEntryHeader = (data: Buffer, start: number): EntryHeader => {
+  let at = start;
+  let byte = data[at++]!;
+  const typeCode = (byte >> 4) & 7;
+  let size = byte & 0x0f;
+  let shift = 4;
+  while (byte & 0x80) {
+    byte = data[at++]!;
+    size += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  const header: EntryHeader = { start, dataAt: 0, typeCode, size };
+  if (typeCode === OFS_DELTA) {
+    byte = data[at++]!;
+    let distance = byte & 0x7f;
+    while (byte & 0x80) {
+      byte = data[at++]!;
+      distance = (distance + 1) * 128 + (byte & 0x7f);
+    }
+    header.baseOffset = start - distance;
+  } else if (typeCode === REF_DELTA) {
+    header.baseOid = data.toString("hex", at, at + 20);
+    at += 20;
+  } else if (!TYPE_NAMES[typeCode]) {
+    throw new StoreIntegrityError(`unknown object type ${typeCode} in a pack`);
+  }
+  header.dataAt = at;
+  return header;
+};
+
+type Slot = EntryHeader & { end: number };
 
 /**
  * Reads a whole pack and hands every object (deltas resolved, id computed)
@@ -287,34 +320,10 @@ export const parsePack = (
   const uses = new Map<number | string, number>();
   let at = 12;
   for (let n = 0; n < count; n++) {
-    const start = at;
-    let byte = view[at++]!;
-    const typeCode = (byte >> 4) & 7;
-    let size = byte & 0x0f;
-    let shift = 4;
-    while (byte & 0x80) {
-      byte = view[at++]!;
-      size += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    }
-    const slot: Slot = { start, end: 0, dataAt: 0, typeCode, size };
-    if (typeCode === OFS_DELTA) {
-      byte = view[at++]!;
-      let distance = byte & 0x7f;
-      while (byte & 0x80) {
-        byte = view[at++]!;
-        distance = (distance + 1) * 128 + (byte & 0x7f);
-      }
-      slot.baseOffset = start - distance;
-      uses.set(slot.baseOffset, (uses.get(slot.baseOffset) ?? 0) + 1);
-    } else if (typeCode === REF_DELTA) {
-      slot.baseOid = view.toString("hex", at, at + 20);
-      at += 20;
-      uses.set(slot.baseOid, (uses.get(slot.baseOid) ?? 0) + 1);
-    } else if (!TYPE_NAMES[typeCode]) {
-      throw new StoreIntegrityError(`unknown object type ${typeCode} in the pack`);
-    }
-    slot.dataAt = at;
+    const slot: Slot = { ...readEntryHeader(view, at), end: 0 };
+    if (slot.baseOffset !== undefined) uses.set(slot.baseOffset, (uses.get(slot.baseOffset) ?? 0) + 1);
+    if (slot.baseOid !== undefined) uses.set(slot.baseOid, (uses.get(slot.baseOid) ?? 0) + 1);
+    at = slot.dataAt;
     at += inflateWithLength(view.subarray(at), { info: true }).engine.bytesWritten;
     slot.end = at;
     slots.push(slot);
