@@ -65,6 +65,8 @@ const MIGRATIONS = [
      last_error TEXT,
      last_error_at TEXT
    );`,
+  // Polling a channel by arrival: without it, "after a cursor" scanned the whole channel.
+  `CREATE INDEX messages_by_arrival ON messages(repository_id, seq);`,
 ];
 
 export type SyncStateRow = {
