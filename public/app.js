@@ -11,7 +11,6 @@
   var textarea = document.getElementById("content");
   var errorBox = document.getElementById("composer-error");
   var empty = document.getElementById("empty");
-  var pendingCount = 0;
 
   // --- Times: relative in the list, exact on hover.
   var relativeFormat = typeof Intl !== "undefined" && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
@@ -113,11 +112,17 @@
         if (textarea.value.trim() !== "") form.requestSubmit();
       }
     });
-    form.addEventListener("htmx:beforeRequest", function () {
+    // The text is taken when the person sends it, not when htmx gets round to the
+    // request: while one message is on its way the next waits in this queue (the
+    // form has hx-sync "queue all"), so two messages never merge into one.
+    var outbox = [];   // sent by the person, request not yet issued; oldest first
+    var inFlight = []; // request issued, no answer yet; oldest first
+    // Capture phase: runs before htmx's own submit handler.
+    document.addEventListener("submit", function (event) {
+      if (event.target !== form || textarea.value === "") return;
       var text = textarea.value;
       var li = document.createElement("li");
       li.className = "message pending";
-      li.setAttribute("data-pending", String(++pendingCount));
       li.setAttribute("data-content", text);
       var meta = document.createElement("div");
       meta.className = "meta";
@@ -127,22 +132,28 @@
       content.textContent = text;
       li.append(meta, content);
       list.append(li);
-      form.setAttribute("data-sending", text);
+      outbox.push({ text: text, li: li });
       textarea.value = "";
       grow();
       showError(errorBox, "");
       toBottom();
       stick = true;
       textarea.focus();
+    }, true);
+    form.addEventListener("htmx:configRequest", function (event) {
+      var entry = outbox.shift();
+      if (!entry) { event.preventDefault(); return; }
+      event.detail.parameters.content = entry.text;
+      // The box was emptied when it was sent; its "required" no longer speaks for this text.
+      event.detail.errors = [];
+      inFlight.push(entry);
     });
     form.addEventListener("htmx:afterRequest", function (event) {
-      var text = form.getAttribute("data-sending") || "";
-      var pending = list.querySelector('li.pending[data-pending="' + pendingCount + '"]');
-      if (event.detail.successful) {
-        if (pending && pending.isConnected) pending.remove();
-      } else {
-        if (pending) pending.remove();
-        textarea.value = textarea.value ? text + "\n" + textarea.value : text;
+      var entry = inFlight.shift();
+      if (!entry) return;
+      entry.li.remove();
+      if (!event.detail.successful) {
+        textarea.value = textarea.value ? entry.text + "\n" + textarea.value : entry.text;
         grow();
         showError(errorBox, errorText(event.detail.xhr));
       }
@@ -182,8 +193,18 @@
   // --- The sidebar folds away on narrow screens.
   var menu = document.getElementById("menu");
   var sidebar = document.getElementById("sidebar");
-  if (menu && sidebar) menu.addEventListener("click", function () {
-    var open = sidebar.classList.toggle("open");
-    menu.setAttribute("aria-expanded", String(open));
-  });
+  if (menu && sidebar) {
+    var setOpen = function (open) {
+      sidebar.classList.toggle("open", open);
+      menu.setAttribute("aria-expanded", String(open));
+    };
+    menu.addEventListener("click", function () { setOpen(!sidebar.classList.contains("open")); });
+    // Open, it covers the menu button: a tap beside it or Escape folds it away again.
+    document.addEventListener("click", function (event) {
+      if (sidebar.classList.contains("open") && !sidebar.contains(event.target) && !menu.contains(event.target)) setOpen(false);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && sidebar.classList.contains("open")) { setOpen(false); menu.focus(); }
+    });
+  }
 })();

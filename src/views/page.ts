@@ -116,7 +116,7 @@ export const chatPage = (page: ChannelPage) => {
   <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>
   ${poller(channel, page.cursor)}
   <div id="live" hx-ext="sse" sse-connect="${path}/events?after=${page.cursor}" sse-swap="message" hx-target="#messages" hx-swap="beforeend"></div>
-  <form id="composer" class="composer" hx-post="${path}/messages" hx-swap="none">
+  <form id="composer" class="composer" hx-post="${path}/messages" hx-swap="none" hx-sync="this:queue all">
     <label for="content" class="visually-hidden">Message ${channel.fullName}</label>
     <textarea id="content" name="content" rows="1" required placeholder="Message ${channel.fullName}. Enter sends, Shift+Enter adds a line" aria-describedby="composer-error"></textarea>
     <button type="submit" class="send">Send</button>
