@@ -75,10 +75,36 @@
     });
     if (empty) empty.hidden = !!firstMessage();
     if (appendedNew) {
-      if (stick) toBottom();
+      if (stick) { toBottom(); trimWindow(); }
       else if (marker) marker.hidden = false;
     }
   });
+
+  // Only a window of the conversation lives in the page: at the bottom, beyond
+  // WINDOW messages the oldest are dropped, and scrolling up loads them again.
+  var WINDOW = 300;
+  function trimWindow() {
+    var messages = list.querySelectorAll("li.message:not(.pending)");
+    if (messages.length <= WINDOW + 50) return;
+    var drop = messages.length - WINDOW;
+    for (var i = 0; i < drop; i++) messages[i].remove();
+    var first = list.querySelector("li.message:not(.pending)");
+    var poller = document.getElementById("poller");
+    if (!first || !poller || !window.htmx) return;
+    var base = poller.getAttribute("hx-get").split("?")[0];
+    var stale = document.getElementById("older");
+    if (stale) stale.remove();
+    var loader = document.createElement("li");
+    loader.id = "older";
+    loader.className = "older";
+    loader.setAttribute("hx-get", base + "?before=" + first.getAttribute("data-id"));
+    loader.setAttribute("hx-trigger", "intersect once");
+    loader.setAttribute("hx-swap", "outerHTML");
+    loader.textContent = "Loading older messages…";
+    list.prepend(loader);
+    window.htmx.process(loader);
+    toBottom();
+  }
   observer.observe(list, { childList: true });
 
   // Older messages: keep what the reader sees in place while they load above it.

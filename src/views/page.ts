@@ -56,8 +56,12 @@ const syncBadge = (c: ChannelItem) => {
   return html`<span class="badge ok" title="In sync with GitHub">in sync</span>`;
 };
 
+/** A short fingerprint of what the list shows: a refresh that would change nothing is skipped. */
+export const channelListVersion = (channels: ChannelItem[], current: string) =>
+  new Bun.CryptoHasher("sha1").update(JSON.stringify([current, channels])).digest("hex").slice(0, 16);
+
 export const channelList = (channels: ChannelItem[], current: string) =>
-  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
+  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
     (c) =>
       html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
   )}</ul>`;

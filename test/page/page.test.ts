@@ -544,3 +544,24 @@ test("screenshots of a channel with a few messages: desktop light and dark, mobi
     expectClean(problems);
   }
 }, 30_000);
+
+test("only a window of the conversation stays in the page: at the bottom the oldest are dropped, and scrolling up brings them back", async () => {
+  await createChannel("load/window");
+  const { page, problems } = await open("/c/load/window");
+  const label = (i: number) => `window ${String(i).padStart(3, "0")}`;
+  for (let i = 1; i <= 380; i++) await sendByApi(label(i), "load/window");
+  await waitForMessage(page, label(380), 10_000);
+  const count = () => page.locator("#messages li.message:not(.pending)").count();
+  expect(await count()).toBeLessThanOrEqual(350);
+  expect(await page.locator("#older").count()).toBe(1);
+  // The newest are all there, in order.
+  const shown = await shownMessages(page);
+  expect(shown.at(-1)!.content).toBe(label(380));
+  const before = shown.length;
+  await page.evaluate(() => (document.getElementById("log")!.scrollTop = 0));
+  await page.waitForFunction((n) => document.querySelectorAll("#messages li.message").length > n, before, { timeout: 5_000 });
+  const again = await shownMessages(page);
+  expect(again.map((m) => m.id)).toEqual(again.map((m) => m.id).toSorted());
+  expect(new Set(again.map((m) => m.id)).size).toBe(again.length);
+  expectClean(problems);
+}, 60_000);

@@ -12,7 +12,7 @@ import appCss from "../../../public/app.css" with { type: "text" };
 import type { MessageService } from "../../messages/service.ts";
 import type { Channel, RepositoryService } from "../../repositories/service.ts";
 import type { SyncService } from "../../sync/service.ts";
-import { arrivalsFragment, appended, channelList, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../views/page.ts";
+import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../views/page.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
 
 const PAGE_SIZE = 50;
@@ -116,15 +116,26 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
           const push = () => {
-            for (const m of messages.list({ repository: channel.fullName, after: cursor, limit: 500 })) {
-              const data = messageItem(m).value.split("\n").map((line) => `data: ${line}`).join("\n");
-              controller.enqueue(encoder.encode(`id: ${m.cursor}\nevent: message\n${data}\n\n`));
-              cursor = m.cursor;
+            try {
+              for (const m of messages.list({ repository: channel.fullName, after: cursor, limit: 500 })) {
+                const data = messageItem(m).value.split("\n").map((line) => `data: ${line}`).join("\n");
+                controller.enqueue(encoder.encode(`id: ${m.cursor}\nevent: message\n${data}\n\n`));
+                cursor = m.cursor;
+              }
+            } catch {
+              // The stream closed under us: stop listening; the browser reconnects with Last-Event-ID.
+              stop();
             }
           };
           const unsubscribe = messages.subscribe((id) => id === channel.id && push());
           // A comment now and then keeps proxies from closing an idle stream.
-          const ping = setInterval(() => controller.enqueue(encoder.encode(": ping\n\n")), 25_000);
+          const ping = setInterval(() => {
+            try {
+              controller.enqueue(encoder.encode(": ping\n\n"));
+            } catch {
+              stop();
+            }
+          }, 25_000);
           stop = () => {
             unsubscribe();
             clearInterval(ping);
@@ -150,8 +161,14 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
       query: t.Object({ after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })) }),
       detail: { hide: true },
     })
-    .get("/ui/channels", async ({ query }) => htmlResponse(channelList(await channelItems(), query.current ?? "")), {
-      query: t.Object({ current: t.Optional(t.String()) }),
+    .get("/ui/channels", async ({ query }) => {
+      const items = await channelItems();
+      const current = query.current ?? "";
+      // Nothing changed: no swap, so keyboard focus in the list stays where it is.
+      if (query.version === channelListVersion(items, current)) return new Response(null, { status: 204 });
+      return htmlResponse(channelList(items, current));
+    }, {
+      query: t.Object({ current: t.Optional(t.String()), version: t.Optional(t.String()) }),
       detail: { hide: true },
     })
     .post("/ui/repositories", async ({ body, headers }) => {
