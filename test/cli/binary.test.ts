@@ -26,6 +26,16 @@ test("the single executable serves the same API with nothing else installed besi
     const listed = (await (await fetch(`${server.url}/messages`)).json()) as { content: string }[];
     expect(listed.map((m) => m.content)).toEqual(["from the binary"]);
     expect((await fetch(`${server.url}/openapi.json`)).status).toBe(200);
+    // The page and every asset it loads come from inside the binary.
+    const page = await (await fetch(`${server.url}/c/local/general`)).text();
+    expect(page).toContain("from the binary");
+    const assets = [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    for (const asset of assets) {
+      const response = await fetch(`${server.url}${asset}`);
+      expect(response.status).toBe(200);
+      expect((await response.text()).length).toBeGreaterThan(100);
+    }
   } finally {
     expect(await server.stop()).toBe(0);
   }

@@ -565,3 +565,66 @@ test("only a window of the conversation stays in the page: at the bottom the old
   expect(new Set(again.map((m) => m.id)).size).toBe(again.length);
   expectClean(problems);
 }, 60_000);
+
+test("a reader who scrolled up is not pulled down by new messages but shown a marker that takes them there", async () => {
+  await createChannel("load/marker");
+  for (let i = 1; i <= 80; i++) await sendByApi(`marker ${i}`, "load/marker");
+  const { page, problems } = await open("/c/load/marker");
+  await page.evaluate(() => (document.getElementById("log")!.scrollTop = 200));
+  await page.waitForTimeout(100); // the scroll event settles
+  await sendByApi("arrived while reading", "load/marker");
+  await waitForMessage(page, "arrived while reading");
+  await expect(page.locator("#new-marker").isVisible()).resolves.toBe(true);
+  expect(await page.evaluate(() => document.getElementById("log")!.scrollTop)).toBeLessThan(400);
+  await page.locator("#new-marker").click();
+  expect(
+    await page.evaluate(() => {
+      const log = document.getElementById("log")!;
+      return log.scrollHeight - log.scrollTop - log.clientHeight;
+    }),
+  ).toBeLessThan(2);
+  await expect(page.locator("#new-marker").isVisible()).resolves.toBe(false);
+  expectClean(problems);
+}, 30_000);
+
+/** WCAG contrast of two `rgb(...)` colours. */
+const contrast = (a: string, b: string) => {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+};
+
+test("text passes WCAG AA contrast (4.5:1) in both themes", async () => {
+  await createChannel("look/contrast");
+  await sendByApi("contrast check", "look/contrast");
+  for (const colorScheme of ["light", "dark"] as const) {
+    const { page, problems } = await open("/c/look/contrast", { colorScheme });
+    await waitForMessage(page, "contrast check");
+    const pairs = await page.evaluate(() => {
+      const background = (el: Element | null): string => {
+        for (let e = el; e; e = e.parentElement) {
+          const bg = getComputedStyle(e).backgroundColor;
+          if (bg && bg !== "transparent" && !/rgba\(.*,\s*0\)$/.test(bg)) return bg;
+        }
+        return "rgb(255, 255, 255)";
+      };
+      const selectors = [
+        "body", ".message .author", ".message time", ".message .content", "button.hash", ".channels a",
+        ".channels .badge", ".section", ".add label", "button.send", ".add button", "#channel-title", "textarea",
+      ];
+      return selectors.flatMap((selector) =>
+        Array.from(document.querySelectorAll(selector)).map((el) => ({
+          selector,
+          color: getComputedStyle(el).color,
+          background: background(el),
+        })),
+      );
+    });
+    expect(pairs.length).toBeGreaterThan(10);
+    for (const pair of pairs) {
+      const ratio = contrast(pair.color, pair.background);
+      if (ratio < 4.5) throw new Error(`${colorScheme}: ${pair.selector} is ${pair.color} on ${pair.background}, ${ratio.toFixed(2)}:1`);
+    }
+    expectClean(problems);
+    await page.context().close();
+  }
+}, 30_000);
