@@ -628,3 +628,41 @@ test("text passes WCAG AA contrast (4.5:1) in both themes", async () => {
     await page.context().close();
   }
 }, 30_000);
+
+test("with GitHub sync on, the sidebar shows each channel's state and Push now shows a spinner, then the result", async () => {
+  const { startGitHub } = await import("../support/github.ts");
+  const token = "ghp_pageTestToken000000000000000000000000";
+  const github = await startGitHub({ users: [{ login: "alice", token }] });
+  try {
+    const synced = await startServer({
+      dataDir: tempDir(),
+      env: {
+        ...LOCAL_ONLY,
+        GITHUB_TOKEN: token,
+        GITHUB_USERNAME: "alice",
+        GITHUB_REPO_NAME: "chat",
+        GITHUB_API_URL: github.apiUrl,
+        GITHUB_GIT_URL: github.gitUrl,
+        SYNC_INTERVAL: "3600",
+      },
+    });
+    ownServers.push(synced);
+    const { page, problems } = await open("/c/alice/chat", { base: synced.url });
+    await sendFromPage(page, "to be pushed");
+    // Hold the request a moment, so that the spinner can be seen.
+    await page.route("**/ui/push", async (route) => {
+      await Bun.sleep(600);
+      await route.continue();
+    });
+    await page.locator("button.push").click();
+    await page.waitForSelector("#push-spinner", { state: "visible", timeout: 2_000 });
+    await page.waitForSelector("#push-result:has-text('in sync')", { timeout: 15_000 });
+    await expect(page.locator("#push-result").innerText()).resolves.toContain("Pushed: all 1 channel(s) in sync.");
+    await page.waitForSelector("#push-spinner", { state: "hidden", timeout: 5_000 });
+    await page.waitForSelector(".channels a[aria-current=page] .badge.ok", { timeout: 10_000 });
+    expect(await page.content()).not.toContain(token);
+    expectClean(problems);
+  } finally {
+    await github.stop();
+  }
+}, 60_000);
