@@ -29,6 +29,7 @@ const open = async (dataDir: string, repo: string, now?: () => number): Promise<
   openGitchat(
     loadConfig({
       DATA_DIR: dataDir,
+      RATE_LIMIT: "0",
       GITHUB_TOKEN: TOKEN,
       GITHUB_USERNAME: "alice",
       GITHUB_REPO_NAME: repo,

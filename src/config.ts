@@ -11,6 +11,12 @@ export type Config = {
   author: string;
   /** Loose objects in a channel before they are packed in the background. */
   packThreshold: number;
+  /** The shared secret that people and API clients must present; open on loopback when absent. Never log it. */
+  accessToken?: string;
+  /** Messages a client may send a minute; 0 turns the limit off. */
+  rateLimit: number;
+  /** Origins allowed to call the API from a browser, besides the page's own. */
+  corsOrigins: string[];
   /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
   github?: {
     token: string;
@@ -51,7 +57,41 @@ export const loadConfig = (env: Env = process.env): Config => {
     author: username ?? "local",
     packThreshold: parseInteger(env, "PACK_THRESHOLD", 4000, 10, 10_000_000),
     github: githubSettings(env),
+    ...accessSettings(env, host),
   };
+};
+
+/** Addresses only this machine can reach. */
+export const isLoopback = (host: string) =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
+const accessSettings = (env: Env, host: string) => {
+  const accessToken = nonEmpty(env.ACCESS_TOKEN);
+  if (accessToken !== undefined && (accessToken.length < 12 || !/^[\x21-\x7e]+$/.test(accessToken))) {
+    throw new ConfigError("ACCESS_TOKEN is too weak: use at least 12 printable characters without spaces (e.g. `openssl rand -hex 24`)");
+  }
+  if (accessToken === undefined && !isLoopback(host)) {
+    throw new ConfigError(
+      `HOST=${JSON.stringify(host)} would let other machines in, and ACCESS_TOKEN is not set: set ACCESS_TOKEN, or bind to localhost`,
+    );
+  }
+  const corsOrigins = (nonEmpty(env.CORS_ORIGINS) ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}, which is not an origin such as https://chat.example.com`);
+      }
+      if (url.origin !== origin.replace(/\/$/, "")) {
+        throw new ConfigError(`CORS_ORIGINS holds ${JSON.stringify(origin)}: give origins only (scheme, host, port), such as ${url.origin}`);
+      }
+      return url.origin;
+    });
+  return { accessToken, rateLimit: parseInteger(env, "RATE_LIMIT", 120, 0, 1_000_000), corsOrigins };
 };
 
 const parseUrl = (env: Env, key: string, fallback: string) => {

@@ -56,7 +56,16 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           log,
         )
       : undefined;
-    const app = createApp({ db, messages, repositories, sync, log, version: pkg.version, defaultRepository });
+    const app = createApp({
+      db,
+      messages,
+      repositories,
+      sync,
+      log,
+      version: pkg.version,
+      defaultRepository,
+      access: { accessToken: config.accessToken, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit },
+    });
     const close = async () => {
       await messages.settled();
       await sync?.stop();

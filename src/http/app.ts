@@ -6,6 +6,8 @@ import type { RepositoryService } from "../repositories/service.ts";
 import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
+import { loginRoutes } from "./routes/login.ts";
+import { checkRequest, corsHeaders, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -20,21 +22,34 @@ export type Deps = {
   log: (line: string) => void;
   version: string;
   defaultRepository: string;
+  access?: AccessSettings;
 };
 
-/** Scripts and styles only from gitchat itself; nothing inline, nothing framed. */
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export type AccessSettings = { accessToken?: string; corsOrigins: string[]; rateLimit: number };
 
-export const createApp = (deps: Deps) =>
-  new Elysia()
+const OPEN: AccessSettings = { corsOrigins: [], rateLimit: 0 };
+
+export const createApp = (deps: Deps) => {
+  const access = deps.access ?? OPEN;
+  const sessions = new Sessions();
+  const security = {
+    accessToken: access.accessToken,
+    corsOrigins: access.corsOrigins,
+    sessions,
+    messageLimit: new RateLimiter(access.rateLimit),
+    // Guessing the token is limited far harder than talking.
+    loginLimit: new RateLimiter(10),
+  };
+  const streams = new StreamLimiter(10);
+  return new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
-    .onRequest(({ set }) => {
-      set.headers["x-content-type-options"] = "nosniff";
-      set.headers["content-security-policy"] = CSP;
-      set.headers["referrer-policy"] = "no-referrer";
-      set.headers["cross-origin-opener-policy"] = "same-origin";
+    .onRequest(({ request, set, server }) => {
+      securityHeaders(set.headers, request);
+      const origin = request.headers.get("origin");
+      if (origin && access.corsOrigins.includes(origin)) Object.assign(set.headers, corsHeaders(origin));
+      const refusal = checkRequest(request, server?.requestIP(request)?.address ?? "local", security);
+      if (refusal) for (const [key, value] of Object.entries(set.headers)) if (!refusal.headers.has(key)) refusal.headers.set(key, String(value));
+      return refusal;
     })
     .onParse(({ request, contentType, path }) => readBody(request, contentType, path))
     .use(
@@ -54,7 +69,18 @@ export const createApp = (deps: Deps) =>
     .use(messageRoutes(deps.messages))
     .use(repositoryRoutes(deps.repositories, deps.sync))
     .use(syncRoutes(deps.sync))
-    .use(pageRoutes({ messages: deps.messages, repositories: deps.repositories, sync: deps.sync, defaultRepository: deps.defaultRepository }))
+    .use(loginRoutes({ accessToken: access.accessToken, sessions, defaultRepository: deps.defaultRepository }))
+    .use(
+      pageRoutes({
+        messages: deps.messages,
+        repositories: deps.repositories,
+        sync: deps.sync,
+        defaultRepository: deps.defaultRepository,
+        streams,
+        loginRequired: Boolean(access.accessToken),
+      }),
+    )
     .use(healthRoutes(deps.db, deps.repositories));
+};
 
 export type App = ReturnType<typeof createApp>;

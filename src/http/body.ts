@@ -22,7 +22,7 @@ export const readBody = async (request: Request, contentType: string, path: stri
     }
   }
   // Forms come from the page (its own routes); the JSON API takes JSON only.
-  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c|ui)\//.test(path)) {
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|login$)/.test(path)) {
     return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(Buffer.concat(chunks))));
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {

@@ -34,7 +34,22 @@ export const toMessageView = (row: MessageRow): MessageView => ({
   cursor: row.cursor,
 });
 
-export type SendInput = { content: string; repository?: string; type?: string };
+export type SendInput = {
+  content: string;
+  repository?: string;
+  type?: string;
+  /** Who sends it (the logged-in name); the configured author when absent. */
+  author?: string;
+};
+
+/** A person's name as it may appear in a message and a commit: 1 to 64 characters, no control characters. */
+export const checkAuthor = (name: string) => {
+  const trimmed = name.trim();
+  if (trimmed === "" || [...trimmed].length > 64 || /[\u0000-\u001f\u007f<>]/.test(trimmed) || !trimmed.isWellFormed()) {
+    throw new InvalidInputError("a name must be 1 to 64 characters, without control characters or < >");
+  }
+  return trimmed;
+};
 
 export type ListInput = {
   repository?: string;
@@ -83,7 +98,7 @@ export class MessageService {
     const now = (this.options.now ?? Date.now)();
     const message: NewMessage = {
       id: Bun.randomUUIDv7("hex", now),
-      author: this.options.author,
+      author: input.author === undefined ? this.options.author : checkAuthor(input.author),
       content: input.content,
       type,
       created_at: new Date(now).toISOString(),

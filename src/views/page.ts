@@ -17,6 +17,8 @@ export type ChannelPage = {
   hasOlder: boolean;
   cursor: number;
   syncEnabled: boolean;
+  /** The logged-in name, when this gitchat needs its access token. */
+  viewer?: string;
 };
 
 const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
@@ -96,6 +98,7 @@ export const chatPage = (page: ChannelPage) => {
     <button type="button" id="theme-toggle" class="icon" aria-label="Switch between light and dark theme" title="Theme">◐</button></div>
   <h2 class="section">Channels</h2>
   ${channelList(page.channels, channel.fullName)}
+  ${page.viewer ? html`<form method="post" action="/logout" class="viewer"><span>Signed in as <strong>${page.viewer}</strong></span> <button type="submit">Log out</button></form>` : ""}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
     <label for="new-repository">Add a channel</label>
     <div class="row"><input id="new-repository" name="repository" placeholder="owner/name" autocomplete="off" required pattern="[^\\/]+/[^\\/]+" aria-describedby="add-error">
@@ -130,6 +133,23 @@ export const chatPage = (page: ChannelPage) => {
 </div>`,
   );
 };
+
+export const loginPage = (form: { name: string; next: string; error?: string }) =>
+  layout(
+    "Log in · gitchat",
+    html`<main class="login">
+  <h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1>
+  <form method="post" action="/login" class="login-form">
+    <input type="hidden" name="next" value="${form.next}">
+    <label for="login-name">Your name</label>
+    <input id="login-name" name="name" value="${form.name}" required maxlength="64" autocomplete="nickname" autofocus>
+    <label for="login-token">Access token</label>
+    <input id="login-token" name="token" type="password" required autocomplete="current-password">
+    <button type="submit" class="send">Log in</button>
+    <p class="error" role="alert">${form.error ?? ""}</p>
+  </form>
+</main>`,
+  );
 
 export const notFoundPage = (what: string) =>
   layout("Not found · gitchat", html`<main class="notfound"><h1>Not found</h1><p>${what}</p><p><a href="/">Back to the chat</a></p></main>`);

@@ -207,7 +207,6 @@ const wrongMethods: [string, string][] = [
   ["PUT", "/messages"],
   ["DELETE", "/messages"],
   ["PATCH", "/messages"],
-  ["OPTIONS", "/messages"],
   ["DELETE", "/repositories"],
   ["PUT", "/repositories"],
   ["POST", "/health"],
@@ -255,6 +254,14 @@ describe("bad input is refused and changes nothing", () => {
         expect(await snapshot(gitchat)).toEqual(before);
       });
     }
+  });
+
+  test("OPTIONS /messages is a CORS preflight: 204, and no allowance for an origin that is not listed", async () => {
+    const before = await snapshot(gitchat);
+    const answer = await call(gitchat, "OPTIONS", "/messages", undefined, { origin: "https://elsewhere.example", "access-control-request-method": "POST" });
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await snapshot(gitchat)).toEqual(before);
   });
 
   test("a body streamed without a content-length is refused once it passes 64 KiB, without reading the rest", async () => {

@@ -62,8 +62,8 @@ describe("the OpenAPI document", () => {
 
   const appRoutes = () =>
     gitchat.app.routes
-      // The JSON API; the page (/, /c/..., /ui/..., /assets/...) is HTML for browsers, not part of it.
-      .filter((route) => !route.path.startsWith("/openapi") && !/^\/($|c\/|ui\/|assets\/)/.test(route.path))
+      // The JSON API; the page (/, /c/..., /ui/..., /assets/..., /login, /logout) is HTML for browsers, not part of it.
+      .filter((route) => !route.path.startsWith("/openapi") && !/^\/($|c\/|ui\/|assets\/|login$|logout$)/.test(route.path))
       .map((route) => key(route.method, toOpenApiPath(route.path)));
 
   const documentedOperations = () =>

@@ -7,7 +7,8 @@ export const openTestGitchat = async (
   options: { dataDir?: string; env?: Record<string, string>; log?: (line: string) => void } & OpenOptions = {},
 ): Promise<Gitchat> => {
   const dataDir = options.dataDir ?? tempDir();
-  const config = loadConfig({ DATA_DIR: dataDir, ...options.env });
+  // Tests send far more than a person would: no rate limit unless a test asks for one.
+  const config = loadConfig({ DATA_DIR: dataDir, RATE_LIMIT: "0", ...options.env });
   return openGitchat(config, options.log ?? (() => {}), options);
 };
 

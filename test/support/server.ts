@@ -23,7 +23,7 @@ export const startServer = async (options: {
 }): Promise<RunningServer> => {
   const proc = Bun.spawn(options.command ?? [process.execPath, CLI, "serve"], {
     cwd: options.command ? options.dataDir : ROOT,
-    env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", ...options.env },
+    env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", RATE_LIMIT: "0", ...options.env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import { DEFAULT_LIMIT, MAX_LIMIT, type MessageService } from "../../messages/service.ts";
 import { ErrorBody, Message } from "../schemas.ts";
+import { identityOf } from "../security.ts";
 
 export const messageRoutes = (messages: MessageService) =>
   new Elysia({ name: "messages" })
@@ -49,8 +50,8 @@ export const messageRoutes = (messages: MessageService) =>
     )
     .post(
       "/messages",
-      async ({ body, set }) => {
-        const message = await messages.send(body);
+      async ({ body, set, request }) => {
+        const message = await messages.send({ ...body, author: identityOf(request)?.name });
         set.status = 201;
         return message;
       },

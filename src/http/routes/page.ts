@@ -14,6 +14,7 @@ import type { Channel, RepositoryService } from "../../repositories/service.ts";
 import type { SyncService } from "../../sync/service.ts";
 import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../views/page.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
+import { identityOf, type StreamLimiter } from "../security.ts";
 
 const PAGE_SIZE = 50;
 
@@ -33,7 +34,14 @@ const ChannelParams = t.Object({
   name: t.String({ error: "name must be a repository name" }),
 });
 
-export const pageRoutes = (deps: { messages: MessageService; repositories: RepositoryService; sync?: SyncService; defaultRepository: string }) => {
+export const pageRoutes = (deps: {
+  messages: MessageService;
+  repositories: RepositoryService;
+  sync?: SyncService;
+  defaultRepository: string;
+  streams: StreamLimiter;
+  loginRequired: boolean;
+}) => {
   const { messages, repositories, sync } = deps;
 
   const channelItem = async (c: Channel): Promise<ChannelItem> => {
@@ -58,7 +66,7 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
       if (!asset) return new Response("not found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
       return new Response(asset.body, { headers: { "content-type": asset.type, "cache-control": "public, max-age=300" } });
     }, { params: t.Object({ file: t.String() }), detail: { hide: true } })
-    .get("/c/:owner/:name", async ({ params }) => {
+    .get("/c/:owner/:name", async ({ params, request }) => {
       let channel: Channel;
       try {
         channel = find(params.owner, params.name);
@@ -76,6 +84,7 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
           hasOlder,
           cursor,
           syncEnabled: Boolean(sync),
+          viewer: deps.loginRequired ? identityOf(request)?.name : undefined,
         }),
       );
     }, { params: ChannelParams, detail: { hide: true } })
@@ -97,9 +106,9 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
       }),
       detail: { hide: true },
     })
-    .post("/c/:owner/:name/messages", async ({ params, body }) => {
+    .post("/c/:owner/:name/messages", async ({ params, body, request }) => {
       const channel = find(params.owner, params.name);
-      const message = await messages.send({ content: body.content, repository: channel.fullName });
+      const message = await messages.send({ content: body.content, repository: channel.fullName, author: identityOf(request)?.name });
       return htmlResponse(appended([message]), 201);
     }, {
       params: ChannelParams,
@@ -109,6 +118,13 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
     })
     .get("/c/:owner/:name/events", ({ params, query, request }) => {
       const channel = find(params.owner, params.name);
+      const release = deps.streams.acquire(identityOf(request)?.clientKey ?? "local");
+      if (!release) {
+        return new Response(JSON.stringify({ error: { code: "too_many_streams", message: "too many live streams open from here; close some tabs" } }), {
+          status: 429,
+          headers: { "content-type": "application/json; charset=utf-8", "retry-after": "10" },
+        });
+      }
       const lastEventId = Number(request.headers.get("last-event-id"));
       let cursor = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : (query.after ?? messages.latestCursor());
       const encoder = new TextEncoder();
@@ -135,10 +151,11 @@ export const pageRoutes = (deps: { messages: MessageService; repositories: Repos
             } catch {
               stop();
             }
-          }, 25_000);
+          }, 15_000);
           stop = () => {
             unsubscribe();
             clearInterval(ping);
+            release();
           };
           request.signal.addEventListener("abort", () => {
             stop();

@@ -1,0 +1,210 @@
+/**
+ * Who may come in and how much they may do: the access token (a session
+ * cookie for people, a bearer token for API clients), refusal of requests
+ * that another site sent, CORS for the origins allowed, rate limits, a cap
+ * on live streams, and the security headers of every response.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { errorResponse } from "./errors.ts";
+
+export const SESSION_COOKIE = "gitchat_session";
+export const NAME_COOKIE = "gitchat_name";
+const SESSION_DAYS = 30;
+
+/** Compares secrets in constant time (hashing first makes the lengths equal too). */
+export const sameSecret = (given: string, expected: string) =>
+  timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest());
+
+export const parseCookies = (header: string | null) => {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) cookies.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()));
+  }
+  return cookies;
+};
+
+export type Session = { id: string; name: string; expires: number };
+
+/** Sessions live in memory: a restart asks people to log in again, and a logout ends a session at once. */
+export class Sessions {
+  private readonly sessions = new Map<string, Session>();
+
+  create(name: string): Session {
+    const session = { id: randomBytes(32).toString("base64url"), name, expires: Date.now() + SESSION_DAYS * 86_400_000 };
+    this.sessions.set(session.id, session);
+    if (this.sessions.size > 10_000) {
+      for (const [id, s] of this.sessions) if (s.expires < Date.now()) this.sessions.delete(id);
+    }
+    return session;
+  }
+
+  get(id: string | undefined) {
+    const session = id ? this.sessions.get(id) : undefined;
+    if (session && session.expires < Date.now()) {
+      this.sessions.delete(session.id);
+      return undefined;
+    }
+    return session;
+  }
+
+  end(id: string | undefined) {
+    if (id) this.sessions.delete(id);
+  }
+}
+
+/** A token bucket per client: `perMinute` tokens, refilled evenly; a burst may spend them all at once. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Takes one token; the seconds to wait when there is none. */
+  take(key: string, now = Date.now()): { ok: true } | { ok: false; retryAfter: number } {
+    if (this.perMinute <= 0) return { ok: true };
+    const rate = this.perMinute / 60_000;
+    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > 50_000) this.buckets.clear();
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return { ok: true };
+    }
+    return { ok: false, retryAfter: Math.max(1, Math.ceil((1 - bucket.tokens) / rate / 1000)) };
+  }
+}
+
+/** Counts open live streams per client, so that no one client can hold the server's connections. */
+export class StreamLimiter {
+  private readonly open = new Map<string, number>();
+
+  constructor(readonly perClient: number) {}
+
+  acquire(key: string) {
+    const count = this.open.get(key) ?? 0;
+    if (count >= this.perClient) return undefined;
+    this.open.set(key, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(key) ?? 1) - 1;
+      if (left > 0) this.open.set(key, left);
+      else this.open.delete(key);
+    };
+  }
+}
+
+/** Scripts and styles only from gitchat itself; nothing inline, nothing framed. */
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+export const securityHeaders = (headers: Record<string, string | number>, request: Request) => {
+  headers["x-content-type-options"] = "nosniff";
+  headers["content-security-policy"] = CSP;
+  headers["referrer-policy"] = "no-referrer";
+  headers["cross-origin-opener-policy"] = "same-origin";
+  headers["x-frame-options"] = "DENY";
+  if (isHttps(request)) headers["strict-transport-security"] = "max-age=31536000";
+};
+
+/** Behind a TLS-terminating proxy, the proxy says so in X-Forwarded-Proto. */
+export const isHttps = (request: Request) =>
+  request.url.startsWith("https:") || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export type Identity = { name?: string; session?: Session; via: "open" | "session" | "bearer"; clientKey: string };
+
+const identities = new WeakMap<Request, Identity>();
+
+/** Who made this request, as the security check found. */
+export const identityOf = (request: Request): Identity | undefined => identities.get(request);
+
+export type SecurityOptions = {
+  accessToken?: string;
+  corsOrigins: string[];
+  sessions: Sessions;
+  messageLimit: RateLimiter;
+  loginLimit: RateLimiter;
+};
+
+const PUBLIC = /^\/(health$|login$|logout$|assets\/)/;
+const MESSAGE_POST = /^\/(messages|c\/[^/]+\/[^/]+\/messages)$/;
+const PAGE = /^\/($|c\/|ui\/)/;
+
+/**
+ * Runs before routing on every request: returns the Response that refuses
+ * it, or undefined to let it through (its identity then known to the routes).
+ */
+export const checkRequest = (request: Request, ip: string, options: SecurityOptions): Response | undefined => {
+  const url = new URL(request.url);
+  const path = url.pathname;
+  const origin = request.headers.get("origin");
+  const allowedCors = origin !== null && options.corsOrigins.includes(origin);
+
+  if (request.method === "OPTIONS") {
+    return new Response(null, { status: 204, headers: allowedCors ? corsHeaders(origin) : {} });
+  }
+
+  // A browser says where a request came from; another site may not change anything here.
+  if (STATE_CHANGING.has(request.method)) {
+    const site = request.headers.get("sec-fetch-site");
+    const foreignOrigin = origin !== null && origin !== url.origin && !allowedCors;
+    const foreignSite = origin === null && (site === "cross-site" || site === "same-site");
+    if (foreignOrigin || foreignSite) {
+      return errorResponse(403, "cross_site", "requests from another site may not change anything here");
+    }
+  }
+
+  const cookies = parseCookies(request.headers.get("cookie"));
+  const session = options.sessions.get(cookies.get(SESSION_COOKIE));
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  let identity: Identity;
+  if (session) {
+    identity = { name: session.name, session, via: "session", clientKey: `session:${session.id}` };
+  } else if (options.accessToken && bearer !== undefined && sameSecret(bearer, options.accessToken)) {
+    identity = { via: "bearer", clientKey: `ip:${ip}` };
+  } else if (!options.accessToken) {
+    identity = { via: "open", clientKey: `ip:${ip}` };
+  } else if (PUBLIC.test(path)) {
+    identity = { via: "open", clientKey: `ip:${ip}` };
+  } else if (request.method === "GET" && PAGE.test(path) && (request.headers.get("accept") ?? "").includes("text/html")) {
+    return new Response(null, { status: 303, headers: { location: `/login?next=${encodeURIComponent(path + url.search)}` } });
+  } else {
+    return errorResponse(401, "unauthorized", "this gitchat needs its access token: send Authorization: Bearer <ACCESS_TOKEN>, or log in", {
+      "www-authenticate": 'Bearer realm="gitchat"',
+    });
+  }
+  identities.set(request, identity);
+
+  if (request.method === "POST" && MESSAGE_POST.test(path)) {
+    const verdict = options.messageLimit.take(identity.clientKey);
+    if (!verdict.ok) {
+      return errorResponse(429, "rate_limited", `too many messages: wait ${verdict.retryAfter} s and send again`, {
+        "retry-after": String(verdict.retryAfter),
+      });
+    }
+  }
+  if (request.method === "POST" && path === "/login") {
+    const verdict = options.loginLimit.take(`ip:${ip}`);
+    if (!verdict.ok) {
+      return errorResponse(429, "rate_limited", `too many login attempts: wait ${verdict.retryAfter} s`, {
+        "retry-after": String(verdict.retryAfter),
+      });
+    }
+  }
+  return undefined;
+};
+
+export const corsHeaders = (origin: string): Record<string, string> => ({
+  "access-control-allow-origin": origin,
+  "access-control-allow-methods": "GET, POST",
+  "access-control-allow-headers": "authorization, content-type",
+  "access-control-expose-headers": "x-next-cursor, retry-after",
+  "access-control-max-age": "600",
+  vary: "origin",
+});
