@@ -118,6 +118,8 @@ export const pageRoutes = (deps: {
     })
     .get("/c/:owner/:name/events", ({ params, query, request }) => {
       const channel = find(params.owner, params.name);
+      // A HEAD gets the headers of a stream, never a stream that no one will read.
+      if (request.method === "HEAD") return new Response(null, { headers: { "content-type": "text/event-stream; charset=utf-8" } });
       const release = deps.streams.acquire(identityOf(request)?.clientKey ?? "local");
       if (!release) {
         return new Response(JSON.stringify({ error: { code: "too_many_streams", message: "too many live streams open from here; close some tabs" } }), {
