@@ -105,7 +105,8 @@ const CSP =
 export const securityHeaders = (headers: Record<string, string | number>, request: Request) => {
   headers["x-content-type-options"] = "nosniff";
   headers["content-security-policy"] = CSP;
-  headers["referrer-policy"] = "no-referrer";
+  // No address ever leaves for another site; same-origin requests keep their Origin.
+  headers["referrer-policy"] = "same-origin";
   headers["cross-origin-opener-policy"] = "same-origin";
   headers["x-frame-options"] = "DENY";
   if (isHttps(request)) headers["strict-transport-security"] = "max-age=31536000";
@@ -151,11 +152,15 @@ export const checkRequest = (request: Request, ip: string, options: SecurityOpti
   }
 
   // A browser says where a request came from; another site may not change anything here.
+  // Sec-Fetch-Site is the browser's own word; Origin is the check for browsers without it
+  // (a form post may carry "Origin: null", which only Sec-Fetch-Site can clear).
   if (STATE_CHANGING.has(request.method)) {
     const site = request.headers.get("sec-fetch-site");
-    const foreignOrigin = origin !== null && origin !== url.origin && !allowedCors;
-    const foreignSite = origin === null && (site === "cross-site" || site === "same-site");
-    if (foreignOrigin || foreignSite) {
+    const foreign =
+      site !== null
+        ? (site === "cross-site" || site === "same-site") && !allowedCors
+        : origin !== null && origin !== url.origin && !allowedCors;
+    if (foreign) {
       return errorResponse(403, "cross_site", "requests from another site may not change anything here");
     }
   }

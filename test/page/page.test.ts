@@ -666,3 +666,42 @@ test("with GitHub sync on, the sidebar shows each channel's state and Push now s
     await github.stop();
   }
 }, 60_000);
+
+test("with ACCESS_TOKEN the page asks to log in, then writes under the name given; logging out ends it", async () => {
+  const token = "page-test-access-token-123";
+  const locked = await startServer({ dataDir: tempDir(), env: { ...LOCAL_ONLY, ACCESS_TOKEN: token } });
+  ownServers.push(locked);
+  const { page, problems } = await open(null, { base: locked.url });
+  await page.goto(`${locked.url}/c/local/general`);
+  expect(new URL(page.url()).pathname).toBe("/login");
+  await page.locator("#login-name").fill("Grace Hopper");
+  await page.locator("#login-token").fill("wrong-token-wrong-token");
+  await page.locator("form.login-form button[type=submit]").click();
+  await page.waitForSelector("text=not this gitchat's access token");
+  expect(await page.locator("#login-name").inputValue()).toBe("Grace Hopper");
+  await page.locator("#login-token").fill(token);
+  await page.locator("form.login-form button[type=submit]").click();
+  await page.waitForURL(`${locked.url}/c/local/general`);
+  await expect(page.locator(".viewer").innerText()).resolves.toContain("Grace Hopper");
+  await sendFromPage(page, "signed message");
+  await expect(page.locator("#messages li.message .author").last().innerText()).resolves.toBe("Grace Hopper");
+  await page.locator(".viewer button[type=submit]").click();
+  await page.waitForURL(/\/login$/);
+  // The name is remembered for next time.
+  expect(await page.locator("#login-name").inputValue()).toBe("Grace Hopper");
+  expectClean(problems, /status of 401|Response Status Error Code 401|^Failed to load resource/);
+}, 30_000);
+
+test("over the rate limit, sending shows the limit inline with when to try again, and keeps the text", async () => {
+  const limited = await startServer({ dataDir: tempDir(), env: { ...LOCAL_ONLY, RATE_LIMIT: "2" } });
+  ownServers.push(limited);
+  const { page, problems } = await open("/c/local/general", { base: limited.url });
+  await sendFromPage(page, "first");
+  await sendFromPage(page, "second");
+  await composer(page).fill("third, too fast");
+  await composer(page).press("Enter");
+  await page.waitForSelector("#composer-error:has-text('too many messages')");
+  await expect(page.locator("#composer-error").innerText()).resolves.toMatch(/try again in \d+ s/);
+  expect(await composer(page).inputValue()).toBe("third, too fast");
+  expectClean(problems, FAILED_REQUEST);
+}, 30_000);
