@@ -5,6 +5,7 @@ import { AppError, ConfigError, DataDirLockedError } from "../errors.ts";
 import { databasePath, defaultLog, dropDatabase, openGitchat, type Gitchat } from "../gitchat.ts";
 import type { PushReport } from "../sync/service.ts";
 import { verifyGitchat } from "./verify.ts";
+import { setup } from "./setup.ts";
 
 const USAGE = `usage: gitchat [command]
 
@@ -14,6 +15,7 @@ commands:
   verify    check that every message in git is in the index and the other way round
   push      push every channel to GitHub now (for cron); exit 1 unless all are in sync
   pull      pull every channel from GitHub now
+  setup     write a private .env with a new ACCESS_TOKEN
   help      show this
 
 settings come from the environment or a .env file: PORT (8004), HOST (localhost),
@@ -100,6 +102,8 @@ const main = async (command = "serve") => {
     case "push":
     case "pull":
       return syncNow(command);
+    case "setup":
+      return setup(process.cwd(), loadConfig().dataDir);
     case "verify": {
       const ok = await verifyGitchat(loadConfig());
       process.exit(ok ? 0 : 1);

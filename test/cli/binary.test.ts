@@ -40,3 +40,21 @@ test("the single executable serves the same API with nothing else installed besi
     expect(await server.stop()).toBe(0);
   }
 }, 60_000);
+
+test("gitchat setup writes a private .env with a fresh ACCESS_TOKEN, keeps the data directory private, and never overwrites", async () => {
+  const { statSync, readFileSync } = await import("node:fs");
+  const { CLI } = await import("../support/server.ts");
+  const cwd = tempDir();
+  const env = { ...process.env, DATA_DIR: join(cwd, "data"), ACCESS_TOKEN: "" };
+  const first = Bun.spawn([process.execPath, CLI, "setup"], { cwd, env, stdout: "pipe", stderr: "pipe" });
+  expect(await first.exited).toBe(0);
+  expect(statSync(join(cwd, ".env")).mode & 0o777).toBe(0o600);
+  expect(statSync(join(cwd, "data")).mode & 0o777).toBe(0o700);
+  const token = /^ACCESS_TOKEN=(\S+)$/m.exec(readFileSync(join(cwd, ".env"), "utf8"))?.[1];
+  expect(token?.length).toBeGreaterThanOrEqual(24);
+  expect(await new Response(first.stdout).text()).not.toContain(token!);
+  const again = Bun.spawn([process.execPath, CLI, "setup"], { cwd, env, stdout: "pipe", stderr: "pipe" });
+  expect(await again.exited).toBe(1);
+  expect(await new Response(again.stderr).text()).toContain("exists already");
+  expect(readFileSync(join(cwd, ".env"), "utf8")).toContain(token!);
+});
