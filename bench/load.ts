@@ -17,7 +17,11 @@ const SECONDS = Math.min(Number(process.argv[2] ?? process.env.LOAD_SECONDS ?? 4
 const POLLERS = 200;
 const SENDERS = 20;
 const dataDir = mkdtempSync(join(tmpdir(), "gitchat-bench-load-"));
-const server = await startServer({ dataDir, env: { RATE_LIMIT: "0" } });
+const server = await startServer({
+  dataDir,
+  env: { RATE_LIMIT: "0" },
+  command: process.env.LOAD_SMOL ? [process.execPath, "--smol", join(import.meta.dir, "..", "src", "cli", "main.ts"), "serve"] : undefined,
+});
 
 const rss = () => {
   const status = readFileSync(`/proc/${server.proc.pid}/status`, "utf8");

@@ -18,7 +18,9 @@ export type StoredObject = { type: ObjectType | "tag"; content: Uint8Array };
 
 type Pack = {
   name: string;
-  data: Buffer;
+  /** Read from disk on first use: most packs of a busy channel are folded before anyone reads them. */
+  data?: Buffer;
+  path: string;
   /** Sorted 20-byte ids, back to back. */
   oids: Buffer;
   offsets: Float64Array;
@@ -39,7 +41,7 @@ const loadPack = (dir: string, name: string): Pack => {
     const raw = idx.readUInt32BE(offsetsAt + i * 4);
     offsets[i] = raw & 0x80000000 ? Number(idx.readBigUInt64BE(largeAt + (raw & 0x7fffffff) * 8)) : raw;
   }
-  return { name, data: readFileSync(join(dir, `${name}.pack`)), oids: idx.subarray(oidsAt, oidsAt + count * 20), offsets, count };
+  return { name, path: join(dir, `${name}.pack`), oids: idx.subarray(oidsAt, oidsAt + count * 20), offsets, count };
 };
 
 const find = (pack: Pack, oid: Buffer) => {
@@ -63,7 +65,7 @@ export class PackReader {
 
   constructor(
     private readonly gitdir: string,
-    private readonly maxCacheBytes = 64 * 1024 * 1024,
+    private readonly maxCacheBytes = 32 * 1024 * 1024,
   ) {}
 
   /** Picks up packs that appeared since the last look (packing, fetches). */
@@ -91,8 +93,8 @@ export class PackReader {
     return undefined;
   }
 
-  /** Registers a pack this process just wrote, without reading it back from disk. */
-  add(name: string, data: Buffer, entries: readonly IndexEntry[]) {
+  /** Registers a pack this process just wrote, without reading its index back from disk. */
+  add(name: string, path: string, entries: readonly IndexEntry[]) {
     if (this.known.has(name)) return;
     const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
     const oids = Buffer.alloc(sorted.length * 20);
@@ -101,7 +103,7 @@ export class PackReader {
       oids.write(e.oid, i * 20, "hex");
       offsets[i] = e.offset;
     });
-    this.packs.push({ name, data, oids, offsets, count: sorted.length });
+    this.packs.push({ name, path, oids, offsets, count: sorted.length });
     this.known.add(name);
   }
 
@@ -152,6 +154,7 @@ export class PackReader {
       this.cache.set(key, cached);
       return cached;
     }
+    pack.data ??= readFileSync(pack.path);
     const header = readEntryHeader(pack.data, offset);
     let base: StoredObject | undefined;
     if (header.baseOffset !== undefined) {

@@ -142,7 +142,7 @@ export class ChannelStore {
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
     writeFileSync(tmp, data, { mode: 0o444 });
     const name = installPack(packDir, tmp, writer.entries, checksum);
-    this.packs.add(name, data, writer.entries);
+    this.packs.add(name, join(packDir, `${name}.pack`), writer.entries);
     this.unpacked += batch.size;
   }
 
@@ -226,7 +226,7 @@ export class ChannelStore {
     this.treeCache.delete(oid);
     this.treeCache.set(oid, { entries: entries ?? known?.entries, raw: raw ?? known?.raw });
     // Only the trees along today's path are hot; keep a handful.
-    if (this.treeCache.size > 32) this.treeCache.delete(this.treeCache.keys().next().value!);
+    if (this.treeCache.size > 16) this.treeCache.delete(this.treeCache.keys().next().value!);
   }
 
   /** A tree's bytes as stored. */
