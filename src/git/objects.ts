@@ -21,13 +21,10 @@ export type TreeEntry = {
 const encoder = new TextEncoder();
 
 /** The SHA-1 of an object and its canonical (uncompressed) bytes with header. */
+/** The SHA-1 of an object, without copying its content (a day's tree can be hundreds of KB). */
 export const hashObject = (type: ObjectType, content: Uint8Array) => {
   const header = encoder.encode(`${type} ${content.byteLength}\0`);
-  const full = new Uint8Array(header.byteLength + content.byteLength);
-  full.set(header, 0);
-  full.set(content, header.byteLength);
-  const oid = new Bun.CryptoHasher("sha1").update(full).digest("hex");
-  return { oid, full };
+  return { oid: new Bun.CryptoHasher("sha1").update(header).update(content).digest("hex"), header };
 };
 
 let tmpCounter = 0;
@@ -38,13 +35,13 @@ let tmpCounter = 0;
  * leave a truncated object that a later write would mistake for a good one.
  */
 export const writeLooseObject = (gitdir: string, type: ObjectType, content: Uint8Array) => {
-  const { oid, full } = hashObject(type, content);
+  const { oid, header } = hashObject(type, content);
   const dir = join(gitdir, "objects", oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
   if (!existsSync(path)) {
     mkdirSync(dir, { recursive: true });
     const tmp = join(dir, `tmp_obj_${process.pid}_${tmpCounter++}`);
-    writeFileSync(tmp, deflateSync(full, { level: 1 }));
+    writeFileSync(tmp, deflateSync(Buffer.concat([header, content]), { level: 1 }));
     renameSync(tmp, path);
   }
   return oid;
