@@ -5,7 +5,7 @@
  * a history of tree versions quadratic; here each version costs one inflate
  * and one delta application once its base is cached.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { StoreIntegrityError } from "../errors.ts";
@@ -18,9 +18,13 @@ export type StoredObject = { type: ObjectType | "tag"; content: Uint8Array };
 
 type Pack = {
   name: string;
-  /** Read from disk on first use: most packs of a busy channel are folded before anyone reads them. */
-  data?: Buffer;
   path: string;
+  /**
+   * Where each entry ends, by where it starts: found on first use from the
+   * sorted offsets and the pack's size. Entries are read one by one with
+   * pread, so no pack is ever held in memory whole (the OS caches the file).
+   */
+  ends?: Map<number, number>;
   /** Sorted 20-byte ids, back to back. */
   oids: Buffer;
   offsets: Float64Array;
@@ -42,6 +46,28 @@ const loadPack = (dir: string, name: string): Pack => {
     offsets[i] = raw & 0x80000000 ? Number(idx.readBigUInt64BE(largeAt + (raw & 0x7fffffff) * 8)) : raw;
   }
   return { name, path: join(dir, `${name}.pack`), oids: idx.subarray(oidsAt, oidsAt + count * 20), offsets, count };
+};
+
+const entryEnds = (pack: Pack) => {
+  if (pack.ends) return pack.ends;
+  const sorted = [...pack.offsets].sort((a, b) => a - b);
+  const size = statSync(pack.path).size - 20;
+  pack.ends = new Map(sorted.map((offset, i) => [offset, sorted[i + 1] ?? size]));
+  return pack.ends;
+};
+
+/** The bytes of one packed entry (header, delta base, compressed data). */
+const readEntry = (pack: Pack, offset: number) => {
+  const end = entryEnds(pack).get(offset);
+  if (end === undefined) throw new StoreIntegrityError(`no entry starts at ${offset} in ${pack.name}`);
+  const buffer = Buffer.allocUnsafe(end - offset);
+  const fd = openSync(pack.path, "r");
+  try {
+    readSync(fd, buffer, 0, buffer.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer;
 };
 
 const find = (pack: Pack, oid: Buffer) => {
@@ -154,8 +180,9 @@ export class PackReader {
       this.cache.set(key, cached);
       return cached;
     }
-    pack.data ??= readFileSync(pack.path);
-    const header = readEntryHeader(pack.data, offset);
+    const entry = readEntry(pack, offset);
+    const header = readEntryHeader(entry, 0);
+    if (header.baseOffset !== undefined) header.baseOffset += offset;
     let base: StoredObject | undefined;
     if (header.baseOffset !== undefined) {
       base = this.readAt(pack, header.baseOffset);
@@ -163,7 +190,7 @@ export class PackReader {
       base = this.read(header.baseOid);
       if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${header.baseOid}, which is missing`);
     }
-    const inflated = inflateSync(pack.data.subarray(header.dataAt));
+    const inflated = inflateSync(entry.subarray(header.dataAt));
     const object: StoredObject = base
       ? { type: base.type, content: applyDelta(base.content, inflated) }
       : { type: TYPE_NAMES[header.typeCode] as ObjectType, content: inflated };

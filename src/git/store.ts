@@ -52,6 +52,7 @@ export class ChannelStore {
   private tail: Promise<unknown> = Promise.resolve();
   private cachedHead: string | undefined | null = null;
   private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
+  private readonly commitCache = new Map<string, ParsedCommit>();
   private readonly packs: PackReader;
   /** Objects written loose or into small packs since the last background pack. */
   private unpacked = 0;
@@ -171,16 +172,15 @@ export class ChannelStore {
       tree = (await this.addFiles(tree, day.split("/"), files)).oid;
     }
     const count = messages.length;
-    const commit = this.putObject(
-      "commit",
-      serializeCommit({
-        tree: tree!,
-        parents: parent ? [parent] : [],
-        author,
-        committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
-        message: count === 1 ? "Add 1 message" : `Add ${count} messages`,
-      }),
-    );
+    const commitContent = serializeCommit({
+      tree: tree!,
+      parents: parent ? [parent] : [],
+      author,
+      committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
+      message: count === 1 ? "Add 1 message" : `Add ${count} messages`,
+    });
+    const commit = this.putObject("commit", commitContent);
+    this.commitCache.set(commit, parseCommit(commitContent));
     // Objects first, whole; only then may the branch point at them.
     this.flushBatch();
     this.updateRef(commit);
@@ -353,9 +353,15 @@ export class ChannelStore {
   }
 
   async readCommit(oid: string): Promise<ParsedCommit> {
+    const known = this.commitCache.get(oid);
+    if (known) return known;
     const { type, content } = await this.readObject(oid);
     if (type !== "commit") throw new StoreIntegrityError(`object ${oid} should be a commit but is a ${type}`);
-    return parseCommit(content);
+    const commit = parseCommit(content);
+    this.commitCache.set(oid, commit);
+    // Commits are small, and walks revisit recent ones: keep the last few thousand.
+    if (this.commitCache.size > 4096) this.commitCache.delete(this.commitCache.keys().next().value!);
+    return commit;
   }
 
   private async commitTree(oid: string) {
