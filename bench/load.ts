@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../test/support/server.ts";
 
-const SECONDS = Math.min(Number(process.argv[2] ?? process.env.LOAD_SECONDS ?? 45), 60);
+const SECONDS = Math.min(Number(process.argv[2] ?? process.env.LOAD_SECONDS ?? 45), Number(process.env.LOAD_MAX_SECONDS ?? 60));
 const POLLERS = 200;
 const SENDERS = 20;
 const dataDir = mkdtempSync(join(tmpdir(), "gitchat-bench-load-"));

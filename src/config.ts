@@ -17,6 +17,8 @@ export type Config = {
   rateLimit: number;
   /** Origins allowed to call the API from a browser, besides the page's own. */
   corsOrigins: string[];
+  /** Seconds a connection may send nothing before it is closed (slow or stuck clients). */
+  idleTimeout: number;
   /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
   github?: {
     token: string;
@@ -91,7 +93,12 @@ const accessSettings = (env: Env, host: string) => {
       }
       return url.origin;
     });
-  return { accessToken, rateLimit: parseInteger(env, "RATE_LIMIT", 120, 0, 1_000_000), corsOrigins };
+  return {
+    accessToken,
+    rateLimit: parseInteger(env, "RATE_LIMIT", 120, 0, 1_000_000),
+    corsOrigins,
+    idleTimeout: parseInteger(env, "IDLE_TIMEOUT", 30, 2, 255),
+  };
 };
 
 const parseUrl = (env: Env, key: string, fallback: string) => {

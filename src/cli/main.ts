@@ -24,8 +24,13 @@ DATA_DIR (./data), GITHUB_TOKEN, GITHUB_USERNAME, GITHUB_REPO_NAME, SYNC_INTERVA
 const serve = async () => {
   const config = loadConfig();
   const gitchat = await openGitchat(config);
-  // idleTimeout closes connections that send nothing for 30 s (slow or stuck clients); live streams ping every 15 s.
-  const server = gitchat.app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 1024 * 1024, idleTimeout: 30 });
+  // idleTimeout closes connections that send nothing for a while (slow or stuck clients); live streams ping every 15 s.
+  const server = gitchat.app.listen({
+    port: config.port,
+    hostname: config.host,
+    maxRequestBodySize: 1024 * 1024,
+    idleTimeout: config.idleTimeout,
+  });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.server!.port}`;
   defaultLog(`gitchat listening on ${url} (data in ${config.dataDir})`);
   if (gitchat.sync) {
