@@ -16,6 +16,7 @@ import { join } from "node:path";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import cutDocument from "./github-openapi.json" with { type: "json" };
+import { runGit } from "./git.ts";
 
 // ---------------------------------------------------------------------------
 // Validation against the cut of GitHub's OpenAPI description
@@ -228,19 +229,9 @@ const matches = (rule: { path: RegExp | string; method?: string }, method: strin
   (rule.method === undefined || rule.method.toUpperCase() === method) &&
   (typeof rule.path === "string" ? rule.path === path : rule.path.test(path));
 
-/** Runs the git CLI without blocking the event loop (the server shares it). */
-const runGitCli = async (args: string[], options: { env?: Record<string, string>; stdin?: Uint8Array } = {}) => {
-  const proc = Bun.spawn(["git", ...args], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GIT_CONFIG_NOSYSTEM: "1", HOME: "/nonexistent", ...options.env },
-    stdin: options.stdin ?? "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+/** The git CLI (without blocking the event loop, which the server shares); throws unless it succeeds. */
+const runGitCli = async (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) => {
+  const { stdout, stderr, code } = await runGit(args, options);
   if (code !== 0) throw new Error(`git ${args.join(" ")} exited ${code}: ${stderr.trim()}`);
   return stdout.trim();
 };
@@ -372,8 +363,8 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
   const initialCommit = async (repo: StandInRepo, author: { name: string; email: string }) => {
     const gitDir = ["--git-dir", repo.path];
     const readme = `# ${repo.name}\n${repo.description ? `\n${repo.description}\n` : ""}`;
-    const blob = await runGitCli([...gitDir, "hash-object", "-w", "--stdin"], { stdin: new TextEncoder().encode(readme) });
-    const tree = await runGitCli([...gitDir, "mktree"], { stdin: new TextEncoder().encode(`100644 blob ${blob}\tREADME.md\n`) });
+    const blob = await runGitCli([...gitDir, "hash-object", "-w", "--stdin"], { stdin: readme });
+    const tree = await runGitCli([...gitDir, "mktree"], { stdin: `100644 blob ${blob}\tREADME.md\n` });
     const identity = {
       GIT_AUTHOR_NAME: author.name,
       GIT_AUTHOR_EMAIL: author.email,
