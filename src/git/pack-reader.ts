@@ -56,17 +56,40 @@ const entryEnds = (pack: Pack) => {
   return pack.ends;
 };
 
+/** Open pack files, the most recently used last; a few dozen at most. */
+const openFiles = new Map<string, number>();
+const MAX_OPEN = 48;
+
+const fileOf = (path: string) => {
+  let fd = openFiles.get(path);
+  if (fd === undefined) {
+    fd = openSync(path, "r");
+    if (openFiles.size >= MAX_OPEN) {
+      const [oldest, oldFd] = openFiles.entries().next().value!;
+      openFiles.delete(oldest);
+      closeSync(oldFd);
+    }
+  } else {
+    openFiles.delete(path);
+  }
+  openFiles.set(path, fd);
+  return fd;
+};
+
+/** Closes a pack's file, if open (its pack was folded into another and removed). */
+const closeFile = (path: string) => {
+  const fd = openFiles.get(path);
+  if (fd === undefined) return;
+  openFiles.delete(path);
+  closeSync(fd);
+};
+
 /** The bytes of one packed entry (header, delta base, compressed data). */
 const readEntry = (pack: Pack, offset: number) => {
   const end = entryEnds(pack).get(offset);
   if (end === undefined) throw new StoreIntegrityError(`no entry starts at ${offset} in ${pack.name}`);
   const buffer = Buffer.allocUnsafe(end - offset);
-  const fd = openSync(pack.path, "r");
-  try {
-    readSync(fd, buffer, 0, buffer.length, offset);
-  } finally {
-    closeSync(fd);
-  }
+  readSync(fileOf(pack.path), buffer, 0, buffer.length, offset);
   return buffer;
 };
 
@@ -136,6 +159,7 @@ export class PackReader {
   /** Drops packs that were folded into a larger one (their objects are there too). */
   forget(names: readonly string[]) {
     const gone = new Set(names);
+    for (const pack of this.packs) if (gone.has(pack.name)) closeFile(pack.path);
     this.packs = this.packs.filter((p) => !gone.has(p.name));
     for (const name of names) this.known.delete(name);
     for (const [key, object] of [...this.cache]) {
