@@ -25,6 +25,8 @@ type Pack = {
    * pread, so no pack is ever held in memory whole (the OS caches the file).
    */
   ends?: Map<number, number>;
+  /** The object at each offset, for naming a delta's base; found on first use. */
+  oidAt?: Map<number, string>;
   /** Sorted 20-byte ids, back to back. */
   oids: Buffer;
   offsets: Float64Array;
@@ -167,6 +169,32 @@ export class PackReader {
       this.cache.delete(key);
       this.cachedBytes -= object.content.length;
     }
+  }
+
+  /**
+   * An object's entry as stored, to copy into another pack without inflating
+   * it: the raw bytes, their parsed header, and the id of its delta base if
+   * it is a delta. The pack's order is kept in `order` (bases come first).
+   */
+  storedEntry(oid: string) {
+    let found = this.locate(oid);
+    if (!found) {
+      this.refresh();
+      found = this.locate(oid);
+    }
+    if (!found) return undefined;
+    const { pack, offset } = found;
+    const bytes = readEntry(pack, offset);
+    const header = readEntryHeader(bytes, 0);
+    let baseOid = header.baseOid;
+    if (header.baseOffset !== undefined) {
+      if (!pack.oidAt) {
+        pack.oidAt = new Map();
+        for (let i = 0; i < pack.count; i++) pack.oidAt.set(pack.offsets[i]!, pack.oids.toString("hex", i * 20, i * 20 + 20));
+      }
+      baseOid = pack.oidAt.get(offset + header.baseOffset);
+    }
+    return { bytes, header, baseOid, order: [this.packs.indexOf(pack), offset] as const };
   }
 
   has(oid: string) {

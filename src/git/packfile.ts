@@ -200,6 +200,37 @@ export class PackWriter {
     this.write(bytes);
   }
 
+  /** Whether this pack already holds `oid` (so it can serve as a delta base). */
+  holds(oid: string) {
+    return this.offsets.has(oid);
+  }
+
+  /**
+   * Copies an entry from another pack without inflating it: a whole object
+   * as it is, or a delta whose base this pack already holds (with the
+   * distance to that base rewritten). Returns false when it cannot.
+   */
+  addStored(oid: string, bytes: Uint8Array, header: EntryHeader, baseOid: string | undefined) {
+    const at = this.offset;
+    let entry: Uint8Array;
+    if (header.typeCode >= 1 && header.typeCode <= 4) {
+      entry = bytes;
+    } else {
+      const baseOffset = baseOid === undefined ? undefined : this.offsets.get(baseOid);
+      if (baseOffset === undefined) return false;
+      this.deltas++;
+      entry = Buffer.concat([
+        Uint8Array.from(entryHeader(OFS_DELTA, header.size)),
+        Uint8Array.from(ofsVarint(at - baseOffset)),
+        bytes.subarray(header.dataAt),
+      ]);
+    }
+    this.entries.push({ oid, offset: at, crc: Bun.hash.crc32(entry) });
+    this.offsets.set(oid, at);
+    this.write(entry);
+    return true;
+  }
+
   /** Writes the trailing checksum and returns it. */
   finish(): Buffer {
     const checksum = this.hasher.digest() as Buffer;

@@ -331,6 +331,12 @@ export class ChannelStore {
     return packed as { type: ObjectType; content: Uint8Array };
   }
 
+  /** A packed object's entry as stored (see PackReader.storedEntry); undefined when it is loose or unknown. */
+  storedEntry(oid: string) {
+    if (existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2)))) return undefined;
+    return this.packs.storedEntry(oid);
+  }
+
   /** Stores a pack received from a remote, with an index, as one more pack of this repository. */
   storeReceivedPack(pack: Uint8Array) {
     const { entries, checksum, count } = parsePack(pack);

@@ -10,15 +10,21 @@ import { PackWriter } from "./packfile.ts";
 import type { SmartHttpRemote } from "./smart-http.ts";
 import { REF, type ChannelStore } from "./store.ts";
 
-/** The pack that gives a remote holding the parents of `commits` everything `commits` reach. */
+/**
+ * The pack that gives a remote holding the parents of `commits` everything
+ * `commits` reach. Objects already in a local pack are copied as they are
+ * stored (a delta stays a delta when its base goes too), in the order of the
+ * local packs so that bases come first; the rest are read and written whole,
+ * tree versions as deltas against each other.
+ */
 export const packForPush = async (store: ChannelStore, commits: string[]) => {
-  const seen = new Set<string>(commits);
+  const wanted = new Set<string>(commits);
   const blobs: string[] = [];
   const chains = new Map<string, string[]>();
   for (const commit of commits) {
     for (const added of await objectsAddedBy(store, commit)) {
-      if (seen.has(added.oid)) continue;
-      seen.add(added.oid);
+      if (wanted.has(added.oid)) continue;
+      wanted.add(added.oid);
       if (added.kind === "blob") blobs.push(added.oid);
       else {
         const chain = chains.get(added.path);
@@ -27,19 +33,31 @@ export const packForPush = async (store: ChannelStore, commits: string[]) => {
       }
     }
   }
+  const stored = [...wanted]
+    .map((oid) => ({ oid, entry: store.storedEntry(oid) }))
+    .filter((s): s is { oid: string; entry: NonNullable<ReturnType<ChannelStore["storedEntry"]>> } => s.entry !== undefined)
+    .sort((a, b) => a.entry.order[0] - b.entry.order[0] || a.entry.order[1] - b.entry.order[1]);
   const chunks: Uint8Array[] = [];
-  const writer = new PackWriter(seen.size, (bytes) => chunks.push(bytes));
-  for (const commit of commits) {
-    const { type, content } = await store.readObject(commit);
-    writer.add(commit, type, content);
+  const writer = new PackWriter(wanted.size, (bytes) => chunks.push(bytes));
+  for (const { oid, entry } of stored) {
+    if (!writer.addStored(oid, entry.bytes, entry.header, entry.baseOid)) {
+      const { type, content } = await store.readObject(oid);
+      writer.add(oid, type, content);
+    }
   }
-  await writeTreeChains(writer, chains.values(), (oid) => store.readObject(oid));
-  for (const blob of blobs) {
-    const { type, content } = await store.readObject(blob);
-    writer.add(blob, type, content);
+  // What is not packed yet (loose: merges, or objects of a pack being folded right now).
+  await writeTreeChains(
+    writer,
+    [...chains.values()].map((chain) => chain.filter((oid) => !writer.holds(oid))),
+    (oid) => store.readObject(oid),
+  );
+  for (const oid of [...commits, ...blobs]) {
+    if (writer.holds(oid)) continue;
+    const { type, content } = await store.readObject(oid);
+    writer.add(oid, type, content);
   }
   writer.finish();
-  return { pack: Buffer.concat(chunks), objects: seen.size, commits: commits.length };
+  return { pack: Buffer.concat(chunks), objects: wanted.size, commits: commits.length };
 };
 
 export type PushResult = { commits: number; objects: number; bytes: number };
