@@ -116,7 +116,7 @@ export class PackReader {
 
   constructor(
     private readonly gitdir: string,
-    private readonly maxCacheBytes = 32 * 1024 * 1024,
+    private readonly maxCacheBytes = 64 * 1024 * 1024,
   ) {}
 
   /** Picks up packs that appeared since the last look (packing, fetches). */
