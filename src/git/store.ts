@@ -26,7 +26,7 @@ import {
   type TreeEntry,
 } from "./objects.ts";
 import { installPack, listSmallPacks, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
-import { PackWriter, parsePack } from "./packfile.ts";
+import { PackWriter, parsePack, type IndexEntry } from "./packfile.ts";
 import { PackReader } from "./pack-reader.ts";
 
 let packCounter = 0;
@@ -38,10 +38,8 @@ const REMOTE_REF = "refs/remotes/origin/main";
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export type StoreOptions = {
-  /** Loose objects that trigger a background pack. */
+  /** Objects in small packs (or loose) that trigger a background pack. */
   packThreshold?: number;
-  /** Injected so tests can pin commit hashes. */
-  now?: () => number;
   onPackError?: (error: unknown) => void;
 };
 
@@ -58,12 +56,10 @@ export class ChannelStore {
   private unpacked = 0;
   private packing: Promise<PackResult | undefined> | undefined;
   private readonly packThreshold: number;
-  private readonly now: () => number;
 
   private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
     this.packThreshold = options.packThreshold ?? 4000;
     this.packs = new PackReader(gitdir);
-    this.now = options.now ?? Date.now;
   }
 
   /** Opens the bare repository at `gitdir`, creating it (branch `main`) if it does not exist. */
@@ -137,14 +133,18 @@ export class ChannelStore {
     const writer = new PackWriter(batch.size, (bytes) => chunks.push(bytes));
     for (const [oid, { type, content }] of batch) writer.add(oid, type, content);
     const checksum = writer.finish();
-    const data = Buffer.concat(chunks);
+    this.writePack(Buffer.concat(chunks), writer.entries, checksum);
+    this.unpacked += batch.size;
+  }
+
+  /** Puts a whole pack in place with its index, and tells the reader about it. */
+  private writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
     const packDir = join(this.gitdir, "objects", "pack");
     mkdirSync(packDir, { recursive: true });
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
     writeFileSync(tmp, data, { mode: 0o444 });
-    const name = installPack(packDir, tmp, writer.entries, checksum);
-    this.packs.add(name, join(packDir, `${name}.pack`), writer.entries);
-    this.unpacked += batch.size;
+    const name = installPack(packDir, tmp, entries, checksum);
+    this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
   commitMessages(messages: readonly MessageRecord[], author: Signature): Promise<string> {
@@ -341,11 +341,7 @@ export class ChannelStore {
   storeReceivedPack(pack: Uint8Array) {
     const { entries, checksum, count } = parsePack(pack);
     if (count === 0) return 0;
-    const packDir = join(this.gitdir, "objects", "pack");
-    mkdirSync(packDir, { recursive: true });
-    const tmp = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
-    writeFileSync(tmp, pack, { mode: 0o444 });
-    installPack(packDir, tmp, entries, checksum);
+    this.writePack(pack, entries, checksum);
     return count;
   }
 

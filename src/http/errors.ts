@@ -1,6 +1,11 @@
 /** Every error leaves the server as `{error: {code, message}}` with a status chosen here, in one place. */
 import { ParseError, ValidationError } from "elysia";
 import { AppError } from "../errors.ts";
+import type { SafeHtml } from "../views/html.ts";
+
+/** An HTML page or fragment: never cached, since it shows live state. */
+export const htmlResponse = (body: SafeHtml, status = 200) =>
+  new Response(body.value, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
 
 export const errorResponse = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify({ error: { code, message } }), {

@@ -228,25 +228,22 @@ export class SyncService {
   }
 
   /** Pushes every channel now (after pulling what others pushed); one report per channel. */
-  async pushAll(): Promise<PushReport[]> {
-    return Promise.all(
-      this.repositories.list().map(async (channel): Promise<PushReport> => {
-        try {
-          const pushed = await this.worker(channel).sync("push");
-          return { repository: channel.fullName, success: true, pushed, message: pushed ? `pushed ${pushed} commit(s)` : "already in sync" };
-        } catch (error) {
-          return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
-        }
-      }),
-    );
+  pushAll(): Promise<PushReport[]> {
+    return this.syncAll("push");
   }
 
-  async pullAll(): Promise<PushReport[]> {
+  pullAll(): Promise<PushReport[]> {
+    return this.syncAll("pull");
+  }
+
+  /** Syncs every channel now, side by side; one report per channel, failures included. */
+  private syncAll(kind: "push" | "pull"): Promise<PushReport[]> {
     return Promise.all(
       this.repositories.list().map(async (channel): Promise<PushReport> => {
         try {
-          await this.worker(channel).sync("pull");
-          return { repository: channel.fullName, success: true, pushed: 0, message: "pulled" };
+          const pushed = await this.worker(channel).sync(kind);
+          const message = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
+          return { repository: channel.fullName, success: true, pushed, message };
         } catch (error) {
           return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
         }

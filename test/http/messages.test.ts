@@ -2,20 +2,11 @@
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import { call, openTestGitchat } from "../support/app.ts";
 import type { Gitchat } from "../../src/gitchat.ts";
+import type { MessageView as SentMessage } from "../../src/messages/service.ts";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 
-type SentMessage = {
-  id: string;
-  content: string;
-  timestamp: string;
-  git_hash: string;
-  repository: string;
-  author: string;
-  type: string;
-  cursor: number;
-};
 
 const send = async (gitchat: Gitchat, body: Record<string, unknown>): Promise<SentMessage> => {
   const answer = await call(gitchat, "POST", "/messages", body);

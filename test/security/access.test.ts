@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { loadConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";

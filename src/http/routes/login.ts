@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import { InvalidInputError } from "../../errors.ts";
 import { checkAuthor } from "../../messages/service.ts";
 import { loginPage } from "../../views/page.ts";
+import { htmlResponse } from "../errors.ts";
 import { isHttps, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, type Sessions } from "../security.ts";
 
 /** Only a path of this server: never `//elsewhere` or a full URL. */
@@ -11,15 +12,13 @@ const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next
 const cookie = (name: string, value: string, request: Request, maxAge: number) =>
   `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${isHttps(request) ? "; Secure" : ""}`;
 
-const html = (body: string, status = 200, headers: Record<string, string> = {}) =>
-  new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers } });
 
 export const loginRoutes = (deps: { accessToken?: string; sessions: Sessions; defaultRepository: string }) =>
   new Elysia({ name: "login" })
     .get("/login", ({ request, query }) => {
       if (!deps.accessToken) return new Response(null, { status: 303, headers: { location: safeNext(query.next) } });
       const remembered = parseCookies(request.headers.get("cookie")).get(NAME_COOKIE) ?? "";
-      return html(loginPage({ name: remembered, next: safeNext(query.next) }).value);
+      return htmlResponse(loginPage({ name: remembered, next: safeNext(query.next) }));
     }, { query: t.Object({ next: t.Optional(t.String()) }), detail: { hide: true } })
     .post("/login", ({ request, body }) => {
       const next = safeNext(body.next);
@@ -28,10 +27,10 @@ export const loginRoutes = (deps: { accessToken?: string; sessions: Sessions; de
       try {
         name = checkAuthor(body.name ?? "");
       } catch (error) {
-        return html(loginPage({ name: body.name ?? "", next, error: (error as InvalidInputError).message }).value, 400);
+        return htmlResponse(loginPage({ name: body.name ?? "", next, error: (error as InvalidInputError).message }), 400);
       }
       if (!sameSecret(body.token ?? "", deps.accessToken)) {
-        return html(loginPage({ name, next, error: "That is not this gitchat's access token." }).value, 401);
+        return htmlResponse(loginPage({ name, next, error: "That is not this gitchat's access token." }), 401);
       }
       const session = deps.sessions.create(name);
       const headers = new Headers({ location: next });

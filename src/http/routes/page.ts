@@ -13,7 +13,8 @@ import type { MessageService } from "../../messages/service.ts";
 import type { Channel, RepositoryService } from "../../repositories/service.ts";
 import type { SyncService } from "../../sync/service.ts";
 import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../views/page.ts";
-import { html, type SafeHtml } from "../../views/html.ts";
+import { html } from "../../views/html.ts";
+import { errorResponse, htmlResponse } from "../errors.ts";
 import { identityOf, type StreamLimiter } from "../security.ts";
 
 const PAGE_SIZE = 50;
@@ -25,9 +26,6 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "theme.js": { body: themeJs, type: "text/javascript; charset=utf-8" },
   "app.css": { body: appCss, type: "text/css; charset=utf-8" },
 };
-
-const htmlResponse = (body: SafeHtml, status = 200) =>
-  new Response(body.value, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
 
 const ChannelParams = t.Object({
   owner: t.String({ error: "owner must be a GitHub account name" }),
@@ -122,10 +120,7 @@ export const pageRoutes = (deps: {
       if (request.method === "HEAD") return new Response(null, { headers: { "content-type": "text/event-stream; charset=utf-8" } });
       const release = deps.streams.acquire(identityOf(request)?.clientKey ?? "local");
       if (!release) {
-        return new Response(JSON.stringify({ error: { code: "too_many_streams", message: "too many live streams open from here; close some tabs" } }), {
-          status: 429,
-          headers: { "content-type": "application/json; charset=utf-8", "retry-after": "10" },
-        });
+        return errorResponse(429, "too_many_streams", "too many live streams open from here; close some tabs", { "retry-after": "10" });
       }
       const lastEventId = Number(request.headers.get("last-event-id"));
       let cursor = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : (query.after ?? messages.latestCursor());
