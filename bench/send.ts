@@ -304,7 +304,7 @@ const looseObjectTimes = (gitdir: string, count: number) => {
     for (let i = 0; i < count; i++) {
       const content = new TextEncoder().encode(`probe ${Bun.randomUUIDv7()} ${contentFor(i)}`.padEnd(200, "."));
       const t0 = performance.now();
-      const oid = writeLooseObject(gitdir, "blob", content);
+      const oid = writeLooseObject(gitdir, "blob", content, false);
       times.push(performance.now() - t0);
       written.push(join(gitdir, "objects", oid.slice(0, 2), oid.slice(2)));
     }

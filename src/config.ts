@@ -1,6 +1,11 @@
 import { resolve } from "node:path";
 import { ConfigError } from "./errors.ts";
 
+/** How far an acknowledged write is safe: `full` survives power loss, `process` survives the process dying. */
+export type Durability = "full" | "process";
+
+const DURABILITY_LEVELS: readonly Durability[] = ["full", "process"];
+
 export type Config = {
   port: number;
   host: string;
@@ -11,6 +16,8 @@ export type Config = {
   author: string;
   /** Loose objects in a channel before they are packed in the background. */
   packThreshold: number;
+  /** `full`: a message is on the disk (fsynced) before it is acknowledged; `process`: it survives the process dying, not a power cut. */
+  durability: Durability;
   /** The shared secret that people and API clients must present; open on loopback when absent. Never log it. */
   accessToken?: string;
   /** Messages a client may send a minute; 0 turns the limit off. */
@@ -58,9 +65,19 @@ export const loadConfig = (env: Env = process.env): Config => {
     defaultRepository: { owner: username ?? "local", name: repoName ?? "general" },
     author: username ?? "local",
     packThreshold: parseInteger(env, "PACK_THRESHOLD", 4000, 10, 10_000_000),
+    durability: parseDurability(env),
     github: githubSettings(env),
     ...accessSettings(env, host),
   };
+};
+
+const parseDurability = (env: Env): Durability => {
+  const raw = nonEmpty(env.DURABILITY) ?? "full";
+  const level = DURABILITY_LEVELS.find((l) => l === raw);
+  if (!level) {
+    throw new ConfigError(`DURABILITY=${JSON.stringify(raw)} is not valid: use full (survives power loss) or process (survives a crash only)`);
+  }
+  return level;
 };
 
 /** Addresses only this machine can reach. */

@@ -3,10 +3,11 @@
  * brings the index up to date with git, and wires the services and the HTTP
  * app. The CLI and the tests both start gitchat through here.
  */
-import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
+import { makeDirectory } from "./git/durable.ts";
 import { lockDataDir } from "./db/lock.ts";
 import { createApp } from "./http/app.ts";
 import { MessageService } from "./messages/service.ts";
@@ -29,13 +30,14 @@ export type OpenOptions = {
 };
 
 export const openGitchat = async (config: Config, log: Log = defaultLog, options: OpenOptions = {}) => {
-  if (!existsSync(config.dataDir)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(config.dataDir)) makeDirectory(config.dataDir, config.durability === "full", 0o700);
   const lock = lockDataDir(config.dataDir);
   try {
-    const db = openDatabase(databasePath(config.dataDir));
+    const db = openDatabase(databasePath(config.dataDir), config.durability === "full");
     if (db.fresh) log(`database ${databasePath(config.dataDir)} is new; indexing the git history`);
     const repositories = await RepositoryService.open(db, config.dataDir, config.defaultRepository, {
       packThreshold: config.packThreshold,
+      durability: config.durability,
       onPackError: (error) => log(`packing failed: ${(error as Error).message}`),
     });
     const { owner, name } = config.defaultRepository;

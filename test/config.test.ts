@@ -29,3 +29,9 @@ test("a HOST with spaces or a URL in it is refused", () => {
   expect(() => loadConfig({ HOST: "http://example.com" })).toThrow(ConfigError);
   expect(() => loadConfig({ HOST: "my host" })).toThrow(ConfigError);
 });
+
+test("DURABILITY is full unless set to process; anything else is refused with the two levels named", () => {
+  expect(loadConfig({}).durability).toBe("full");
+  expect(loadConfig({ DURABILITY: "process" }).durability).toBe("process");
+  expect(() => loadConfig({ DURABILITY: "fast" })).toThrow('DURABILITY="fast" is not valid: use full (survives power loss) or process (survives a crash only)');
+});

@@ -95,11 +95,18 @@ const ftsQuery = (text: string) =>
     .map((word) => `"${word.replaceAll('"', '""')}"`)
     .join(" ");
 
-export const openDatabase = (path: string) => {
+/**
+ * Opens (creating and migrating) the index. With `durable` (DURABILITY=full),
+ * every transaction is on the disk when it commits (synchronous = FULL syncs
+ * the WAL at each commit): a message's idempotency key and cursor survive a
+ * power cut with it. Otherwise a power cut may roll back the last
+ * transactions, which start-up then re-indexes from git.
+ */
+export const openDatabase = (path: string, durable = true) => {
   const fresh = path === ":memory:" || !existsSync(path);
   const db = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
-  db.run("PRAGMA synchronous = NORMAL");
+  db.run(`PRAGMA synchronous = ${durable ? "FULL" : "NORMAL"}`);
   db.run("PRAGMA busy_timeout = 5000");
   db.run("PRAGMA foreign_keys = ON");
   const { user_version: version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;

@@ -5,7 +5,8 @@
  * through CompressionStream and crypto.subtle; see NOTES.md). Everything that
  * reads, packs indexes or talks to a remote stays with isomorphic-git.
  */
-import { mkdirSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { renameSync, existsSync } from "node:fs";
+import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 
@@ -34,15 +35,16 @@ let tmpCounter = 0;
  * (write to a temporary name, then rename), so a kill -9 mid-write can never
  * leave a truncated object that a later write would mistake for a good one.
  */
-export const writeLooseObject = (gitdir: string, type: ObjectType, content: Uint8Array) => {
+export const writeLooseObject = (gitdir: string, type: ObjectType, content: Uint8Array, sync: boolean) => {
   const { oid, header } = hashObject(type, content);
   const dir = join(gitdir, "objects", oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
   if (!existsSync(path)) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir, sync);
     const tmp = join(dir, `tmp_obj_${process.pid}_${tmpCounter++}`);
-    writeFileSync(tmp, deflateSync(Buffer.concat([header, content]), { level: 1 }));
+    writeNewFile(tmp, deflateSync(Buffer.concat([header, content]), { level: 1 }), sync);
     renameSync(tmp, path);
+    syncPath(dir, sync);
   }
   return oid;
 };

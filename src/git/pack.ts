@@ -10,9 +10,10 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
+import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ChannelStore } from "./store.ts";
@@ -125,7 +126,7 @@ export const writeTreeChains = async (
  * removes them. Runs beside commits: it touches no ref, and every object is
  * in a pack or loose at every moment.
  */
-export const packLooseObjects = async (store: ChannelStore): Promise<PackResult | undefined> => {
+export const packLooseObjects = async (store: ChannelStore, sync: boolean): Promise<PackResult | undefined> => {
   const gitdir = store.gitdir;
   // Read the head first: every object it reaches was written before it, so is in the lists.
   const tip = await store.head();
@@ -136,7 +137,7 @@ export const packLooseObjects = async (store: ChannelStore): Promise<PackResult 
   const chains = await treeChains(store, tip, candidates);
 
   const packDir = join(gitdir, "objects", "pack");
-  mkdirSync(packDir, { recursive: true });
+  makeDirectory(packDir, sync);
   const tmpPack = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
   const fd = openSync(tmpPack, "w", 0o444);
   try {
@@ -150,9 +151,10 @@ export const packLooseObjects = async (store: ChannelStore): Promise<PackResult 
       if (++sinceYield % 256 === 0) await Bun.sleep(0);
     }
     const checksum = writer.finish();
+    if (sync) fsyncSync(fd);
     closeSync(fd);
-    const name = installPack(packDir, tmpPack, writer.entries, checksum);
-    // Only now that the new pack is readable may the old copies go.
+    const name = installPack(packDir, tmpPack, writer.entries, checksum, sync);
+    // Only now that the new pack is readable (and on the disk) may the old copies go.
     for (const { path } of loose.values()) unlinkSync(path);
     for (const { name: old } of small) {
       if (old === name) continue;
@@ -170,14 +172,17 @@ export const packLooseObjects = async (store: ChannelStore): Promise<PackResult 
 };
 
 /**
- * Moves a written pack into place and writes its index beside it; the pack
- * becomes visible to readers only when the index appears, whole.
+ * Moves a written (and, with `sync`, already synced) pack into place and
+ * writes its index beside it; the pack becomes visible to readers only when
+ * the index appears, whole. With `sync`, both names are on the disk when
+ * this returns.
  */
-export const installPack = (packDir: string, tmpPack: string, entries: readonly IndexEntry[], checksum: Uint8Array) => {
+export const installPack = (packDir: string, tmpPack: string, entries: readonly IndexEntry[], checksum: Uint8Array, sync: boolean) => {
   const name = `pack-${Buffer.from(checksum).toString("hex")}`;
   renameSync(tmpPack, join(packDir, `${name}.pack`));
   const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
-  writeFileSync(tmpIdx, buildIndex(entries, checksum), { mode: 0o444 });
+  writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
   renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  syncPath(packDir, sync);
   return name;
 };

@@ -6,11 +6,13 @@
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, readdirSync, statSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { StoreIntegrityError } from "../errors.ts";
+import type { Durability } from "../config.ts";
+import { makeDirectory, replaceFile, syncPath, writeNewFile } from "./durable.ts";
 import { encodeMessage, idFromPath, messageDir, type MessageRecord } from "./message-file.ts";
 import {
   compareEntries,
@@ -41,6 +43,8 @@ export type StoreOptions = {
   /** Objects in small packs (or loose) that trigger a background pack. */
   packThreshold?: number;
   onPackError?: (error: unknown) => void;
+  /** `full` (the default): every write is on the disk before it counts; `process`: no fsync. */
+  durability?: Durability;
 };
 
 /** A message file that a commit added: its path, blob and the commit itself. */
@@ -56,17 +60,22 @@ export class ChannelStore {
   private unpacked = 0;
   private packing: Promise<PackResult | undefined> | undefined;
   private readonly packThreshold: number;
+  /** Whether writes are fsynced (DURABILITY=full). */
+  readonly sync: boolean;
 
   private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
     this.packThreshold = options.packThreshold ?? 4000;
+    this.sync = (options.durability ?? "full") === "full";
     this.packs = new PackReader(gitdir);
   }
 
   /** Opens the bare repository at `gitdir`, creating it (branch `main`) if it does not exist. */
   static async open(gitdir: string, options: StoreOptions = {}) {
     if (!existsSync(join(gitdir, "HEAD"))) {
-      mkdirSync(gitdir, { recursive: true, mode: 0o700 });
+      const sync = (options.durability ?? "full") === "full";
+      makeDirectory(gitdir, sync, 0o700);
       await git.init({ fs, dir: gitdir, gitdir, bare: true, defaultBranch: BRANCH });
+      syncTree(gitdir, sync);
     }
     const store = new ChannelStore(gitdir, options);
     store.unpacked = store.sweepLooseObjects();
@@ -78,7 +87,11 @@ export class ChannelStore {
   }
 
   setConfig(path: string, value: string) {
-    return this.exclusive(() => git.setConfig({ fs, gitdir: this.gitdir, path, value }));
+    return this.exclusive(async () => {
+      await git.setConfig({ fs, gitdir: this.gitdir, path, value });
+      // isomorphic-git rewrites the file in place; make it durable at least.
+      syncTree(join(this.gitdir, "config"), this.sync);
+    });
   }
 
   /** Runs `work` when every earlier write to this repository has finished. */
@@ -112,7 +125,7 @@ export class ChannelStore {
   private putObject(type: ObjectType, content: Uint8Array) {
     if (!this.batch) {
       this.unpacked++;
-      return writeLooseObject(this.gitdir, type, content);
+      return writeLooseObject(this.gitdir, type, content, this.sync);
     }
     const { oid } = hashObject(type, content);
     this.batch.set(oid, { type, content });
@@ -137,13 +150,16 @@ export class ChannelStore {
     this.unpacked += batch.size;
   }
 
-  /** Puts a whole pack in place with its index, and tells the reader about it. */
+  /**
+   * Puts a whole pack in place with its index, each synced before the rename
+   * that publishes it and the directory synced after, and tells the reader.
+   */
   private writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
     const packDir = join(this.gitdir, "objects", "pack");
-    mkdirSync(packDir, { recursive: true });
+    makeDirectory(packDir, this.sync);
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
-    writeFileSync(tmp, data, { mode: 0o444 });
-    const name = installPack(packDir, tmp, entries, checksum);
+    writeNewFile(tmp, data, this.sync);
+    const name = installPack(packDir, tmp, entries, checksum, this.sync);
     this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
@@ -265,12 +281,11 @@ export class ChannelStore {
     return changed;
   }
 
+  /** Moves a ref: a temporary file beside it, synced, renamed over it, its directory synced. */
   private updateRef(commit: string, ref = REF) {
     const path = join(this.gitdir, ref);
-    mkdirSync(join(path, ".."), { recursive: true });
-    const tmp = join(this.gitdir, `tmp_ref_${process.pid}`);
-    writeFileSync(tmp, `${commit}\n`);
-    renameSync(tmp, path);
+    makeDirectory(join(path, ".."), this.sync);
+    replaceFile(path, join(path, "..", `tmp_ref_${process.pid}`), `${commit}\n`, this.sync);
     if (ref === REF) this.cachedHead = commit;
   }
 
@@ -291,7 +306,15 @@ export class ChannelStore {
    */
   updateHead(decide: (current: string | undefined) => Promise<string | undefined>) {
     return this.exclusive(async () => {
-      const next = await decide(await this.head());
+      // What `decide` writes (a merge's trees and commit) goes to disk as one pack before the ref moves.
+      this.batch = new Map();
+      let next: string | undefined;
+      try {
+        next = await decide(await this.head());
+        this.flushBatch();
+      } finally {
+        this.batch = undefined;
+      }
       if (next !== undefined) {
         this.updateRef(next);
         this.maybePack();
@@ -449,7 +472,7 @@ export class ChannelStore {
     this.unpacked = 0;
     this.packing = (async () => {
       try {
-        const result = await packLooseObjects(this);
+        const result = await packLooseObjects(this, this.sync);
         if (result) {
           this.packs.forget(result.folded);
           this.packs.refresh();
@@ -468,6 +491,17 @@ export class ChannelStore {
     await this.packing;
   }
 }
+
+/** Syncs a file, or a directory and everything in it, and the directory holding it. */
+const syncTree = (path: string, sync: boolean) => {
+  if (!sync) return;
+  const visit = (p: string) => {
+    if (statSync(p).isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+    syncPath(p, true);
+  };
+  visit(path);
+  syncPath(join(path, ".."), true);
+};
 
 /** Two writes of the same message id in one day keep one entry (same id means same path). */
 const dedupe = (entries: TreeEntry[]) =>

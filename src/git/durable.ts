@@ -1,0 +1,53 @@
+/**
+ * Writing files so that a power cut leaves the old state or the new one,
+ * never a name without its data: data is fsynced before the rename that
+ * publishes it, and the directory is fsynced after the rename, as git and
+ * SQLite do. With `sync` off (DURABILITY=process) the same steps run without
+ * the fsyncs: a killed process still leaves whole files (the kernel holds
+ * them), but a power cut may lose or empty recent ones.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** Writes `data` to a new file at `path`; with `sync`, it is on the disk when this returns. */
+export const writeNewFile = (path: string, data: Uint8Array | string, sync: boolean, mode = 0o444) => {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  const fd = openSync(path, "w", mode);
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/** Makes a file's data, or the names in a directory (renames, creations, removals), durable. */
+export const syncPath = (path: string, sync: boolean) => {
+  if (!sync) return;
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/** Creates `dir` and its missing parents; each new directory is made durable in its parent. */
+export const makeDirectory = (dir: string, sync: boolean, mode?: number) => {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined || !sync) return;
+  for (let created = dir; ; created = dirname(created)) {
+    syncPath(dirname(created), sync);
+    if (created === first) return;
+  }
+};
+
+/**
+ * Replaces the file at `path` with `data` atomically: a temporary file beside
+ * it (`tmp`), synced, renamed over it, and the directory synced.
+ */
+export const replaceFile = (path: string, tmp: string, data: Uint8Array | string, sync: boolean) => {
+  writeNewFile(tmp, data, sync, 0o644);
+  renameSync(tmp, path);
+  syncPath(dirname(path), sync);
+};
