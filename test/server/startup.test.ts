@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { DataDirLockedError } from "../../src/errors.ts";
 import { openTestGitchat } from "../support/app.ts";
 import { CLI, ROOT, startServer } from "../support/server.ts";
@@ -87,3 +88,16 @@ test("settings in a .env file in the working directory are used", async () => {
     await proc.exited;
   }
 });
+
+test("deleting every file that looks like a lock does not let a second server in", async () => {
+  const dataDir = tempDir();
+  const server = await startServer({ dataDir });
+  try {
+    for (const name of readdirSync(dataDir)) if (name.includes("lock")) rmSync(join(dataDir, name), { force: true });
+    const second = await run({ DATA_DIR: dataDir });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`${dataDir} is in use by another gitchat`);
+  } finally {
+    await server.stop();
+  }
+}, 30_000);
