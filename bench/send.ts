@@ -2,7 +2,9 @@
 /**
  * The send path, measured: `npm run bench` (bun bench/send.ts).
  *
- * 1. POST /messages against a real `gitchat serve` process on 127.0.0.1:
+ * 1. POST /messages against a real `gitchat serve` process on 127.0.0.1, once
+ *    with DURABILITY=full (the default: fsync before every answer) and once
+ *    with DURABILITY=process (no fsync), to show what durability costs:
  *    1 sequential client, then 50 concurrent clients (keep-alive fetch).
  * 2. The naive way for comparison: one JSON file per message in a normal git
  *    work tree, `git add` + `git commit` with the git CLI behind a mutex.
@@ -356,11 +358,12 @@ const machine = async () => {
 
 // ---------------------------------------------------------------- 1. the server
 
-const benchServer = async () => {
+/** `durability`: DURABILITY=full (fsync before every answer, the default) or process (no fsync), to show what the fsync costs. */
+const benchServer = async (durability: "full" | "process") => {
   const s = SETTINGS.server;
   const dataDir = tempDir("gitchat-bench-server-");
-  progress(`starting gitchat serve (DATA_DIR=${dataDir})`);
-  server = await startServer({ dataDir, env: { PACK_THRESHOLD: String(s.packThreshold) } });
+  progress(`starting gitchat serve (DATA_DIR=${dataDir}, DURABILITY=${durability})`);
+  server = await startServer({ dataDir, env: { PACK_THRESHOLD: String(s.packThreshold), DURABILITY: durability } });
   const url = server.url;
   if (!url.startsWith("http://127.0.0.1:")) throw new Error(`the server listens on ${url}, not on 127.0.0.1`);
 
@@ -458,6 +461,7 @@ const benchServer = async () => {
 
   return {
     settings: s,
+    durability,
     sequential: { ...sequential.summary, commits: sequentialCommits, messagesPerCommit: round(s.sequential / sequentialCommits, 2) },
     concurrent: { ...concurrent.summary, commits: concurrentCommits, messagesPerCommit: round(s.concurrent / concurrentCommits, 2) },
     stop: { exitCode, seconds: stopSeconds },
@@ -796,12 +800,14 @@ const table = (head: string[], rows: string[][]) => {
 type Results = {
   machine: Awaited<ReturnType<typeof machine>>;
   server: Awaited<ReturnType<typeof benchServer>>;
+  /** The same run with DURABILITY=process: no fsync. */
+  relaxed: Awaited<ReturnType<typeof benchServer>>;
   naive: Awaited<ReturnType<typeof benchNaive>>;
   history: Awaited<ReturnType<typeof benchHistory>>;
   seconds: number;
 };
 
-const report = ({ machine: m, server: s, naive: n, history: h, seconds }: Results) => {
+const report = ({ machine: m, server: s, relaxed: r, naive: n, history: h, seconds }: Results) => {
   const out: string[] = [];
   const say = (line = "") => out.push(line);
   say("gitchat send-path benchmark");
@@ -835,6 +841,8 @@ const report = ({ machine: m, server: s, naive: n, history: h, seconds }: Result
       [
         row("gitchat, 1 client", s.sequential, fmt(s.sequential.messagesPerCommit, 2)),
         row(`gitchat, ${s.settings.clients} clients`, s.concurrent, fmt(s.concurrent.messagesPerCommit, 2)),
+        row("gitchat DURABILITY=process, 1 client", r.sequential, fmt(r.sequential.messagesPerCommit, 2)),
+        row(`gitchat DURABILITY=process, ${r.settings.clients} clients`, r.concurrent, fmt(r.concurrent.messagesPerCommit, 2)),
         row("naive, 1 client", n.sequential, "1.00"),
         row(`naive, ${n.settings.clients} clients`, n.concurrent, "1.00"),
       ],
@@ -843,6 +851,11 @@ const report = ({ machine: m, server: s, naive: n, history: h, seconds }: Result
   say(
     `  gitchat / naive throughput: ${fmt(s.sequential.perSecond / n.sequential.perSecond, 1)}x with 1 client, ` +
       `${fmt(s.concurrent.perSecond / n.concurrent.perSecond, 1)}x with ${s.settings.clients}`,
+  );
+  say(
+    `  fsync before every answer (DURABILITY=full, the default) costs: p50 ${ms(s.sequential.p50Ms)} vs ${ms(r.sequential.p50Ms)} with 1 client ` +
+      `(${fmt(s.sequential.perSecond / r.sequential.perSecond, 2)}x the throughput without), ` +
+      `${fmt(s.concurrent.perSecond / r.concurrent.perSecond, 2)}x with ${s.settings.clients} clients (group commit pays it once a commit).`,
   );
   say(`  every POST answered 201 with a git_hash; ${fmt(s.sent)} sent (${s.settings.warmup} of them warm-up), all found in git.`);
   say(`  gitchat group-commits: ${fmt(s.concurrent.commits)} commits for ${fmt(s.concurrent.messages)} messages at ${s.settings.clients} clients.`);
@@ -977,13 +990,14 @@ const report = ({ machine: m, server: s, naive: n, history: h, seconds }: Result
 const main = async () => {
   const m = await machine();
   progress(`${m.nproc} CPUs, ${m.cpuModel}, Bun ${m.bunVersion}`);
-  const server = await benchServer();
+  const server = await benchServer("full");
+  const relaxed = await benchServer("process");
   const naive = await benchNaive();
   const history = await benchHistory();
   const seconds = (performance.now() - started) / 1000;
-  const results: Results = { machine: m, server, naive, history, seconds };
+  const results: Results = { machine: m, server, relaxed, naive, history, seconds };
 
-  const fsckOk = server.repositories.every((r) => r.fsck.ok) && history.fsck.ok;
+  const fsckOk = [...server.repositories, ...relaxed.repositories].every((r) => r.fsck.ok) && history.fsck.ok;
   mkdirSync(dirname(OUT_FILE), { recursive: true });
   writeFileSync(
     OUT_FILE,
@@ -997,6 +1011,8 @@ const main = async () => {
         ratios: {
           throughputSequential: round(server.sequential.perSecond / naive.sequential.perSecond, 2),
           throughputConcurrent: round(server.concurrent.perSecond / naive.concurrent.perSecond, 2),
+          fsyncCostSequential: round(server.sequential.perSecond / relaxed.sequential.perSecond, 2),
+          fsyncCostConcurrent: round(server.concurrent.perSecond / relaxed.concurrent.perSecond, 2),
           commitHistory100kVs100: history.flatness.interleaved,
           commitHistory100kVs100Sequential: history.flatness.sequential,
           commitBusyDayVsFreshDay: history.flatness.busyDayVsFreshDay,
