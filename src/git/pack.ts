@@ -10,7 +10,7 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { objectsAddedBy } from "./history.ts";
@@ -175,9 +175,16 @@ export const packLooseObjects = async (store: ChannelStore): Promise<PackResult 
  */
 export const installPack = (packDir: string, tmpPack: string, entries: readonly IndexEntry[], checksum: Uint8Array) => {
   const name = `pack-${Buffer.from(checksum).toString("hex")}`;
-  renameSync(tmpPack, join(packDir, `${name}.pack`));
   const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
-  writeFileSync(tmpIdx, buildIndex(entries, checksum), { mode: 0o444 });
-  renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  // The index is written before the pack is renamed: a full disk then leaves
+  // only temporaries (removed here and by the caller), never a pack without its index.
+  try {
+    writeFileSync(tmpIdx, buildIndex(entries, checksum), { mode: 0o444 });
+    renameSync(tmpPack, join(packDir, `${name}.pack`));
+    renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  } catch (error) {
+    rmSync(tmpIdx, { force: true });
+    throw error;
+  }
   return name;
 };

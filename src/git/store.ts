@@ -142,8 +142,15 @@ export class ChannelStore {
     const packDir = join(this.gitdir, "objects", "pack");
     mkdirSync(packDir, { recursive: true });
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
-    writeFileSync(tmp, data, { mode: 0o444 });
-    const name = installPack(packDir, tmp, entries, checksum);
+    let name: string;
+    try {
+      writeFileSync(tmp, data, { mode: 0o444 });
+      name = installPack(packDir, tmp, entries, checksum);
+    } catch (error) {
+      // A full disk leaves no half-written pack behind.
+      rmSync(tmp, { force: true });
+      throw error;
+    }
     this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
@@ -269,8 +276,14 @@ export class ChannelStore {
     const path = join(this.gitdir, ref);
     mkdirSync(join(path, ".."), { recursive: true });
     const tmp = join(this.gitdir, `tmp_ref_${process.pid}`);
-    writeFileSync(tmp, `${commit}\n`);
-    renameSync(tmp, path);
+    try {
+      writeFileSync(tmp, `${commit}\n`);
+      renameSync(tmp, path);
+    } catch (error) {
+      // The ref stays where it was; no half-written temporary is left behind.
+      rmSync(tmp, { force: true });
+      throw error;
+    }
     if (ref === REF) this.cachedHead = commit;
   }
 
