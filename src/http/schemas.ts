@@ -6,6 +6,20 @@ export const ErrorBody = t.Object(
   { description: "What was wrong and what to do" },
 );
 
+/** The optional Idempotency-Key header of a send (checked again by the message rules). */
+export const SendHeaders = t.Object({
+  "idempotency-key": t.Optional(
+    t.String({
+      pattern: "^[\\x20-\\x7e]{1,255}$",
+      description:
+        "Your name for this message, 1 to 255 printable ASCII characters (a random UUID is good). Sent again with the same key to the " +
+        "same channel within 24 hours, it answers 200 with the message the key first sent, never a second copy; a different message under " +
+        "a used key is refused with 422",
+      error: "Idempotency-Key must be 1 to 255 printable ASCII characters",
+    }),
+  ),
+});
+
 export const Message = t.Object({
   id: t.String({ description: "UUIDv7, sortable by time" }),
   content: t.String(),
