@@ -51,7 +51,7 @@ export type SendInput = {
 /** What `send` did: stored the message now, or gave back the one its Idempotency-Key sent before. */
 export type SendResult = { message: MessageView; replayed: boolean };
 
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 export const IDEMPOTENCY_KEY_RULE = "Idempotency-Key must be 1 to 255 printable ASCII characters";
 /** How long a key is remembered; a retry later than this stores the message again. */
 export const IDEMPOTENCY_KEY_HOURS = 24;
