@@ -143,6 +143,21 @@
     // form has hx-sync "queue all"), so two messages never merge into one.
     var outbox = [];   // sent by the person, request not yet issued; oldest first
     var inFlight = []; // request issued, no answer yet; oldest first
+    // Each message gets an Idempotency-Key when it is queued. One that failed
+    // (an error, or no answer: it may have been stored all the same) keeps its
+    // key: sent again unchanged, the server gives back what it stored, never a copy.
+    var failed = [];   // { text, key } of messages put back in the box
+    function newKey() {
+      var bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; this does not
+      return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+    }
+    function keyFor(text) {
+      for (var i = 0; i < failed.length; i++) {
+        if (failed[i].text === text) return failed.splice(i, 1)[0].key;
+      }
+      return newKey();
+    }
     // Capture phase: runs before htmx's own submit handler.
     document.addEventListener("submit", function (event) {
       if (event.target !== form || textarea.value === "") return;
@@ -158,7 +173,7 @@
       content.textContent = text;
       li.append(meta, content);
       list.append(li);
-      outbox.push({ text: text, li: li });
+      outbox.push({ text: text, li: li, key: keyFor(text) });
       textarea.value = "";
       grow();
       showError(errorBox, "");
@@ -170,6 +185,7 @@
       var entry = outbox.shift();
       if (!entry) { event.preventDefault(); return; }
       event.detail.parameters.content = entry.text;
+      event.detail.headers["Idempotency-Key"] = entry.key;
       // The box was emptied when it was sent; its "required" no longer speaks for this text.
       event.detail.errors = [];
       inFlight.push(entry);
@@ -179,6 +195,8 @@
       if (!entry) return;
       entry.li.remove();
       if (!event.detail.successful) {
+        failed.push({ text: entry.text, key: entry.key });
+        if (failed.length > 20) failed.shift();
         textarea.value = textarea.value ? entry.text + "\n" + textarea.value : entry.text;
         grow();
         showError(errorBox, errorText(event.detail.xhr));

@@ -89,3 +89,49 @@ export class PushRejectedError extends AppError {
   override readonly code = "push_rejected";
   override readonly status = 409;
 }
+
+/** Two requests used one Idempotency-Key for different messages: a client bug, never a replay. */
+export class IdempotencyKeyReusedError extends AppError {
+  override readonly code = "idempotency_key_reused";
+  override readonly status = 422;
+}
+
+/** The disk holding the data directory is full (ENOSPC from git's files, SQLITE_FULL from the index). */
+export class DiskFullError extends AppError {
+  override readonly code = "disk_full";
+  override readonly status = 507;
+  constructor(readonly detail = "") {
+    super(
+      "the disk holding gitchat's data directory is full, so this request could not be completed. " +
+        "Free space on that disk (or give it more), then try again: a message sent again with the same Idempotency-Key is never stored twice",
+    );
+  }
+}
+
+/** The data directory cannot be written (a read-only file system, or permissions changed under us). */
+export class DataDirReadOnlyError extends AppError {
+  override readonly code = "data_dir_read_only";
+  override readonly status = 503;
+  constructor(readonly detail = "") {
+    super(
+      "gitchat cannot write to its data directory (the file system is read-only, or its permissions changed), " +
+        "so this request could not be completed. Make the data directory writable again, then try again",
+    );
+  }
+}
+
+/**
+ * What the file system or SQLite throws when the data directory cannot take
+ * a write, as one of the errors above; undefined for anything else. `detail`
+ * keeps the original text for the log (it may hold a path; never sent).
+ */
+export const storageFailure = (error: unknown): DiskFullError | DataDirReadOnlyError | undefined => {
+  if (error instanceof DiskFullError || error instanceof DataDirReadOnlyError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  const detail = error instanceof Error ? error.message : String(error);
+  // EDQUOT: a quota is a full disk for this user. SQLite reports ENOSPC on its own files as SQLITE_FULL.
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return new DiskFullError(detail);
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM" || code.startsWith("SQLITE_READONLY")) return new DataDirReadOnlyError(detail);
+  return undefined;
+};

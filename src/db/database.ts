@@ -67,7 +67,22 @@ const MIGRATIONS = [
    );`,
   // Polling a channel by arrival: without it, "after a cursor" scanned the whole channel.
   `CREATE INDEX messages_by_arrival ON messages(repository_id, seq);`,
+  // Idempotency-Key -> the message it sent, per channel. Written before the
+  // commit, so that a retry finds it even when the commit landed and the
+  // index insert did not (a full disk), across a restart.
+  `CREATE TABLE idempotency_keys (
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     key TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (repository_id, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);`,
 ];
+
+/** An Idempotency-Key as recorded: the message it stands for, and a digest of the request that sent it. */
+export type IdempotencyKeyRow = { message_id: string; fingerprint: string };
 
 export type SyncStateRow = {
   last_push_at: string | null;
@@ -170,6 +185,45 @@ export class MessageDatabase {
         this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash);
       }
       this.setIndexed.run(indexedCommit, repositoryId);
+    })();
+  }
+
+  /** The commit up to which the channel's history is indexed (everything it reaches is in the index). */
+  indexedCommit(repositoryId: number): string | null {
+    return (
+      this.sqlite.query<{ indexed_commit: string | null }, [number]>("SELECT indexed_commit FROM repositories WHERE id = ?").get(repositoryId)
+        ?.indexed_commit ?? null
+    );
+  }
+
+  findIdempotencyKey(repositoryId: number, key: string): IdempotencyKeyRow | undefined {
+    return (
+      this.sqlite
+        .query<IdempotencyKeyRow, [number, string]>("SELECT message_id, fingerprint FROM idempotency_keys WHERE repository_id = ? AND key = ?")
+        .get(repositoryId, key) ?? undefined
+    );
+  }
+
+  /**
+   * Records each key with the message about to be committed under it (a key
+   * whose earlier message never landed now names the new one), and forgets
+   * keys recorded before `forgetBefore` (ms since the epoch), in one transaction.
+   */
+  recordIdempotencyKeys(
+    repositoryId: number,
+    keys: readonly { key: string; messageId: string; fingerprint: string }[],
+    now: number,
+    forgetBefore?: number,
+  ) {
+    this.sqlite.transaction(() => {
+      if (forgetBefore !== undefined) this.sqlite.run("DELETE FROM idempotency_keys WHERE created_at < ?", [forgetBefore]);
+      for (const k of keys) {
+        this.sqlite.run(
+          `INSERT INTO idempotency_keys (repository_id, key, message_id, fingerprint, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (repository_id, key) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at`,
+          [repositoryId, k.key, k.messageId, k.fingerprint, now],
+        );
+      }
     })();
   }
 

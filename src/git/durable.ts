@@ -6,7 +6,7 @@
  * the fsyncs: a killed process still leaves whole files (the kernel holds
  * them), but a power cut may lose or empty recent ones.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** Writes `data` to a new file at `path`; with `sync`, it is on the disk when this returns. */
@@ -47,7 +47,12 @@ export const makeDirectory = (dir: string, sync: boolean, mode?: number) => {
  * it (`tmp`), synced, renamed over it, and the directory synced.
  */
 export const replaceFile = (path: string, tmp: string, data: Uint8Array | string, sync: boolean) => {
-  writeNewFile(tmp, data, sync, 0o644);
-  renameSync(tmp, path);
+  try {
+    writeNewFile(tmp, data, sync, 0o644);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
   syncPath(dirname(path), sync);
 };

@@ -10,7 +10,7 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
@@ -179,10 +179,17 @@ export const packLooseObjects = async (store: ChannelStore, sync: boolean): Prom
  */
 export const installPack = (packDir: string, tmpPack: string, entries: readonly IndexEntry[], checksum: Uint8Array, sync: boolean) => {
   const name = `pack-${Buffer.from(checksum).toString("hex")}`;
-  renameSync(tmpPack, join(packDir, `${name}.pack`));
   const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
-  writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
-  renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  // The index is written (and synced) before the pack is renamed: a full disk
+  // then leaves only temporaries (removed here and by the caller), never a pack without its index.
+  try {
+    writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
+    renameSync(tmpPack, join(packDir, `${name}.pack`));
+    renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  } catch (error) {
+    rmSync(tmpIdx, { force: true });
+    throw error;
+  }
   syncPath(packDir, sync);
   return name;
 };

@@ -158,8 +158,15 @@ export class ChannelStore {
     const packDir = join(this.gitdir, "objects", "pack");
     makeDirectory(packDir, this.sync);
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
-    writeNewFile(tmp, data, this.sync);
-    const name = installPack(packDir, tmp, entries, checksum, this.sync);
+    let name: string;
+    try {
+      writeNewFile(tmp, data, this.sync);
+      name = installPack(packDir, tmp, entries, checksum, this.sync);
+    } catch (error) {
+      // A full disk leaves no half-written pack behind.
+      rmSync(tmp, { force: true });
+      throw error;
+    }
     this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
@@ -285,7 +292,9 @@ export class ChannelStore {
   private updateRef(commit: string, ref = REF) {
     const path = join(this.gitdir, ref);
     makeDirectory(join(path, ".."), this.sync);
-    replaceFile(path, join(path, "..", `tmp_ref_${process.pid}`), `${commit}\n`, this.sync);
+    // On failure the ref stays where it was, and no temporary is left behind.
+    // The temporary lives outside refs/, where git would take a leftover for a branch.
+    replaceFile(path, join(this.gitdir, `tmp_ref_${process.pid}`), `${commit}\n`, this.sync);
     if (ref === REF) this.cachedHead = commit;
   }
 

@@ -1,6 +1,6 @@
 /** Every error leaves the server as `{error: {code, message}}` with a status chosen here, in one place. */
 import { ParseError, ValidationError } from "elysia";
-import { AppError } from "../errors.ts";
+import { AppError, storageFailure } from "../errors.ts";
 import type { SafeHtml } from "../views/html.ts";
 
 /** An HTML page or fragment: never cached, since it shows live state. */
@@ -34,6 +34,12 @@ export const toErrorResponse = (code: string | number, thrown: unknown, log: (li
   if (error instanceof AppError && error.status < 500) return errorResponse(error.status, error.code, error.message);
   if (error instanceof ValidationError) {
     return errorResponse(400, "invalid_input", describeValidation(error));
+  }
+  // A full or read-only disk is the operator's to fix, not a bug: one line in the log, and a status that says so.
+  const storage = storageFailure(error);
+  if (storage) {
+    log(`${storage.code}: ${storage.detail}`);
+    return errorResponse(storage.status, storage.code, storage.message);
   }
   switch (code) {
     case "NOT_FOUND":

@@ -1,10 +1,25 @@
 /** The shapes of the JSON API, shared by the routes and the OpenAPI document. */
 import { t } from "elysia";
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEY_RULE } from "../messages/service.ts";
 
 export const ErrorBody = t.Object(
   { error: t.Object({ code: t.String(), message: t.String() }) },
   { description: "What was wrong and what to do" },
 );
+
+/** The optional Idempotency-Key header of a send (the message rules check it too). */
+export const SendHeaders = t.Object({
+  "idempotency-key": t.Optional(
+    t.String({
+      pattern: IDEMPOTENCY_KEY.source,
+      description:
+        "Your name for this message, 1 to 255 printable ASCII characters (a random UUID is good). Sent again with the same key to the " +
+        `same channel within ${IDEMPOTENCY_KEY_HOURS} hours, it answers 200 with the message the key first sent, never a second copy; ` +
+        "a different message under a used key is refused with 422",
+      error: IDEMPOTENCY_KEY_RULE,
+    }),
+  ),
+});
 
 export const Message = t.Object({
   id: t.String({ description: "UUIDv7, sortable by time" }),

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { DEFAULT_LIMIT, MAX_LIMIT, type MessageService } from "../../messages/service.ts";
-import { ErrorBody, Message } from "../schemas.ts";
+import { ErrorBody, Message, SendHeaders } from "../schemas.ts";
 import { identityOf } from "../security.ts";
 
 export const messageRoutes = (messages: MessageService) =>
@@ -50,9 +50,13 @@ export const messageRoutes = (messages: MessageService) =>
     )
     .post(
       "/messages",
-      async ({ body, set, request }) => {
-        const message = await messages.send({ ...body, author: identityOf(request)?.name });
-        set.status = 201;
+      async ({ body, headers, set, request }) => {
+        const { message, replayed } = await messages.send({
+          ...body,
+          author: identityOf(request)?.name,
+          idempotencyKey: headers["idempotency-key"],
+        });
+        set.status = replayed ? 200 : 201;
         return message;
       },
       {
@@ -66,10 +70,25 @@ export const messageRoutes = (messages: MessageService) =>
           ),
           type: t.Optional(t.String({ description: "Defaults to \"message\"", error: "type must be a string" })),
         }),
-        response: { 201: Message, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+        headers: SendHeaders,
+        response: {
+          200: Message,
+          201: Message,
+          400: ErrorBody,
+          404: ErrorBody,
+          413: ErrorBody,
+          415: ErrorBody,
+          422: ErrorBody,
+          503: ErrorBody,
+          507: ErrorBody,
+        },
         detail: {
           summary: "Send a message",
-          description: "Answers once the message is committed to git and indexed; `git_hash` is that commit.",
+          description:
+            "Answers 201 once the message is committed to git and indexed; `git_hash` is that commit. " +
+            "With an `Idempotency-Key` already used in this channel (within 24 hours) for the same message, answers 200 with that message instead. " +
+            "507 `disk_full`: the data directory's disk is full; 503 `data_dir_read_only`: it cannot be written. " +
+            "After a 5xx or a timeout, send again with the same key: you get the original message, never a duplicate.",
         },
       },
     );

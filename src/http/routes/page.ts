@@ -15,6 +15,7 @@ import type { SyncService } from "../../sync/service.ts";
 import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../views/page.ts";
 import { html } from "../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
+import { SendHeaders } from "../schemas.ts";
 import { identityOf, type StreamLimiter } from "../security.ts";
 
 const PAGE_SIZE = 50;
@@ -104,12 +105,19 @@ export const pageRoutes = (deps: {
       }),
       detail: { hide: true },
     })
-    .post("/c/:owner/:name/messages", async ({ params, body, request }) => {
+    .post("/c/:owner/:name/messages", async ({ params, body, headers, request }) => {
       const channel = find(params.owner, params.name);
-      const message = await messages.send({ content: body.content, repository: channel.fullName, author: identityOf(request)?.name });
-      return htmlResponse(appended([message]), 201);
+      const { message, replayed } = await messages.send({
+        content: body.content,
+        repository: channel.fullName,
+        author: identityOf(request)?.name,
+        // The page names each message once and sends the same key on its retries.
+        idempotencyKey: headers["idempotency-key"],
+      });
+      return htmlResponse(appended([message]), replayed ? 200 : 201);
     }, {
       params: ChannelParams,
+      headers: SendHeaders,
       parse: "json",
       body: t.Object({ content: t.String({ error: "content is required" }) }),
       detail: { hide: true },
