@@ -5,6 +5,7 @@
  * on live streams, and the security headers of every response.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { parseCookie } from "cookie";
 import { errorResponse } from "./errors.ts";
 
 export const SESSION_COOKIE = "gitchat_session";
@@ -15,11 +16,20 @@ const SESSION_DAYS = 30;
 export const sameSecret = (given: string, expected: string) =>
   timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest());
 
+/** A value whose `%` escapes do not decode is dropped, not thrown: any app on the same host may set cookies here. */
+const tryDecode = (value: string) => {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The cookies of a request by name; a malformed one is left out, and the others still count. */
 export const parseCookies = (header: string | null) => {
   const cookies = new Map<string, string>();
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0) cookies.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()));
+  for (const [name, value] of Object.entries(parseCookie(header ?? "", { decode: tryDecode }))) {
+    if (value !== undefined) cookies.set(name, value);
   }
   return cookies;
 };

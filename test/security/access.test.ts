@@ -123,6 +123,17 @@ describe("with ACCESS_TOKEN", () => {
     expect((await call(gitchat, "GET", "/messages", undefined, headers)).status).toBe(401);
   });
 
+  test("a malformed cookie another app left on this host is ignored: the session beside it still gets in", async () => {
+    const { cookie } = await login(gitchat, "Grace Hopper");
+    for (const header of [`other=%E0%A4%A; ${cookie}`, `${cookie}; other=%E0%A4%A`, `x=%; gitchat_name=%ZZ; ${cookie}`]) {
+      const sent = await call(gitchat, "POST", "/messages", { content: "past a bad cookie" }, { cookie: header, origin: "http://localhost" });
+      expect([header, sent.status, sent.body.author]).toEqual([header, 201, "Grace Hopper"]);
+    }
+    // Without a session, the bad cookie alone changes nothing: /health is open, the rest asks for the token.
+    expect((await call(gitchat, "GET", "/health", undefined, { cookie: "other=%E0%A4%A" })).status).toBe(200);
+    expect((await call(gitchat, "GET", "/messages", undefined, { cookie: "other=%E0%A4%A" })).status).toBe(401);
+  });
+
   test("login attempts are limited: the eleventh in a minute gets 429 with Retry-After", async () => {
     const own = await openTestGitchat({ env: { ACCESS_TOKEN: TOKEN } });
     try {
