@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parse as parseDotenv } from "dotenv";
 import { ConfigError } from "./errors.ts";
 
 export type Config = {
@@ -43,7 +45,25 @@ const parseInteger = (env: Env, key: string, fallback: number, min: number, max:
   return Number(raw);
 };
 
-/** Reads and validates the environment (Bun has already merged `.env` into it). */
+/**
+ * Adds the settings of `.env` in `dir` to `env` where the real environment has
+ * none (the real environment wins). Values are taken literally: `$HOME` in a
+ * value stays `$HOME`. Bun's own loader would expand it, so gitchat runs with
+ * that loader off (`env = false` in bunfig.toml, `--no-env-file`, and a binary
+ * built with `--no-compile-autoload-dotenv`) and reads the file here instead.
+ */
+export const loadDotenv = (dir: string, env: Env = process.env) => {
+  let text: string;
+  try {
+    text = readFileSync(resolve(dir, ".env"), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ConfigError(`${resolve(dir, ".env")} cannot be read (${(error as NodeJS.ErrnoException).code}): fix its permissions or remove it`);
+  }
+  for (const [key, value] of Object.entries(parseDotenv(text))) if (env[key] === undefined) env[key] = value;
+};
+
+/** Reads and validates the environment (with `.env` merged in by `loadDotenv`). */
 export const loadConfig = (env: Env = process.env): Config => {
   const host = nonEmpty(env.HOST) ?? "localhost";
   if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) {

@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
-import { resolve } from "node:path";
-import { loadConfig } from "../src/config.ts";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadConfig, loadDotenv } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
+import { tempDir } from "./support/tmp.ts";
 
 test("with no settings gitchat serves localhost:8004 from ./data with a local default channel", () => {
   const config = loadConfig({});
@@ -28,4 +30,19 @@ test("a bad PORT is refused with a message that names it and what to use", () =>
 test("a HOST with spaces or a URL in it is refused", () => {
   expect(() => loadConfig({ HOST: "http://example.com" })).toThrow(ConfigError);
   expect(() => loadConfig({ HOST: "my host" })).toThrow(ConfigError);
+});
+
+test(".env values are taken literally, quoted or not, and the real environment wins over the file", () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, ".env"),
+    ["# a comment", "ACCESS_TOKEN=abc$HOMEXYZ123", "GITHUB_TOKEN='ghp_$USER${HOME}'", 'GITHUB_REPO_NAME="team"', "PORT=9000", "HOST=0.0.0.0 # beyond this machine", ""].join("\n"),
+  );
+  const env: Record<string, string | undefined> = { PORT: "7000" };
+  loadDotenv(dir, env);
+  expect(env).toEqual({ ACCESS_TOKEN: "abc$HOMEXYZ123", GITHUB_TOKEN: "ghp_$USER${HOME}", GITHUB_REPO_NAME: "team", PORT: "7000", HOST: "0.0.0.0" });
+  // No .env at all is no error.
+  const none: Record<string, string | undefined> = {};
+  loadDotenv(tempDir(), none);
+  expect(none).toEqual({});
 });
