@@ -21,6 +21,8 @@ export type Config = {
   corsOrigins: string[];
   /** Seconds a connection may send nothing before it is closed (slow or stuck clients). */
   idleTimeout: number;
+  /** Believe X-Forwarded-Proto and X-Forwarded-For: only behind a proxy that sets them. */
+  trustProxy: boolean;
   /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
   github?: {
     token: string;
@@ -61,6 +63,14 @@ export const loadDotenv = (dir: string, env: Env = process.env) => {
     throw new ConfigError(`${resolve(dir, ".env")} cannot be read (${(error as NodeJS.ErrnoException).code}): fix its permissions or remove it`);
   }
   for (const [key, value] of Object.entries(parseDotenv(text))) if (env[key] === undefined) env[key] = value;
+};
+
+const parseBoolean = (env: Env, key: string, fallback: boolean) => {
+  const raw = nonEmpty(env[key])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${key}=${JSON.stringify(env[key]!.trim())} is not valid: use true or false`);
 };
 
 /** Reads and validates the environment (with `.env` merged in by `loadDotenv`). */
@@ -118,6 +128,7 @@ const accessSettings = (env: Env, host: string) => {
     rateLimit: parseInteger(env, "RATE_LIMIT", 120, 0, 1_000_000),
     corsOrigins,
     idleTimeout: parseInteger(env, "IDLE_TIMEOUT", 30, 2, 255),
+    trustProxy: parseBoolean(env, "TRUST_PROXY", false),
   };
 };
 

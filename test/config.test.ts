@@ -46,3 +46,10 @@ test(".env values are taken literally, quoted or not, and the real environment w
   loadDotenv(tempDir(), none);
   expect(none).toEqual({});
 });
+
+test("TRUST_PROXY is off unless set to a yes; anything else is refused with a message naming it", () => {
+  expect(loadConfig({}).trustProxy).toBe(false);
+  for (const yes of ["true", "1", "yes", "on", "TRUE"]) expect(loadConfig({ TRUST_PROXY: yes }).trustProxy).toBe(true);
+  for (const no of ["false", "0", "no", "off", ""]) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
+  expect(() => loadConfig({ TRUST_PROXY: "maybe" })).toThrow('TRUST_PROXY="maybe" is not valid: use true or false');
+});

@@ -112,19 +112,37 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export const securityHeaders = (headers: Record<string, string | number>, request: Request) => {
+export const securityHeaders = (headers: Record<string, string | number>, request: Request, trustProxy: boolean) => {
   headers["x-content-type-options"] = "nosniff";
   headers["content-security-policy"] = CSP;
   // No address ever leaves for another site; same-origin requests keep their Origin.
   headers["referrer-policy"] = "same-origin";
   headers["cross-origin-opener-policy"] = "same-origin";
   headers["x-frame-options"] = "DENY";
-  if (isHttps(request)) headers["strict-transport-security"] = "max-age=31536000";
+  if (isHttps(request, trustProxy)) headers["strict-transport-security"] = "max-age=31536000";
 };
 
-/** Behind a TLS-terminating proxy, the proxy says so in X-Forwarded-Proto. */
-export const isHttps = (request: Request) =>
-  request.url.startsWith("https:") || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+/**
+ * The last entry of an X-Forwarded-* header: the one our own proxy added.
+ * Proxies append to what the client sent, so everything left of it is the
+ * client's word, which anyone can forge.
+ */
+const lastForwarded = (value: string | null) => {
+  const last = value?.split(",").at(-1)?.trim();
+  return last ? last : undefined;
+};
+
+/** Behind a TLS-terminating proxy (TRUST_PROXY), the proxy says so in X-Forwarded-Proto; otherwise anyone could. */
+export const isHttps = (request: Request, trustProxy: boolean) =>
+  request.url.startsWith("https:") || (trustProxy && lastForwarded(request.headers.get("x-forwarded-proto"))?.toLowerCase() === "https");
+
+/**
+ * The client's address, the key of its rate limit and stream count: the
+ * socket's peer, or behind a trusted proxy the address that proxy appended to
+ * X-Forwarded-For (the socket's peer is then the proxy itself).
+ */
+export const clientAddress = (request: Request, socketAddress: string, trustProxy: boolean) =>
+  (trustProxy ? lastForwarded(request.headers.get("x-forwarded-for")) : undefined) ?? socketAddress;
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
