@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { parseCookie } from "cookie";
+import { LRUCache } from "lru-cache";
 import { errorResponse } from "./errors.ts";
 
 export const SESSION_COOKIE = "gitchat_session";
@@ -65,7 +66,12 @@ export class Sessions {
 
 /** A token bucket per client: `perMinute` tokens, refilled evenly; a burst may spend them all at once. */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /**
+   * At most 50,000 buckets; past that the one used longest ago goes (it has
+   * refilled the most, so forgetting it gives away the least). Never all at
+   * once: that would let anyone with many addresses reset everyone's limit.
+   */
+  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: 50_000 });
 
   constructor(private readonly perMinute: number) {}
 
@@ -77,7 +83,6 @@ export class RateLimiter {
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
     bucket.at = now;
     this.buckets.set(key, bucket);
-    if (this.buckets.size > 50_000) this.buckets.clear();
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return { ok: true };
