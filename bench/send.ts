@@ -489,6 +489,10 @@ const benchNaive = async () => {
   const n = SETTINGS.naive;
   const dir = tempDir("gitchat-bench-naive-");
   await git(["init", "-q", "-b", "main"], dir);
+  // git's automatic gc would start in the background every few thousand objects, and the next
+  // command could then die with "gc is already running"; the one measured gc is the explicit one below.
+  await git(["config", "gc.auto", "0"], dir);
+  await git(["config", "maintenance.auto", "false"], dir);
   const mutex = new Mutex();
   const send = (i: number) =>
     mutex.run(async () => {

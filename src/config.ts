@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parse as parseDotenv } from "dotenv";
 import { ConfigError } from "./errors.ts";
 
 /** How far an acknowledged write is safe: `full` survives power loss, `process` survives the process dying. */
@@ -26,6 +28,8 @@ export type Config = {
   corsOrigins: string[];
   /** Seconds a connection may send nothing before it is closed (slow or stuck clients). */
   idleTimeout: number;
+  /** Believe X-Forwarded-Proto and X-Forwarded-For: only behind a proxy that sets them. */
+  trustProxy: boolean;
   /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
   github?: {
     token: string;
@@ -50,7 +54,33 @@ const parseInteger = (env: Env, key: string, fallback: number, min: number, max:
   return Number(raw);
 };
 
-/** Reads and validates the environment (Bun has already merged `.env` into it). */
+/**
+ * Adds the settings of `.env` in `dir` to `env` where the real environment has
+ * none (the real environment wins). Values are taken literally: `$HOME` in a
+ * value stays `$HOME`. Bun's own loader would expand it, so gitchat runs with
+ * that loader off (`env = false` in bunfig.toml, `--no-env-file`, and a binary
+ * built with `--no-compile-autoload-dotenv`) and reads the file here instead.
+ */
+export const loadDotenv = (dir: string, env: Env = process.env) => {
+  let text: string;
+  try {
+    text = readFileSync(resolve(dir, ".env"), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ConfigError(`${resolve(dir, ".env")} cannot be read (${(error as NodeJS.ErrnoException).code}): fix its permissions or remove it`);
+  }
+  for (const [key, value] of Object.entries(parseDotenv(text))) if (env[key] === undefined) env[key] = value;
+};
+
+const parseBoolean = (env: Env, key: string, fallback: boolean) => {
+  const raw = nonEmpty(env[key])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${key}=${JSON.stringify(env[key]!.trim())} is not valid: use true or false`);
+};
+
+/** Reads and validates the environment (with `.env` merged in by `loadDotenv`). */
 export const loadConfig = (env: Env = process.env): Config => {
   const host = nonEmpty(env.HOST) ?? "localhost";
   if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(host)) {
@@ -115,6 +145,7 @@ const accessSettings = (env: Env, host: string) => {
     rateLimit: parseInteger(env, "RATE_LIMIT", 120, 0, 1_000_000),
     corsOrigins,
     idleTimeout: parseInteger(env, "IDLE_TIMEOUT", 30, 2, 255),
+    trustProxy: parseBoolean(env, "TRUST_PROXY", false),
   };
 };
 

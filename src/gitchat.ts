@@ -66,7 +66,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       log,
       version: pkg.version,
       defaultRepository,
-      access: { accessToken: config.accessToken, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit },
+      access: { accessToken: config.accessToken, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
     });
     const close = async () => {
       await messages.settled();

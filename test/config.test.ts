@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
-import { resolve } from "node:path";
-import { loadConfig } from "../src/config.ts";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadConfig, loadDotenv } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
+import { tempDir } from "./support/tmp.ts";
 
 test("with no settings gitchat serves localhost:8004 from ./data with a local default channel", () => {
   const config = loadConfig({});
@@ -34,4 +36,26 @@ test("DURABILITY is full unless set to process; anything else is refused with th
   expect(loadConfig({}).durability).toBe("full");
   expect(loadConfig({ DURABILITY: "process" }).durability).toBe("process");
   expect(() => loadConfig({ DURABILITY: "fast" })).toThrow('DURABILITY="fast" is not valid: use full (survives power loss) or process (survives a crash only)');
+});
+
+test(".env values are taken literally, quoted or not, and the real environment wins over the file", () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, ".env"),
+    ["# a comment", "ACCESS_TOKEN=abc$HOMEXYZ123", "GITHUB_TOKEN='ghp_$USER${HOME}'", 'GITHUB_REPO_NAME="team"', "PORT=9000", "HOST=0.0.0.0 # beyond this machine", ""].join("\n"),
+  );
+  const env: Record<string, string | undefined> = { PORT: "7000" };
+  loadDotenv(dir, env);
+  expect(env).toEqual({ ACCESS_TOKEN: "abc$HOMEXYZ123", GITHUB_TOKEN: "ghp_$USER${HOME}", GITHUB_REPO_NAME: "team", PORT: "7000", HOST: "0.0.0.0" });
+  // No .env at all is no error.
+  const none: Record<string, string | undefined> = {};
+  loadDotenv(tempDir(), none);
+  expect(none).toEqual({});
+});
+
+test("TRUST_PROXY is off unless set to a yes; anything else is refused with a message naming it", () => {
+  expect(loadConfig({}).trustProxy).toBe(false);
+  for (const yes of ["true", "1", "yes", "on", "TRUE"]) expect(loadConfig({ TRUST_PROXY: yes }).trustProxy).toBe(true);
+  for (const no of ["false", "0", "no", "off", ""]) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
+  expect(() => loadConfig({ TRUST_PROXY: "maybe" })).toThrow('TRUST_PROXY="maybe" is not valid: use true or false');
 });

@@ -1,6 +1,6 @@
-#!/usr/bin/env bun
+#!/usr/bin/env -S bun --no-env-file
 /** gitchat's command line: `serve` (the default), `rebuild`, `verify`. */
-import { loadConfig } from "../config.ts";
+import { loadConfig, loadDotenv } from "../config.ts";
 import { AppError, ConfigError, DataDirLockedError } from "../errors.ts";
 import { databasePath, defaultLog, dropDatabase, openGitchat, type Gitchat } from "../gitchat.ts";
 import type { PushReport } from "../sync/service.ts";
@@ -18,7 +18,7 @@ commands:
   setup     write a private .env with a new ACCESS_TOKEN
   help      show this
 
-settings come from the environment or a .env file: PORT (8004), HOST (localhost),
+settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
 DATA_DIR (./data), GITHUB_TOKEN, GITHUB_USERNAME, GITHUB_REPO_NAME, SYNC_INTERVAL (30)`;
 
 const serve = async () => {
@@ -124,7 +124,13 @@ const main = async (command = "serve") => {
   }
 };
 
-main(process.argv[2]).catch((error) => {
+const run = async (command: string | undefined) => {
+  // Before any command reads a setting: `.env` of the working directory, literally.
+  loadDotenv(process.cwd());
+  return main(command);
+};
+
+run(process.argv[2]).catch((error) => {
   if (error instanceof ConfigError) {
     console.error(`gitchat: ${error.message}`);
     process.exit(2);

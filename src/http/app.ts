@@ -7,7 +7,7 @@ import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
-import { checkRequest, corsHeaders, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
+import { checkRequest, clientAddress, corsHeaders, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -25,9 +25,9 @@ export type Deps = {
   access?: AccessSettings;
 };
 
-export type AccessSettings = { accessToken?: string; corsOrigins: string[]; rateLimit: number };
+export type AccessSettings = { accessToken?: string; corsOrigins: string[]; rateLimit: number; trustProxy: boolean };
 
-const OPEN: AccessSettings = { corsOrigins: [], rateLimit: 0 };
+const OPEN: AccessSettings = { corsOrigins: [], rateLimit: 0, trustProxy: false };
 
 export const createApp = (deps: Deps) => {
   const access = deps.access ?? OPEN;
@@ -44,10 +44,11 @@ export const createApp = (deps: Deps) => {
   return new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
     .onRequest(({ request, set, server }) => {
-      securityHeaders(set.headers, request);
+      securityHeaders(set.headers, request, access.trustProxy);
       const origin = request.headers.get("origin");
       if (origin && access.corsOrigins.includes(origin)) Object.assign(set.headers, corsHeaders(origin));
-      const refusal = checkRequest(request, server?.requestIP(request)?.address ?? "local", security);
+      const address = clientAddress(request, server?.requestIP(request)?.address ?? "local", access.trustProxy);
+      const refusal = checkRequest(request, address, security);
       if (refusal) for (const [key, value] of Object.entries(set.headers)) if (!refusal.headers.has(key)) refusal.headers.set(key, String(value));
       return refusal;
     })
@@ -69,7 +70,7 @@ export const createApp = (deps: Deps) => {
     .use(messageRoutes(deps.messages))
     .use(repositoryRoutes(deps.repositories, deps.sync))
     .use(syncRoutes(deps.sync))
-    .use(loginRoutes({ accessToken: access.accessToken, sessions, defaultRepository: deps.defaultRepository }))
+    .use(loginRoutes({ accessToken: access.accessToken, sessions, defaultRepository: deps.defaultRepository, trustProxy: access.trustProxy }))
     .use(
       pageRoutes({
         messages: deps.messages,

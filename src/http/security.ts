@@ -5,6 +5,8 @@
  * on live streams, and the security headers of every response.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { parseCookie } from "cookie";
+import { LRUCache } from "lru-cache";
 import { errorResponse } from "./errors.ts";
 
 export const SESSION_COOKIE = "gitchat_session";
@@ -15,11 +17,20 @@ const SESSION_DAYS = 30;
 export const sameSecret = (given: string, expected: string) =>
   timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest());
 
+/** A value whose `%` escapes do not decode is dropped, not thrown: any app on the same host may set cookies here. */
+const tryDecode = (value: string) => {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The cookies of a request by name; a malformed one is left out, and the others still count. */
 export const parseCookies = (header: string | null) => {
   const cookies = new Map<string, string>();
-  for (const part of (header ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0) cookies.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()));
+  for (const [name, value] of Object.entries(parseCookie(header ?? "", { decode: tryDecode }))) {
+    if (value !== undefined) cookies.set(name, value);
   }
   return cookies;
 };
@@ -55,7 +66,12 @@ export class Sessions {
 
 /** A token bucket per client: `perMinute` tokens, refilled evenly; a burst may spend them all at once. */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /**
+   * At most 50,000 buckets; past that the one used longest ago goes (it has
+   * refilled the most, so forgetting it gives away the least). Never all at
+   * once: that would let anyone with many addresses reset everyone's limit.
+   */
+  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: 50_000 });
 
   constructor(private readonly perMinute: number) {}
 
@@ -67,7 +83,6 @@ export class RateLimiter {
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
     bucket.at = now;
     this.buckets.set(key, bucket);
-    if (this.buckets.size > 50_000) this.buckets.clear();
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return { ok: true };
@@ -102,19 +117,37 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export const securityHeaders = (headers: Record<string, string | number>, request: Request) => {
+export const securityHeaders = (headers: Record<string, string | number>, request: Request, trustProxy: boolean) => {
   headers["x-content-type-options"] = "nosniff";
   headers["content-security-policy"] = CSP;
   // No address ever leaves for another site; same-origin requests keep their Origin.
   headers["referrer-policy"] = "same-origin";
   headers["cross-origin-opener-policy"] = "same-origin";
   headers["x-frame-options"] = "DENY";
-  if (isHttps(request)) headers["strict-transport-security"] = "max-age=31536000";
+  if (isHttps(request, trustProxy)) headers["strict-transport-security"] = "max-age=31536000";
 };
 
-/** Behind a TLS-terminating proxy, the proxy says so in X-Forwarded-Proto. */
-export const isHttps = (request: Request) =>
-  request.url.startsWith("https:") || request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+/**
+ * The last entry of an X-Forwarded-* header: the one our own proxy added.
+ * Proxies append to what the client sent, so everything left of it is the
+ * client's word, which anyone can forge.
+ */
+const lastForwarded = (value: string | null) => {
+  const last = value?.split(",").at(-1)?.trim();
+  return last ? last : undefined;
+};
+
+/** Behind a TLS-terminating proxy (TRUST_PROXY), the proxy says so in X-Forwarded-Proto; otherwise anyone could. */
+export const isHttps = (request: Request, trustProxy: boolean) =>
+  request.url.startsWith("https:") || (trustProxy && lastForwarded(request.headers.get("x-forwarded-proto"))?.toLowerCase() === "https");
+
+/**
+ * The client's address, the key of its rate limit and stream count: the
+ * socket's peer, or behind a trusted proxy the address that proxy appended to
+ * X-Forwarded-For (the socket's peer is then the proxy itself).
+ */
+export const clientAddress = (request: Request, socketAddress: string, trustProxy: boolean) =>
+  (trustProxy ? lastForwarded(request.headers.get("x-forwarded-for")) : undefined) ?? socketAddress;
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -208,7 +241,7 @@ export const checkRequest = (request: Request, ip: string, options: SecurityOpti
 export const corsHeaders = (origin: string): Record<string, string> => ({
   "access-control-allow-origin": origin,
   "access-control-allow-methods": "GET, POST",
-  "access-control-allow-headers": "authorization, content-type",
+  "access-control-allow-headers": "authorization, content-type, idempotency-key",
   "access-control-expose-headers": "x-next-cursor, retry-after",
   "access-control-max-age": "600",
   vary: "origin",

@@ -1,15 +1,22 @@
-import { expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
-test("the single executable serves the same API with nothing else installed beside it", async () => {
-  const out = join(tempDir(), "gitchat");
-  const build = Bun.spawn(
-    [process.execPath, "build", "src/cli/main.ts", "--compile", "--minify", "--bytecode", "--outfile", out],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
-  );
+const out = join(tempDir(), "gitchat");
+
+/** Built exactly as `npm run build` builds it, into a temporary directory. */
+beforeAll(async () => {
+  const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build;
+  const [bun, ...args] = script.split(" ");
+  expect(bun).toBe("bun");
+  expect(args.at(-2)).toBe("--outfile");
+  const build = Bun.spawn([process.execPath, ...args.slice(0, -1), out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   expect(await build.exited).toBe(0);
+}, 60_000);
+
+test("the single executable serves the same API with nothing else installed beside it", async () => {
 
   // Run it from an empty directory, so that nothing of the source tree can help it.
   const dataDir = tempDir();
@@ -40,6 +47,28 @@ test("the single executable serves the same API with nothing else installed besi
     expect(await server.stop()).toBe(0);
   }
 }, 60_000);
+
+test("the executable takes .env values literally and ignores a bunfig.toml in its working directory", async () => {
+  const dataDir = tempDir();
+  writeFileSync(join(dataDir, ".env"), "ACCESS_TOKEN=abc$HOMEXYZ123\n");
+  // A bunfig.toml where the binary runs could make it run any script first.
+  writeFileSync(join(dataDir, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+  writeFileSync(join(dataDir, "preload.ts"), 'require("node:fs").writeFileSync("PRELOADED", "yes");\n');
+  const server = await startServer({ dataDir, command: [out, "serve"] });
+  try {
+    const send = (token: string) =>
+      fetch(`${server.url}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ content: "with a dollar in the token" }),
+      });
+    expect((await send("abc")).status).toBe(401);
+    expect((await send("abc$HOMEXYZ123")).status).toBe(201);
+    expect(existsSync(join(dataDir, "PRELOADED"))).toBe(false);
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+});
 
 test("gitchat setup writes a private .env with a fresh ACCESS_TOKEN, keeps the data directory private, and never overwrites", async () => {
   const { statSync, readFileSync } = await import("node:fs");

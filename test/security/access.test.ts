@@ -4,7 +4,7 @@ import { loadConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { call, openTestGitchat } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
-import { CLI, ROOT } from "../support/server.ts";
+import { CLI, ROOT, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "s3cret-access-token-for-tests";
@@ -123,6 +123,17 @@ describe("with ACCESS_TOKEN", () => {
     expect((await call(gitchat, "GET", "/messages", undefined, headers)).status).toBe(401);
   });
 
+  test("a malformed cookie another app left on this host is ignored: the session beside it still gets in", async () => {
+    const { cookie } = await login(gitchat, "Grace Hopper");
+    for (const header of [`other=%E0%A4%A; ${cookie}`, `${cookie}; other=%E0%A4%A`, `x=%; gitchat_name=%ZZ; ${cookie}`]) {
+      const sent = await call(gitchat, "POST", "/messages", { content: "past a bad cookie" }, { cookie: header, origin: "http://localhost" });
+      expect([header, sent.status, sent.body.author]).toEqual([header, 201, "Grace Hopper"]);
+    }
+    // Without a session, the bad cookie alone changes nothing: /health is open, the rest asks for the token.
+    expect((await call(gitchat, "GET", "/health", undefined, { cookie: "other=%E0%A4%A" })).status).toBe(200);
+    expect((await call(gitchat, "GET", "/messages", undefined, { cookie: "other=%E0%A4%A" })).status).toBe(401);
+  });
+
   test("login attempts are limited: the eleventh in a minute gets 429 with Retry-After", async () => {
     const own = await openTestGitchat({ env: { ACCESS_TOKEN: TOKEN } });
     try {
@@ -210,11 +221,77 @@ test("every response carries the security headers; HSTS only behind HTTPS", asyn
       expect(answer.headers.get("cross-origin-opener-policy")).toBe("same-origin");
       expect(answer.headers.get("strict-transport-security")).toBeNull();
     }
-    const https = await call(gitchat, "GET", "/health", undefined, { "x-forwarded-proto": "https" });
-    expect(https.headers.get("strict-transport-security")).toContain("max-age=");
   } finally {
     await gitchat.close();
   }
+});
+
+describe("X-Forwarded-* headers", () => {
+  const TOKEN_ENV = { ACCESS_TOKEN: TOKEN, RATE_LIMIT: "2" };
+  const send = (gitchat: Gitchat, forwardedFor: string) =>
+    call(gitchat, "POST", "/messages", { content: `from ${forwardedFor}` }, { ...bearer, "x-forwarded-for": forwardedFor });
+  const loginOver = (gitchat: Gitchat, headers: Record<string, string>) =>
+    gitchat.app.handle(
+      new Request("http://localhost/login", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost", ...headers },
+        body: new URLSearchParams({ name: "Ada", token: TOKEN }),
+      }),
+    );
+
+  test("without TRUST_PROXY they are the client's word: no HSTS, no Secure cookie, one rate-limit bucket per socket", async () => {
+    const gitchat = await openTestGitchat({ env: TOKEN_ENV });
+    try {
+      const forged = await call(gitchat, "GET", "/health", undefined, { "x-forwarded-proto": "https" });
+      expect(forged.headers.get("strict-transport-security")).toBeNull();
+      const session = (await loginOver(gitchat, { "x-forwarded-proto": "https" })).headers.getSetCookie().find((c) => c.startsWith("gitchat_session="));
+      expect(session).not.toContain("Secure");
+      // Two forged addresses from one socket share its bucket of 2.
+      expect((await send(gitchat, "203.0.113.1")).status).toBe(201);
+      expect((await send(gitchat, "203.0.113.2")).status).toBe(201);
+      expect((await send(gitchat, "203.0.113.3")).status).toBe(429);
+    } finally {
+      await gitchat.close();
+    }
+  });
+
+  test("with TRUST_PROXY the proxy's word counts: HSTS and Secure behind HTTPS, and the address the proxy added keys the rate limit", async () => {
+    const gitchat = await openTestGitchat({ env: { ...TOKEN_ENV, TRUST_PROXY: "true" } });
+    try {
+      const https = await call(gitchat, "GET", "/health", undefined, { "x-forwarded-proto": "https" });
+      expect(https.headers.get("strict-transport-security")).toContain("max-age=");
+      const session = (await loginOver(gitchat, { "x-forwarded-proto": "https" })).headers.getSetCookie().find((c) => c.startsWith("gitchat_session="));
+      expect(session).toContain("; Secure");
+      // Each client address has its own bucket of 2.
+      expect((await send(gitchat, "198.51.100.7")).status).toBe(201);
+      expect((await send(gitchat, "198.51.100.7")).status).toBe(201);
+      expect((await send(gitchat, "198.51.100.7")).status).toBe(429);
+      expect((await send(gitchat, "198.51.100.8")).status).toBe(201);
+      // The proxy appends the address it saw: whatever the client put before it is ignored.
+      expect((await send(gitchat, "10.9.9.9, 198.51.100.7")).status).toBe(429);
+      expect((await send(gitchat, "198.51.100.7, 198.51.100.9")).status).toBe(201);
+    } finally {
+      await gitchat.close();
+    }
+  });
+
+  test("a real server without TRUST_PROXY keys the rate limit on the socket's address, whatever X-Forwarded-For says", async () => {
+    const server = await startServer({ dataDir: tempDir(), env: { RATE_LIMIT: "2" } });
+    try {
+      const statuses: number[] = [];
+      for (const forged of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) {
+        const response = await fetch(`${server.url}/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": forged },
+          body: JSON.stringify({ content: `from ${forged}` }),
+        });
+        statuses.push(response.status);
+      }
+      expect(statuses).toEqual([201, 201, 429]);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
 });
 
 test("no path outside the assets is ever served: traversal, encodings, absolute paths, NUL, directories", async () => {

@@ -58,12 +58,33 @@ const body = fc.oneof(
   fc.constant('{"content": "' + "\\ud800".repeat(3) + '"}'),
   fc.constant(""),
 );
+/** Only what fetch lets a client put in a header (no CR, LF, NUL, nothing past Latin-1). */
+const sendable = (value: string) => {
+  try {
+    new Headers({ cookie: value });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const percentJunk = fc.array(fc.constantFrom("%", "%E0", "%A4", "%A", "%%", "%ZZ", "%u00e9", "ff", "=", ";", " ", '"', ",", "a"), { maxLength: 8 }).map((parts) => parts.join(""));
+const cookieValue = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: "binary", maxLength: 30 }), percentJunk);
+/** Arbitrary cookie values (others' and our own names), and arbitrary whole Cookie headers. */
+const cookieHeader = fc
+  .oneof(
+    fc.constantFrom("gitchat_session=abc", "gitchat_session=", "a=b; c", "%", "other=%E0%A4%A"),
+    fc.array(fc.tuple(fc.constantFrom("gitchat_session", "gitchat_name", "other", "", "a b", "%"), cookieValue), { minLength: 1, maxLength: 4 })
+      .map((pairs) => pairs.map(([name, value]) => `${name}=${value}`).join("; ")),
+    fc.string({ maxLength: 60 }),
+    fc.string({ unit: "binary", maxLength: 60 }),
+  )
+  .filter(sendable);
 const headers = fc.record(
   {
     origin: fc.constantFrom("http://localhost", "https://evil.example", "null", "x"),
     "sec-fetch-site": fc.constantFrom("same-origin", "cross-site", "none", "same-site"),
     authorization: fc.constantFrom("Bearer x", "Basic abc", "Bearer", ""),
-    cookie: fc.constantFrom("gitchat_session=abc", "gitchat_session=", "a=b; c", "%"),
+    cookie: cookieHeader,
     accept: fc.constantFrom("text/html", "application/json", "*/*", "text/event-stream"),
     "last-event-id": fc.constantFrom("1", "-5", "abc", "9".repeat(40)),
     "content-length": fc.constantFrom("0", "5", "999999999"),

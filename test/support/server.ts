@@ -19,10 +19,12 @@ export const startServer = async (options: {
   dataDir: string;
   env?: Record<string, string>;
   command?: string[];
+  /** The working directory: by default the source tree for `gitchat serve`, the data directory for a command. */
+  cwd?: string;
   timeoutMs?: number;
 }): Promise<RunningServer> => {
   const proc = Bun.spawn(options.command ?? [process.execPath, CLI, "serve"], {
-    cwd: options.command ? options.dataDir : ROOT,
+    cwd: options.cwd ?? (options.command ? options.dataDir : ROOT),
     env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", RATE_LIMIT: "0", ...options.env },
     stdin: "ignore",
     stdout: "pipe",

@@ -9,12 +9,10 @@ import { isHttps, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, type Se
 /** Only a path of this server: never `//elsewhere` or a full URL. */
 const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : "/");
 
-const cookie = (name: string, value: string, request: Request, maxAge: number) =>
-  `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${isHttps(request) ? "; Secure" : ""}`;
-
-
-export const loginRoutes = (deps: { accessToken?: string; sessions: Sessions; defaultRepository: string }) =>
-  new Elysia({ name: "login" })
+export const loginRoutes = (deps: { accessToken?: string; sessions: Sessions; defaultRepository: string; trustProxy: boolean }) => {
+  const cookie = (name: string, value: string, request: Request, maxAge: number) =>
+    `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${isHttps(request, deps.trustProxy) ? "; Secure" : ""}`;
+  return new Elysia({ name: "login" })
     .get("/login", ({ request, query }) => {
       if (!deps.accessToken) return new Response(null, { status: 303, headers: { location: safeNext(query.next) } });
       const remembered = parseCookies(request.headers.get("cookie")).get(NAME_COOKIE) ?? "";
@@ -49,3 +47,4 @@ export const loginRoutes = (deps: { accessToken?: string; sessions: Sessions; de
         headers: { location: "/login", "set-cookie": cookie(SESSION_COOKIE, "", request, 0) },
       });
     }, { detail: { hide: true } });
+};
