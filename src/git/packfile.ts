@@ -289,7 +289,8 @@ const objectId = (type: string, content: Uint8Array) =>
   new Bun.CryptoHasher("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex");
 
 type Inflated = { buffer: Buffer; engine: { bytesWritten: number } };
-const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true }) => Inflated;
+/** Inflates one zlib stream at the start of `input`; `engine.bytesWritten` is how many input bytes it took. */
+export const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true }) => Inflated;
 
 /** Where one packed object's parts are: its type, size, delta base, and where its compressed data starts. */
 export type EntryHeader = { start: number; dataAt: number; typeCode: number; size: number; baseOffset?: number; baseOid?: string };

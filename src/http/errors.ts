@@ -1,6 +1,6 @@
 /** Every error leaves the server as `{error: {code, message}}` with a status chosen here, in one place. */
 import { ParseError, ValidationError } from "elysia";
-import { AppError } from "../errors.ts";
+import { AppError, storageFailure } from "../errors.ts";
 import type { SafeHtml } from "../views/html.ts";
 
 /** An HTML page or fragment: never cached, since it shows live state. */
@@ -30,8 +30,13 @@ const describeValidation = (error: ValidationError) => {
 
 export const toErrorResponse = (code: string | number, thrown: unknown, log: (line: string) => void) => {
   // Elysia wraps what a body parser throws; our parser throws our own errors.
-  const error = thrown instanceof ParseError && thrown.cause instanceof AppError ? thrown.cause : thrown;
-  if (error instanceof AppError && error.status < 500) return errorResponse(error.status, error.code, error.message);
+  const unwrapped = thrown instanceof ParseError && thrown.cause instanceof AppError ? thrown.cause : thrown;
+  // A read-only disk or a damaged index is not a bug: it gets its own code and status (503), and says what to do.
+  const error = storageFailure(unwrapped) ?? unwrapped;
+  if (error instanceof AppError && error.status !== 500) {
+    if (error.status >= 500) log(`${error.code}: ${error.message}`);
+    return errorResponse(error.status, error.code, error.message);
+  }
   if (error instanceof ValidationError) {
     return errorResponse(400, "invalid_input", describeValidation(error));
   }
