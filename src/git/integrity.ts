@@ -72,6 +72,8 @@ export const inspectPacks = (gitdir: string): PackDamage[] => {
     return [];
   }
   const found: PackDamage[] = [];
+  // Forget packs that are gone (folded into a larger one).
+  for (const known of inspected.keys()) if (known.startsWith(`${dir}/`) && !files.includes(known.slice(dir.length + 1))) inspected.delete(known);
   for (const file of files) {
     if (!file.endsWith(".idx")) continue;
     const idxPath = join(dir, file);

@@ -10,9 +10,7 @@ import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { ObjectType } from "./objects.ts";
-import { applyDelta, readEntryHeader, type IndexEntry } from "./packfile.ts";
-
-const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
+import { applyDelta, readEntryHeader, TYPE_NAMES, type IndexEntry } from "./packfile.ts";
 
 export type StoredObject = { type: ObjectType | "tag"; content: Uint8Array };
 

@@ -10,17 +10,13 @@ import { inspectPacks } from "./integrity.ts";
 import type { ObjectType, ParsedCommit } from "./objects.ts";
 import { installPack, readLooseFile } from "./pack.ts";
 import { parsePackIndex } from "./pack-reader.ts";
-import { applyDelta, inflateWithLength, PackWriter, readEntryHeader } from "./packfile.ts";
+import { applyDelta, inflateWithLength, objectId, PackWriter, readEntryHeader, TYPE_NAMES } from "./packfile.ts";
 import type { ChannelStore } from "./store.ts";
 
-const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
 const COMMIT = 1;
 
 type StoredObject = { type: ObjectType | "tag"; content: Uint8Array };
 type Salvaged = StoredObject & { oid: string; base?: { oid: string; content: Uint8Array } };
-
-const objectId = (type: string, content: Uint8Array) =>
-  new Bun.CryptoHasher("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex");
 
 /** Resolved objects kept as possible delta bases while a pack is read, at most this many bytes. */
 const BASE_BUDGET = 256 * 1024 * 1024;

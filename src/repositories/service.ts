@@ -86,6 +86,8 @@ export class RepositoryService {
     for (const row of db.listRepositories()) {
       const fullName = `${row.owner}/${row.name}`;
       const gitdir = service.gitdirFor(row.owner, row.name);
+      // A repository that held commits and is gone is not made again, empty, under the index.
+      if (row.indexed_commit && !existsSync(join(gitdir, "HEAD"))) throw damaged(fullName, gitdir, "the repository is missing", row.indexed_commit);
       service.checkPacks(fullName, gitdir, row.indexed_commit);
       const channel = await service.attach(row);
       const problem = await inspectBranch(channel.store, row.indexed_commit);

@@ -123,6 +123,19 @@ test("gitchat repair after the newest pack was cut short: the pack is moved asid
   expect(again.stdout).toContain("local/general: consistent");
 });
 
+test("gitchat repair after a pack in the middle of the history was cut short: the branch goes back to the newest commit whose whole history reads", async () => {
+  const { dataDir, sent, gitdir } = await channelWith(4);
+  // The second commit's pack loses its commit object; the third and fourth still read, but their history does not.
+  const second = packsOf(gitdir)[1]!;
+  truncateSync(second, statSync(second).size - 30);
+  const repaired = await runCli(["repair"], { dataDir });
+  expect(repaired.code).toBe(0);
+  expect(repaired.stdout).toContain(`restored refs/heads/main to ${sent[0]!.git_hash}`);
+  const log = await runGit(["--git-dir", gitdir, "log", "--format=%H", "main"]);
+  expect(log.stdout.trim().split("\n").slice(1)).toEqual([sent[0]!.git_hash]);
+  await expectWhole(dataDir, sent);
+});
+
 test("gitchat repair after the one big pack of a packed channel was cut in half: every message is back in git", async () => {
   const { dataDir, sent, gitdir } = await channelWith(30, { PACK_THRESHOLD: "40" });
   const big = packsOf(gitdir).reduce((a, b) => (statSync(a).size >= statSync(b).size ? a : b));

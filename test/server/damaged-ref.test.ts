@@ -82,8 +82,23 @@ for (const [what, damage] of damages) {
   });
 }
 
+/** Writes a commit with the git CLI, dated in the future so that it is the newest in the store. */
+const strayCommit = async (gitdir: string, tree: string, parent: string) => {
+  const env = { GIT_AUTHOR_NAME: "x", GIT_AUTHOR_EMAIL: "x@x", GIT_COMMITTER_NAME: "x", GIT_COMMITTER_EMAIL: "x@x", GIT_COMMITTER_DATE: "2099-01-01T00:00:00Z" };
+  const made = await runGit(["--git-dir", gitdir, "commit-tree", tree, "-p", parent, "-m", "stray"], { env });
+  expect(made.code).toBe(0);
+  return made.stdout.trim();
+};
+
 test("gitchat repair prefers the newest intact descendant of the indexed commit, even one no ref names", async () => {
   const { dataDir, sent, head } = await channelWith(4);
+  const gitdir = gitdirOf(dataDir);
+  // Newer than the head but no descendant of the indexed commit: another history.
+  const firstTree = (await runGit(["--git-dir", gitdir, "rev-parse", `${sent[0]!.git_hash}^{tree}`])).stdout.trim();
+  await strayCommit(gitdir, firstTree, sent[0]!.git_hash);
+  // Newer than the head and a descendant of it, but its tree names a blob the store does not hold: not intact.
+  const broken = await runGit(["--git-dir", gitdir, "mktree", "--missing"], { stdin: `100644 blob ${"12".repeat(20)}\tlost.json\n` });
+  await strayCommit(gitdir, broken.stdout.trim(), head);
   // The index lags (it knew the second commit only), and the ref is gone.
   const db = new Database(join(dataDir, "gitchat.db"));
   db.run("UPDATE repositories SET indexed_commit = ?", [sent[1]!.git_hash]);
@@ -147,6 +162,31 @@ test("gitchat repair refuses while a server owns the data directory", async () =
     expect(repaired.stderr).toContain("in use by another gitchat");
     expect(hasStackTrace(repaired.stderr)).toBe(false);
     expect((await post(server.url, "still serving")).status).toBe(201);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a repository deleted while the index knows it: start-up refuses, and repair commits every message again from the index", async () => {
+  const { dataDir, sent, head } = await channelWith(3);
+  const gitdir = gitdirOf(dataDir);
+  rmSync(gitdir, { recursive: true });
+
+  const started = await runCli(["serve"], { dataDir, timeoutMs: 20_000 });
+  expect(started.code).toBe(1);
+  expect(started.stderr).toContain(head);
+  expect(started.stderr).toContain("gitchat repair");
+  expect(existsSync(gitdir)).toBe(false);
+
+  const repaired = await runCli(["repair"], { dataDir });
+  expect(repaired.code).toBe(0);
+  expect(repaired.stdout).toContain("committed again 3 message(s)");
+  expect((await fsck(gitdir)).code).toBe(0);
+  const files = await runGit(["--git-dir", gitdir, "ls-tree", "-r", "--name-only", "main"]);
+  expect(files.stdout.trim().split("\n").filter((f) => f.endsWith(".json")).length).toBe(3);
+  const server = await startServer({ dataDir });
+  try {
+    expect(new Map(sent.map((m) => [m.id, m.content]))).toEqual(await listAll(server.url));
   } finally {
     await server.stop();
   }
