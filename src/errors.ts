@@ -63,6 +63,74 @@ export class StoreIntegrityError extends AppError {
   override readonly code = "store_integrity";
 }
 
+/**
+ * A channel's own files are damaged (a ref missing, garbled or moved under
+ * the server, a truncated pack): nothing is written on top of them until
+ * `gitchat repair` has run. The message names the file and the command.
+ */
+export class DamagedStoreError extends AppError {
+  override readonly code = "store_damaged";
+  override readonly status = 503;
+}
+
+/** The SQLite index cannot be read (a damaged file): `gitchat rebuild` recreates it from git. */
+export class DatabaseDamagedError extends AppError {
+  override readonly code = "database_damaged";
+  override readonly status = 503;
+}
+
+/**
+ * The data directory (or a file in it) cannot be written: a read-only mount,
+ * or no permission. At start-up the CLI exits with code 2, like a bad setting.
+ */
+export class ReadOnlyStorageError extends AppError {
+  override readonly code = "storage_read_only";
+  override readonly status = 503;
+}
+
+/** The disk holding the data directory is full (ENOSPC from git's files, SQLITE_FULL from the index). */
+export class DiskFullError extends AppError {
+  override readonly code = "disk_full";
+  override readonly status = 507;
+  constructor() {
+    super(
+      "the disk holding gitchat's data directory is full, so this request could not be completed. " +
+        "Free space on that disk (or give it more), then try again: a message sent again with the same Idempotency-Key is never stored twice",
+    );
+  }
+}
+
+const READ_ONLY_ERRNO = new Set(["EROFS", "EACCES", "EPERM"]);
+
+/**
+ * The error with a stable code that a failure of the file system or of
+ * SQLite stands for (a full disk, a read-only one, a damaged index), or
+ * undefined when it is none we know (a bug: 500).
+ * `where` names the file or directory when the caller knows it.
+ */
+export const storageFailure = (error: unknown, where?: string): AppError | undefined => {
+  if (error instanceof AppError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  // A temporary file's name means nothing to a reader: name its directory.
+  const path = where ?? (error as { path?: string }).path?.replace(/\/tmp_[^/]*$/, "");
+  const at = path ? `${path} ` : "the data directory ";
+  // EDQUOT: a quota is a full disk for this user. SQLite reports ENOSPC on its own files as SQLITE_FULL.
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return new DiskFullError();
+  if (READ_ONLY_ERRNO.has(code) || code.startsWith("SQLITE_READONLY")) {
+    const why = code === "EROFS" || code.startsWith("SQLITE_READONLY") ? "it is read-only" : "permission denied";
+    return new ReadOnlyStorageError(
+      `${at}cannot be written (${why}); remount it read-write or give gitchat write access to it, then try again`,
+    );
+  }
+  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
+    return new DatabaseDamagedError(
+      `${where ? `the index ${where}` : "the SQLite index"} is damaged (${(error as Error).message}); stop gitchat and run \`gitchat rebuild\` to recreate it from git`,
+    );
+  }
+  return undefined;
+};
+
 /** The remote refused our credentials (401), or they may not do this (403). */
 export class RemoteAuthError extends AppError {
   override readonly code = "remote_auth";
@@ -96,42 +164,4 @@ export class IdempotencyKeyReusedError extends AppError {
   override readonly status = 422;
 }
 
-/** The disk holding the data directory is full (ENOSPC from git's files, SQLITE_FULL from the index). */
-export class DiskFullError extends AppError {
-  override readonly code = "disk_full";
-  override readonly status = 507;
-  constructor(readonly detail = "") {
-    super(
-      "the disk holding gitchat's data directory is full, so this request could not be completed. " +
-        "Free space on that disk (or give it more), then try again: a message sent again with the same Idempotency-Key is never stored twice",
-    );
-  }
-}
 
-/** The data directory cannot be written (a read-only file system, or permissions changed under us). */
-export class DataDirReadOnlyError extends AppError {
-  override readonly code = "data_dir_read_only";
-  override readonly status = 503;
-  constructor(readonly detail = "") {
-    super(
-      "gitchat cannot write to its data directory (the file system is read-only, or its permissions changed), " +
-        "so this request could not be completed. Make the data directory writable again, then try again",
-    );
-  }
-}
-
-/**
- * What the file system or SQLite throws when the data directory cannot take
- * a write, as one of the errors above; undefined for anything else. `detail`
- * keeps the original text for the log (it may hold a path; never sent).
- */
-export const storageFailure = (error: unknown): DiskFullError | DataDirReadOnlyError | undefined => {
-  if (error instanceof DiskFullError || error instanceof DataDirReadOnlyError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return undefined;
-  const detail = error instanceof Error ? error.message : String(error);
-  // EDQUOT: a quota is a full disk for this user. SQLite reports ENOSPC on its own files as SQLITE_FULL.
-  if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return new DiskFullError(detail);
-  if (code === "EROFS" || code === "EACCES" || code === "EPERM" || code.startsWith("SQLITE_READONLY")) return new DataDirReadOnlyError(detail);
-  return undefined;
-};

@@ -4,14 +4,17 @@
  * app. The CLI and the tests both start gitchat through here.
  */
 import { chmodSync, existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
-import { openDatabase } from "./db/database.ts";
+import { checkDatabaseFile, moveDatabaseAside, openDatabase } from "./db/database.ts";
+import { lockDataDir, type DataDirLock } from "./db/lock.ts";
+import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
-import { lockDataDir } from "./db/lock.ts";
+import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
 import { MessageService } from "./messages/service.ts";
-import { RepositoryService } from "./repositories/service.ts";
+import { repairRepositories } from "./repositories/repair.ts";
+import { gitdirsUnder, RepositoryService } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
 import pkg from "../package.json" with { type: "json" };
@@ -27,13 +30,34 @@ export type OpenOptions = {
   /** Tests pass a GitHub client tuned for speed. */
   github?: GitHub;
   sync?: Partial<Pick<SyncSettings, "debounceMs" | "maxBackoffMs">>;
+  /** The data directory's lock, when the caller took it already (rebuild holds it across deleting the index). */
+  lock?: DataDirLock;
+};
+
+/**
+ * Creates the data directory if needed, and throws a ReadOnlyStorageError
+ * naming the first path gitchat must write and cannot (a read-only mount, no
+ * permission) before anything is opened: one clear line instead of a failure
+ * deep inside SQLite or git.
+ */
+const checkWritable = (dataDir: string, durable: boolean) => {
+  try {
+    if (!existsSync(dataDir)) makeDirectory(dataDir, durable, 0o700);
+  } catch (error) {
+    throw storageFailure(error, dirname(dataDir)) ?? error;
+  }
+  const db = databasePath(dataDir);
+  const paths = [dataDir, db, `${db}-wal`, `${db}-shm`, join(dataDir, "repos")];
+  for (const gitdir of gitdirsUnder(join(dataDir, "repos"))) paths.push(dirname(gitdir), ...writtenDirs(gitdir));
+  const unwritable = firstUnwritable(paths);
+  if (unwritable) throw unwritable;
 };
 
 export const openGitchat = async (config: Config, log: Log = defaultLog, options: OpenOptions = {}) => {
-  if (!existsSync(config.dataDir)) makeDirectory(config.dataDir, config.durability === "full", 0o700);
-  const lock = lockDataDir(config.dataDir);
+  if (!options.lock) checkWritable(config.dataDir, config.durability === "full");
+  const lock = options.lock ?? lockDataDir(config.dataDir);
   try {
-    const db = openDatabase(databasePath(config.dataDir), config.durability === "full");
+    const db = openDatabase(databasePath(config.dataDir), { durable: config.durability === "full" });
     if (db.fresh) log(`database ${databasePath(config.dataDir)} is new; indexing the git history`);
     const repositories = await RepositoryService.open(db, config.dataDir, config.defaultRepository, {
       packThreshold: config.packThreshold,
@@ -89,6 +113,88 @@ export const dropDatabase = (dataDir: string) => {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${databasePath(dataDir)}${suffix}`, { force: true });
 };
 
+/** Throws the first damage found in a repository of the data directory (read-only; the index is read if it can be). */
+const refuseDamagedRepositories = async (dataDir: string) => {
+  let db: ReturnType<typeof openDatabase> | undefined;
+  try {
+    db = openDatabase(databasePath(dataDir), { readonly: true });
+  } catch {
+    // No index, or a damaged one: the repositories are checked without what it recorded.
+  }
+  try {
+    const damaged = (await RepositoryService.inspect(db, dataDir)).find((r) => r.damage);
+    if (damaged) throw new DamagedStoreError(damaged.damage!);
+  } finally {
+    db?.close();
+  }
+};
+
+/**
+ * `gitchat rebuild`: recreates the index from git, holding the data
+ * directory's lock throughout. An index that reads back whole is deleted; one
+ * that cannot be opened or read (a damaged file) is moved aside, never
+ * deleted, and `movedAside` names where it went.
+ */
+export const rebuildGitchat = async (config: Config, log: Log = defaultLog) => {
+  checkWritable(config.dataDir, config.durability === "full");
+  const lock = lockDataDir(config.dataDir);
+  let movedAside: string | undefined;
+  try {
+    const path = databasePath(config.dataDir);
+    // A damaged repository first: the index may hold the only copy of what git lost, and `repair` needs it.
+    await refuseDamagedRepositories(config.dataDir);
+    if (existsSync(path)) {
+      try {
+        checkDatabaseFile(path);
+        dropDatabase(config.dataDir);
+      } catch {
+        movedAside = moveDatabaseAside(path);
+      }
+    }
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const gitchat = await openGitchat(config, log, { lock });
+  return { gitchat, movedAside };
+};
+
 export const makePrivate = (path: string) => {
   if (existsSync(path)) chmodSync(path, 0o700);
+};
+
+/**
+ * `gitchat repair`: with the data directory's lock (never beside a server),
+ * repairs every channel's repository (see repositories/repair.ts), moves an
+ * index that cannot be read aside, then opens the directory as a server
+ * would, which re-runs every start-up check and indexes what is missing.
+ * Returns one line per channel, and one for the index when it was moved.
+ */
+export const repairGitchat = async (config: Config) => {
+  checkWritable(config.dataDir, config.durability === "full");
+  const lock = lockDataDir(config.dataDir);
+  const lines: string[] = [];
+  try {
+    const path = databasePath(config.dataDir);
+    let db: ReturnType<typeof openDatabase> | undefined;
+    try {
+      db = openDatabase(path);
+    } catch (error) {
+      if (!(error instanceof DatabaseDamagedError)) throw error;
+    }
+    try {
+      for (const { name, actions } of await repairRepositories(config.dataDir, db)) {
+        lines.push(`${name}: ${actions.length > 0 ? actions.join("; ") : "consistent"}`);
+      }
+    } finally {
+      db?.close();
+    }
+    if (!db) lines.push(`the index ${path} could not be read: moved it aside to ${moveDatabaseAside(path)} and rebuilt it from git`);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  const gitchat = await openGitchat(config, () => {}, { lock });
+  await gitchat.close();
+  return lines;
 };

@@ -1,8 +1,16 @@
 #!/usr/bin/env -S bun --no-env-file
-/** gitchat's command line: `serve` (the default), `rebuild`, `verify`. */
+/**
+ * gitchat's command line: `serve` (the default), `rebuild`, `verify`,
+ * `repair`, `push`, `pull`, `setup`.
+ *
+ * Exit codes: 0 done; 1 the data needs attention or is busy (a damaged store
+ * or index: the line names the command that repairs it; another gitchat owns
+ * the directory; verify found differences); 2 a setting or the environment
+ * must change first (a bad value, a read-only data directory, an unknown command).
+ */
 import { loadConfig, loadDotenv } from "../config.ts";
-import { AppError, ConfigError, DataDirLockedError } from "../errors.ts";
-import { databasePath, defaultLog, dropDatabase, openGitchat, type Gitchat } from "../gitchat.ts";
+import { AppError, ConfigError, DataDirLockedError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
+import { databasePath, defaultLog, openGitchat, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
 import type { PushReport } from "../sync/service.ts";
 import { verifyGitchat } from "./verify.ts";
 import { setup } from "./setup.ts";
@@ -11,8 +19,9 @@ const USAGE = `usage: gitchat [command]
 
 commands:
   serve     run the chat server (the default)
-  rebuild   recreate the SQLite index from the git repositories
-  verify    check that every message in git is in the index and the other way round
+  rebuild   recreate the SQLite index from the git repositories (a damaged one is moved aside)
+  verify    check that every message in git is in the index and the other way round (read-only)
+  repair    restore damaged repositories from their object stores (with no server running)
   push      push every channel to GitHub now (for cron); exit 1 unless all are in sync
   pull      pull every channel from GitHub now
   setup     write a private .env with a new ACCESS_TOKEN
@@ -53,14 +62,15 @@ const serve = async () => {
 const rebuild = async () => {
   const config = loadConfig();
   const started = performance.now();
-  // Take the lock before deleting anything a running server may be using.
-  const probe = await openGitchat(config, () => {});
-  await probe.close();
-  dropDatabase(config.dataDir);
-  const gitchat = await openGitchat(config);
+  const { gitchat, movedAside } = await rebuildGitchat(config);
+  if (movedAside) console.log(`the index could not be read: moved it aside to ${movedAside}`);
   const count = gitchat.db.countMessages();
   await gitchat.close();
   console.log(`rebuilt ${databasePath(config.dataDir)}: ${count} message(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+};
+
+const repair = async () => {
+  for (const line of await repairGitchat(loadConfig())) console.log(line);
 };
 
 /**
@@ -104,6 +114,8 @@ const main = async (command = "serve") => {
       return serve();
     case "rebuild":
       return rebuild();
+    case "repair":
+      return repair();
     case "push":
     case "pull":
       return syncNow(command);
@@ -130,8 +142,9 @@ const run = async (command: string | undefined) => {
   return main(command);
 };
 
-run(process.argv[2]).catch((error) => {
-  if (error instanceof ConfigError) {
+run(process.argv[2]).catch((thrown) => {
+  const error = storageFailure(thrown) ?? thrown;
+  if (error instanceof ConfigError || error instanceof ReadOnlyStorageError) {
     console.error(`gitchat: ${error.message}`);
     process.exit(2);
   }
@@ -139,6 +152,7 @@ run(process.argv[2]).catch((error) => {
     console.error(`gitchat: ${error.message}`);
     process.exit(1);
   }
-  console.error(`gitchat: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  // Not one of ours: one line still, never a stack trace.
+  console.error(`gitchat: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`);
   process.exit(1);
 });

@@ -3,8 +3,9 @@
  * channels, and how far each channel's history has been indexed. Git is the
  * source of truth; this file can always be deleted and rebuilt from it.
  */
-import { Database } from "bun:sqlite";
-import { existsSync } from "node:fs";
+import { Database, constants } from "bun:sqlite";
+import { existsSync, renameSync } from "node:fs";
+import { AppError, DatabaseDamagedError, storageFailure } from "../errors.ts";
 
 export type MessageRow = {
   cursor: number;
@@ -110,38 +111,108 @@ const ftsQuery = (text: string) =>
     .map((word) => `"${word.replaceAll('"', '""')}"`)
     .join(" ");
 
+/** SQLite's failures while opening or probing `path`, as errors with stable codes (a damaged file, a read-only one). */
+const asOpenFailure = (error: unknown, path: string) => storageFailure(error, path) ?? error;
+
 /**
- * Opens (creating and migrating) the index. With `durable` (DURABILITY=full),
- * every transaction is on the disk when it commits (synchronous = FULL syncs
- * the WAL at each commit): a message's idempotency key and cursor survive a
- * power cut with it. Otherwise a power cut may roll back the last
- * transactions, which start-up then re-indexes from git.
+ * Opens the index at `path`, creating and migrating it, and checks that its
+ * pages read (see `probe`): a damaged file fails here with a
+ * DatabaseDamagedError that points at `gitchat rebuild`.
+ *
+ * With `durable` (DURABILITY=full, the default), every transaction is on the
+ * disk when it commits (synchronous = FULL syncs the WAL at each commit): a
+ * message's idempotency key and cursor survive a power cut with it.
+ * Otherwise a power cut may roll back the last transactions, which start-up
+ * then re-indexes from git.
+ *
+ * `readonly` (for `gitchat verify`) writes nothing at all: no migration, and
+ * when no server has the file open (no `-wal` beside it) SQLite is told the
+ * file is immutable, since a read-only connection to a WAL database would
+ * otherwise create the `-wal` and `-shm` files. Beside a running server it
+ * reads through the server's WAL like any reader.
  */
-export const openDatabase = (path: string, durable = true) => {
-  const fresh = path === ":memory:" || !existsSync(path);
-  const db = new Database(path, { create: true, strict: true });
-  db.run("PRAGMA journal_mode = WAL");
-  db.run(`PRAGMA synchronous = ${durable ? "FULL" : "NORMAL"}`);
-  db.run("PRAGMA busy_timeout = 5000");
-  db.run("PRAGMA foreign_keys = ON");
-  const { user_version: version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
-  db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v]!);
-    db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
-    if (version === 0) {
-      // Cursors from a database this one replaces (after a rebuild) must not
-      // hide new messages: start arrival numbers above any earlier database's.
-      db.run("INSERT INTO sqlite_sequence(name, seq) VALUES ('messages', ?)", [Date.now() * 1000]);
+export const openDatabase = (path: string, options: { readonly?: boolean; durable?: boolean } = {}) => {
+  if (options.readonly) {
+    if (!existsSync(path)) throw new AppError(`there is no index at ${path}: start gitchat once, or run \`gitchat rebuild\``);
+    try {
+      const quiet = !existsSync(`${path}-wal`);
+      const uri = `file:${encodeURI(path).replaceAll("?", "%3f").replaceAll("#", "%23")}?mode=ro${quiet ? "&immutable=1" : ""}`;
+      const db = new Database(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+      const wrapped = new MessageDatabase(db, false, path, true);
+      const { user_version: version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
+      if (version !== MIGRATIONS.length) {
+        throw new AppError(`the index at ${path} is at schema version ${version}, not ${MIGRATIONS.length}: start gitchat once to migrate it`);
+      }
+      wrapped.probe();
+      return wrapped;
+    } catch (error) {
+      throw asOpenFailure(error, path);
     }
-  })();
-  return new MessageDatabase(db, fresh);
+  }
+  const fresh = path === ":memory:" || !existsSync(path);
+  try {
+    const db = new Database(path, { create: true, strict: true });
+    db.run("PRAGMA journal_mode = WAL");
+    db.run(`PRAGMA synchronous = ${options.durable === false ? "NORMAL" : "FULL"}`);
+    db.run("PRAGMA busy_timeout = 5000");
+    db.run("PRAGMA foreign_keys = ON");
+    const { user_version: version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
+    db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v]!);
+      db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
+      if (version === 0) {
+        // Cursors from a database this one replaces (after a rebuild) must not
+        // hide new messages: start arrival numbers above any earlier database's.
+        db.run("INSERT INTO sqlite_sequence(name, seq) VALUES ('messages', ?)", [Date.now() * 1000]);
+      }
+    })();
+    const wrapped = new MessageDatabase(db, fresh, path);
+    wrapped.probe();
+    return wrapped;
+  } catch (error) {
+    throw asOpenFailure(error, path);
+  }
+};
+
+/**
+ * Moves a damaged index (and its `-wal` and `-shm`) aside as
+ * `<name>.damaged-<time>`, never deleting it, and returns the new name.
+ */
+export const moveDatabaseAside = (path: string, now = new Date()) => {
+  const aside = `${path}.damaged-${now.toISOString().replace(/[:.]/g, "-")}`;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (existsSync(`${path}${suffix}`)) renameSync(`${path}${suffix}`, `${aside}${suffix}`);
+  }
+  return aside;
+};
+
+/**
+ * Reads enough of the index at `path` to trust it, or throws what SQLite
+ * said: whether it can be opened at all, and `PRAGMA quick_check` (which
+ * reads every page: for `gitchat rebuild`, which is about to read everything anyway).
+ */
+export const checkDatabaseFile = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  try {
+    const result = db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check;
+    if (result !== "ok") throw new DatabaseDamagedError(`the index ${path} is damaged: ${result}`);
+  } finally {
+    db.close();
+  }
 };
 
 export class MessageDatabase {
   private readonly insertMessage;
   private readonly setIndexed;
 
-  constructor(readonly sqlite: Database, readonly fresh: boolean) {
+  constructor(
+    readonly sqlite: Database,
+    readonly fresh: boolean,
+    /** The file, or ":memory:". */
+    readonly path = ":memory:",
+    /** Opened by `gitchat verify`: a connection of its own that writes nothing. */
+    private readonly readonly = false,
+  ) {
     this.insertMessage = sqlite.query<void, [string, number, string, string, string, string, string]>(
       `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -307,6 +378,60 @@ export class MessageDatabase {
       const column = event.kind === "push" ? "last_push_at" : "last_pull_at";
       this.sqlite.run(`UPDATE sync_state SET ${column} = ?, last_error = NULL, last_error_at = NULL WHERE repository_id = ?`, [event.at, repositoryId]);
     }
+  }
+
+  /**
+   * Throws unless the index's pages read back from the file itself. The
+   * server's own connection would answer from its page cache, which is how a
+   * file overwritten under it kept `/health` ok while queries failed; so this
+   * opens a fresh read-only connection each time and reads page 1, the
+   * schema, and the newest entry of every table and index (the path from
+   * each b-tree's root to its last leaf): a few dozen pages whatever the
+   * size of the index. `PRAGMA quick_check` reads every page, seconds on a
+   * large index: too slow for every /health. Damage deeper inside a b-tree
+   * shows as a 503 `database_damaged` on the query that reaches it.
+   */
+  probe() {
+    this.sqlite.query("SELECT 1 FROM repositories LIMIT 1").get();
+    if (this.path === ":memory:") return;
+    // A read-only connection is opened fresh for its one use, and may write no -shm: it reads with itself.
+    const fresh = this.readonly ? this.sqlite : new Database(this.path, { readonly: true });
+    try {
+      fresh.query("SELECT count(*) FROM sqlite_master").get();
+      fresh.query("SELECT * FROM repositories ORDER BY id DESC LIMIT 1").get();
+      fresh.query("SELECT * FROM messages ORDER BY seq DESC LIMIT 1").get();
+      fresh.query("SELECT id FROM messages INDEXED BY messages_by_id ORDER BY id DESC LIMIT 1").get();
+      fresh.query("SELECT seq FROM messages INDEXED BY messages_by_arrival ORDER BY repository_id DESC, seq DESC LIMIT 1").get();
+      fresh.query("SELECT 1 FROM messages WHERE repository_id = -1 AND id = ''").get();
+      fresh.query("SELECT seq FROM sqlite_sequence").all();
+      fresh.query("SELECT length(block) FROM messages_fts_data ORDER BY id DESC LIMIT 1").get();
+      fresh.query("SELECT * FROM sync_state ORDER BY repository_id DESC LIMIT 1").get();
+    } finally {
+      if (fresh !== this.sqlite) fresh.close();
+    }
+  }
+
+  /**
+   * Forgets what the index holds of one channel (its messages, from the
+   * search index too, and how far it was indexed), so that the next index
+   * walk records its history again from git. For `gitchat repair`, after a
+   * branch was restored to a commit that does not contain the indexed one.
+   */
+  forgetChannel(repositoryId: number) {
+    this.sqlite.transaction(() => {
+      this.sqlite.run(
+        `INSERT INTO messages_fts(messages_fts, rowid, content)
+         SELECT 'delete', seq, content FROM messages WHERE repository_id = ?`,
+        [repositoryId],
+      );
+      this.sqlite.run("DELETE FROM messages WHERE repository_id = ?", [repositoryId]);
+      this.sqlite.run("UPDATE repositories SET indexed_commit = NULL WHERE id = ?", [repositoryId]);
+    })();
+  }
+
+  /** Every message of a channel, oldest first (for `gitchat repair` to put back into git what git lost). */
+  channelMessages(repositoryId: number): MessageRow[] {
+    return this.sqlite.query<MessageRow, [number]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? ORDER BY m.id`).all(repositoryId);
   }
 
   quickCheck(): string {

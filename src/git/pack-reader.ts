@@ -8,11 +8,9 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
-import { StoreIntegrityError } from "../errors.ts";
+import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { ObjectType } from "./objects.ts";
-import { applyDelta, readEntryHeader, type IndexEntry } from "./packfile.ts";
-
-const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
+import { applyDelta, readEntryHeader, TYPE_NAMES, type IndexEntry } from "./packfile.ts";
 
 export type StoredObject = { type: ObjectType | "tag"; content: Uint8Array };
 
@@ -33,21 +31,57 @@ type Pack = {
   count: number;
 };
 
-const loadPack = (dir: string, name: string): Pack => {
-  const idx = readFileSync(join(dir, `${name}.idx`));
-  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
-    throw new StoreIntegrityError(`${name}.idx is not a version 2 pack index`);
+export const INDEX_HEADER_SIZE = 8 + 1024;
+
+/**
+ * Checks a version 2 pack index's header (its first INDEX_HEADER_SIZE
+ * bytes: magic, version, fan-out) against the file's size, and returns the
+ * object count. Throws, saying why, when they cannot be one index (a
+ * truncated or overwritten file).
+ */
+export const checkIndexHeader = (head: Buffer, size: number) => {
+  if (size < INDEX_HEADER_SIZE + 40 || head.length < INDEX_HEADER_SIZE) {
+    throw new StoreIntegrityError(`it is ${size} bytes, shorter than any pack index`);
   }
-  const count = idx.readUInt32BE(8 + 255 * 4);
-  const oidsAt = 8 + 1024;
+  if (head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) throw new StoreIntegrityError("it is not a version 2 pack index");
+  const count = head.readUInt32BE(8 + 255 * 4);
+  const large = size - 40 - (INDEX_HEADER_SIZE + count * 28);
+  if (large < 0 || large % 8 !== 0) {
+    throw new StoreIntegrityError(`it is ${size} bytes, which cannot index the ${count} objects it counts`);
+  }
+  return count;
+};
+
+/** A version 2 pack index: its sorted ids back to back, each one's offset in the pack, and the checksum of the pack it indexes. */
+export const parsePackIndex = (idx: Buffer) => {
+  const count = checkIndexHeader(idx, idx.length);
+  const oidsAt = INDEX_HEADER_SIZE;
   const offsetsAt = oidsAt + count * 24;
   const largeAt = offsetsAt + count * 4;
   const offsets = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const raw = idx.readUInt32BE(offsetsAt + i * 4);
-    offsets[i] = raw & 0x80000000 ? Number(idx.readBigUInt64BE(largeAt + (raw & 0x7fffffff) * 8)) : raw;
+    if (raw & 0x80000000) {
+      const at = largeAt + (raw & 0x7fffffff) * 8;
+      if (at + 8 > idx.length - 40) throw new StoreIntegrityError("a large offset points past its table");
+      offsets[i] = Number(idx.readBigUInt64BE(at));
+    } else {
+      offsets[i] = raw;
+    }
   }
-  return { name, path: join(dir, `${name}.pack`), oids: idx.subarray(oidsAt, oidsAt + count * 20), offsets, count };
+  const packChecksum = idx.subarray(idx.length - 40, idx.length - 20);
+  return { count, oids: idx.subarray(oidsAt, oidsAt + count * 20), offsets, packChecksum };
+};
+
+const loadPack = (dir: string, name: string): Pack => {
+  let parsed: ReturnType<typeof parsePackIndex>;
+  try {
+    parsed = parsePackIndex(readFileSync(join(dir, `${name}.idx`)));
+  } catch (error) {
+    throw new DamagedStoreError(`${join(dir, `${name}.idx`)} is damaged: ${(error as Error).message}; stop gitchat and run \`gitchat repair\``);
+  }
+  const { count, oids, offsets } = parsed;
+  return { name, path: join(dir, `${name}.pack`), oids, offsets, count };
 };
 
 const entryEnds = (pack: Pack) => {
@@ -91,7 +125,10 @@ const readEntry = (pack: Pack, offset: number) => {
   const end = entryEnds(pack).get(offset);
   if (end === undefined) throw new StoreIntegrityError(`no entry starts at ${offset} in ${pack.name}`);
   const buffer = Buffer.allocUnsafe(end - offset);
-  readSync(fileOf(pack.path), buffer, 0, buffer.length, offset);
+  const read = readSync(fileOf(pack.path), buffer, 0, buffer.length, offset);
+  if (read < buffer.length) {
+    throw new DamagedStoreError(`${pack.path} is truncated: the object at ${offset} runs past its end; stop gitchat and run \`gitchat repair\``);
+  }
   return buffer;
 };
 
@@ -242,7 +279,14 @@ export class PackReader {
       base = this.read(header.baseOid);
       if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${header.baseOid}, which is missing`);
     }
-    const inflated = inflateSync(entry.subarray(header.dataAt));
+    let inflated: Buffer;
+    try {
+      inflated = inflateSync(entry.subarray(header.dataAt));
+    } catch (error) {
+      throw new DamagedStoreError(
+        `${pack.path}: the object at ${offset} cannot be read (${(error as Error).message}); stop gitchat and run \`gitchat repair\``,
+      );
+    }
     const object: StoredObject = base
       ? { type: base.type, content: applyDelta(base.content, inflated) }
       : { type: TYPE_NAMES[header.typeCode] as ObjectType, content: inflated };

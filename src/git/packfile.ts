@@ -9,7 +9,8 @@ import { StoreIntegrityError } from "../errors.ts";
 import type { ObjectType } from "./objects.ts";
 
 const TYPE_CODES: Record<ObjectType | "tag", number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
-const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
+/** Object types by their code in a pack entry's header. */
+export const TYPE_NAMES = ["", "commit", "tree", "blob", "tag"] as const;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 
@@ -285,11 +286,12 @@ export const buildIndex = (entries: readonly IndexEntry[], packChecksum: Uint8Ar
 
 export type ParsedObject = { oid: string; type: ObjectType | "tag"; content: Uint8Array };
 
-const objectId = (type: string, content: Uint8Array) =>
+export const objectId = (type: string, content: Uint8Array) =>
   new Bun.CryptoHasher("sha1").update(`${type} ${content.length}\0`).update(content).digest("hex");
 
 type Inflated = { buffer: Buffer; engine: { bytesWritten: number } };
-const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true }) => Inflated;
+/** Inflates one zlib stream at the start of `input`; `engine.bytesWritten` is how many input bytes it took. */
+export const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true }) => Inflated;
 
 /** Where one packed object's parts are: its type, size, delta base, and where its compressed data starts. */
 export type EntryHeader = { start: number; dataAt: number; typeCode: number; size: number; baseOffset?: number; baseOid?: string };

@@ -10,8 +10,9 @@ import { existsSync, readFileSync, rmSync, readdirSync, statSync } from "node:fs
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
-import { StoreIntegrityError } from "../errors.ts";
+import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
+import { BRANCH, describeBranch, readBranch, REF } from "./branch.ts";
 import { makeDirectory, replaceFile, syncPath, writeNewFile } from "./durable.ts";
 import { encodeMessage, idFromPath, messageDir, type MessageRecord } from "./message-file.ts";
 import {
@@ -33,8 +34,7 @@ import { PackReader } from "./pack-reader.ts";
 
 let packCounter = 0;
 
-export const BRANCH = "main";
-export const REF = `refs/heads/${BRANCH}`;
+export { BRANCH, REF };
 /** Where the remote's `main` was when last seen: fetched, or pushed to. */
 const REMOTE_REF = "refs/remotes/origin/main";
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -45,6 +45,8 @@ export type StoreOptions = {
   onPackError?: (error: unknown) => void;
   /** `full` (the default): every write is on the disk before it counts; `process`: no fsync. */
   durability?: Durability;
+  /** Open an existing repository for reading only (`gitchat verify`): no init, no clean-up of temporary files. */
+  readOnly?: boolean;
 };
 
 /** A message file that a commit added: its path, blob and the commit itself. */
@@ -71,6 +73,7 @@ export class ChannelStore {
 
   /** Opens the bare repository at `gitdir`, creating it (branch `main`) if it does not exist. */
   static async open(gitdir: string, options: StoreOptions = {}) {
+    if (options.readOnly) return new ChannelStore(gitdir, options);
     if (!existsSync(join(gitdir, "HEAD"))) {
       const sync = (options.durability ?? "full") === "full";
       makeDirectory(gitdir, sync, 0o700);
@@ -101,16 +104,40 @@ export class ChannelStore {
     return run;
   }
 
-  /** The commit `main` points at, or undefined for an empty channel. */
+  /** The commit `main` points at, or undefined for an empty channel; a ref that is empty or garbled is damage. */
   async head(): Promise<string | undefined> {
     if (this.cachedHead !== null) return this.cachedHead;
-    try {
-      this.cachedHead = await git.resolveRef({ fs, gitdir: this.gitdir, ref: REF });
-    } catch (error) {
-      if ((error as { code?: string }).code !== "NotFoundError") throw error;
-      this.cachedHead = undefined;
-    }
+    const state = readBranch(this.gitdir);
+    if (state.kind !== "ok" && state.kind !== "missing") throw this.damagedRef(`${describeBranch(state)}`);
+    this.cachedHead = state.kind === "ok" ? state.oid : undefined;
     return this.cachedHead;
+  }
+
+  private damagedRef(what: string) {
+    return new DamagedStoreError(
+      `${join(this.gitdir, REF)} ${what}; nothing was written. Stop gitchat and run \`gitchat repair\``,
+    );
+  }
+
+  /**
+   * Throws unless `main` on disk is still what this process last read or
+   * wrote: a ref that vanished or moved under the server is damage (or
+   * another writer), and writing on top of it would fork the history.
+   */
+  checkHeadUnchanged() {
+    if (this.cachedHead === null) return;
+    const state = readBranch(this.gitdir);
+    const now = state.kind === "ok" ? state.oid : state.kind === "missing" ? undefined : null;
+    if (now === this.cachedHead) return;
+    throw this.damagedRef(`${describeBranch(state)}, but this server last ${this.cachedHead ? `saw ${this.cachedHead}` : "saw no branch"}`);
+  }
+
+  /** Points `main` at `commit`, whatever the ref holds now: for `gitchat repair`, which holds the data directory's lock. */
+  restoreHead(commit: string) {
+    return this.exclusive(() => {
+      this.cachedHead = null;
+      this.updateRef(commit);
+    });
   }
 
   /**
@@ -183,6 +210,7 @@ export class ChannelStore {
 
   private async writeCommitOf(messages: readonly MessageRecord[], author: Signature) {
     const parent = await this.head();
+    this.checkHeadUnchanged();
     let tree = parent ? await this.commitTree(parent) : undefined;
 
     const byDay = new Map<string, MessageRecord[]>();
@@ -290,6 +318,7 @@ export class ChannelStore {
 
   /** Moves a ref: a temporary file beside it, synced, renamed over it, its directory synced. */
   private updateRef(commit: string, ref = REF) {
+    if (ref === REF) this.checkHeadUnchanged();
     const path = join(this.gitdir, ref);
     makeDirectory(join(path, ".."), this.sync);
     // On failure the ref stays where it was, and no temporary is left behind.

@@ -30,16 +30,16 @@ const describeValidation = (error: ValidationError) => {
 
 export const toErrorResponse = (code: string | number, thrown: unknown, log: (line: string) => void) => {
   // Elysia wraps what a body parser throws; our parser throws our own errors.
-  const error = thrown instanceof ParseError && thrown.cause instanceof AppError ? thrown.cause : thrown;
-  if (error instanceof AppError && error.status < 500) return errorResponse(error.status, error.code, error.message);
+  const unwrapped = thrown instanceof ParseError && thrown.cause instanceof AppError ? thrown.cause : thrown;
+  // A full or read-only disk or a damaged index is the operator's to fix, not a bug:
+  // one line in the log, its own code and status (507, 503), and what to do.
+  const error = storageFailure(unwrapped) ?? unwrapped;
+  if (error instanceof AppError && error.status !== 500) {
+    if (error.status >= 500) log(`${error.code}: ${error.message}`);
+    return errorResponse(error.status, error.code, error.message);
+  }
   if (error instanceof ValidationError) {
     return errorResponse(400, "invalid_input", describeValidation(error));
-  }
-  // A full or read-only disk is the operator's to fix, not a bug: one line in the log, and a status that says so.
-  const storage = storageFailure(error);
-  if (storage) {
-    log(`${storage.code}: ${storage.detail}`);
-    return errorResponse(storage.status, storage.code, storage.message);
   }
   switch (code) {
     case "NOT_FOUND":

@@ -6,8 +6,9 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConflictError, UnknownRepositoryError } from "../errors.ts";
+import { ConflictError, DamagedStoreError, UnknownRepositoryError } from "../errors.ts";
 import type { MessageDatabase, RepositoryRow } from "../db/database.ts";
+import { describePackDamage, firstUnwritable, inspectBranch, inspectPacks, writtenDirs } from "../git/integrity.ts";
 import { ChannelStore, type StoreOptions } from "../git/store.ts";
 import { checkName, checkOwner, parseFullName } from "./names.ts";
 
@@ -30,6 +31,35 @@ export const toRepositoryView = (c: Channel): RepositoryView => ({
   created_at: c.createdAt,
 });
 
+/** A channel's repository as `gitchat verify` sees it: opened for reading only, or the damage that stops it being read. */
+export type InspectedRepository = {
+  fullName: string;
+  gitdir: string;
+  row: RepositoryRow | undefined;
+  store: ChannelStore | undefined;
+  damage: string | undefined;
+};
+
+const damaged = (fullName: string, gitdir: string, what: string, indexed?: string | null) =>
+  new DamagedStoreError(
+    `channel ${fullName} (${gitdir}): ${what}; the index last knew commit ${indexed ?? "(none)"}. ` +
+      "Nothing was written: stop gitchat and run `gitchat repair`",
+  );
+
+/** Where the repository of channel owner/name lives under a data directory (names are case-insensitive, as on GitHub). */
+export const gitdirFor = (dataDir: string, owner: string, name: string) =>
+  join(dataDir, "repos", owner.toLowerCase(), `${name.toLowerCase()}.git`);
+
+/** Every channel repository under a data directory's `repos/`. */
+export const gitdirsUnder = (reposDir: string) => {
+  if (!existsSync(reposDir)) return [];
+  return readdirSync(reposDir).flatMap((owner) =>
+    readdirSync(join(reposDir, owner))
+      .filter((n) => n.endsWith(".git"))
+      .map((n) => join(reposDir, owner, n)),
+  );
+};
+
 export class RepositoryService {
   private readonly channels = new Map<number, Channel>();
   private creating: Promise<unknown> = Promise.resolve();
@@ -43,6 +73,8 @@ export class RepositoryService {
   /**
    * Opens every channel the database knows and every one found on disk that
    * it does not (after the database was lost), then makes sure the default exists.
+   * A damaged repository (see git/integrity.ts) stops it with a DamagedStoreError
+   * that names the channel, its directory and `gitchat repair`.
    */
   static async open(
     db: MessageDatabase,
@@ -51,13 +83,27 @@ export class RepositoryService {
     storeOptions: StoreOptions = {},
   ) {
     const service = new RepositoryService(db, join(dataDir, "repos"), storeOptions);
-    for (const row of db.listRepositories()) await service.attach(row);
-    for (const gitdir of service.gitdirsOnDisk()) {
+    for (const row of db.listRepositories()) {
+      const fullName = `${row.owner}/${row.name}`;
+      const gitdir = service.gitdirFor(row.owner, row.name);
+      // A repository that held commits and is gone is not made again, empty, under the index.
+      if (row.indexed_commit && !existsSync(join(gitdir, "HEAD"))) throw damaged(fullName, gitdir, "the repository is missing", row.indexed_commit);
+      service.checkPacks(fullName, gitdir, row.indexed_commit);
+      const channel = await service.attach(row);
+      const problem = await inspectBranch(channel.store, row.indexed_commit);
+      if (problem) throw damaged(fullName, gitdir, problem, row.indexed_commit);
+    }
+    const attached = new Set(service.list().map((c) => c.store.gitdir));
+    for (const gitdir of gitdirsUnder(service.reposDir)) {
+      if (attached.has(gitdir)) continue;
+      service.checkPacks(gitdir, gitdir, undefined);
       const store = await ChannelStore.open(gitdir, storeOptions);
       const owner = await store.getConfig("gitchat.owner");
       const name = await store.getConfig("gitchat.name");
       const createdAt = (await store.getConfig("gitchat.createdAt")) ?? new Date().toISOString();
       if (!owner || !name || db.findRepository(owner, name)) continue;
+      const problem = await inspectBranch(store, undefined);
+      if (problem) throw damaged(`${owner}/${name}`, gitdir, problem);
       const row = db.insertRepository(owner, name, createdAt);
       service.channels.set(row.id, { ...service.describe(row), store });
     }
@@ -69,18 +115,63 @@ export class RepositoryService {
     return service;
   }
 
-  private gitdirsOnDisk() {
-    if (!existsSync(this.reposDir)) return [];
-    return readdirSync(this.reposDir).flatMap((owner) =>
-      readdirSync(join(this.reposDir, owner))
-        .filter((n) => n.endsWith(".git"))
-        .map((n) => join(this.reposDir, owner, n)),
-    );
+  private checkPacks(fullName: string, gitdir: string, indexed: string | null | undefined) {
+    const [first] = inspectPacks(gitdir);
+    if (first) throw damaged(fullName, gitdir, describePackDamage(first), indexed);
+  }
+
+  /**
+   * The repositories of a data directory for reading only (`gitchat verify`):
+   * never creates, writes or indexes anything. Each comes with the damage
+   * found by the start-up checks, if any, instead of an exception.
+   */
+  static async inspect(db: MessageDatabase | undefined, dataDir: string): Promise<InspectedRepository[]> {
+    const found: InspectedRepository[] = [];
+    const rows = db?.listRepositories() ?? [];
+    for (const row of rows) {
+      const fullName = `${row.owner}/${row.name}`;
+      const gitdir = gitdirFor(dataDir, row.owner, row.name);
+      found.push({ fullName, gitdir, row, ...(await RepositoryService.inspectOne(fullName, gitdir, row.indexed_commit)) });
+    }
+    const known = new Set(found.map((r) => r.gitdir));
+    for (const gitdir of gitdirsUnder(join(dataDir, "repos"))) {
+      if (!known.has(gitdir)) found.push({ fullName: gitdir, gitdir, row: undefined, ...(await RepositoryService.inspectOne(gitdir, gitdir, null)) });
+    }
+    return found;
+  }
+
+  private static async inspectOne(fullName: string, gitdir: string, indexed: string | null) {
+    if (!existsSync(join(gitdir, "HEAD"))) return { store: undefined, damage: `${gitdir} is missing or not a git repository` };
+    const [pack] = inspectPacks(gitdir);
+    if (pack) return { store: undefined, damage: damaged(fullName, gitdir, describePackDamage(pack), indexed).message };
+    const store = await ChannelStore.open(gitdir, { readOnly: true });
+    const problem = await inspectBranch(store, indexed);
+    return { store: problem ? undefined : store, damage: problem && damaged(fullName, gitdir, problem, indexed).message };
+  }
+
+  /**
+   * What stops the channels being written now, for /health: a directory that
+   * cannot be written, a damaged pack (two stats a pack while none changes),
+   * a branch that moved or vanished under this server. Empty when all is well.
+   */
+  health(): string[] {
+    const problems: string[] = [];
+    const unwritable = firstUnwritable([join(this.reposDir, ".."), this.reposDir, ...this.list().flatMap((c) => writtenDirs(c.store.gitdir))]);
+    if (unwritable) problems.push(unwritable.message);
+    for (const channel of this.list()) {
+      for (const damage of inspectPacks(channel.store.gitdir)) problems.push(`channel ${channel.fullName}: ${describePackDamage(damage)}`);
+      try {
+        channel.store.checkHeadUnchanged();
+      } catch (error) {
+        problems.push(`channel ${channel.fullName}: ${(error as Error).message}`);
+      }
+    }
+    return problems;
   }
 
   private gitdirFor(owner: string, name: string) {
     // GitHub names are case-insensitive, and so is this path: Foo/Bar and foo/bar are one channel.
-    return join(this.reposDir, owner.toLowerCase(), `${name.toLowerCase()}.git`);
+    return gitdirFor(join(this.reposDir, ".."), owner, name);
   }
 
   private describe(row: RepositoryRow) {

@@ -45,6 +45,7 @@ const traceOneSend = async (env: Record<string, string>) => {
     env,
     command: [strace, "-f", "-qq", "-s", "48", "-o", log, "-e", "trace=openat,fsync,fdatasync,rename,renameat,renameat2,sendto,write,writev", process.execPath, CLI, "serve"],
   });
+  let commit = "";
   try {
     const response = await fetch(`${server.url}/messages`, {
       method: "POST",
@@ -52,14 +53,17 @@ const traceOneSend = async (env: Record<string, string>) => {
       body: JSON.stringify({ content: "durable" }),
     });
     expect(response.status).toBe(201);
-    const body = (await response.json()) as { git_hash: string };
-    return { calls: parseTrace(readFileSync(log, "utf8")), commit: body.git_hash, dataDir };
+    commit = ((await response.json()) as { git_hash: string }).git_hash;
   } finally {
-    // Stop the traced server itself; strace then exits.
+    // Stop the traced server itself; strace then writes out its log and exits by itself
+    // (killing strace instead could lose the end of the log it buffers).
     const children = Bun.spawnSync(["pgrep", "-P", String(server.proc.pid)]).stdout.toString().trim().split("\n").filter(Boolean);
     for (const pid of children) process.kill(Number(pid), "SIGKILL");
-    await server.kill9();
+    const timer = setTimeout(() => server.proc.kill(9), 10_000);
+    await server.proc.exited;
+    clearTimeout(timer);
   }
+  return { calls: parseTrace(readFileSync(log, "utf8")), commit, dataDir };
 };
 
 /** Which path each fsync'd file descriptor was opened for, at the moment of each call. */

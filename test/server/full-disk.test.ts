@@ -153,7 +153,7 @@ test.skipIf(!tmpfs)("a data directory that turns read-only answers 503, and the 
     writable();
   }
   const retried = await send(server.url, "while read-only", "ro-2");
-  expect([refused.status, refused.body.error.code, retried.status]).toEqual([503, "data_dir_read_only", 201]);
+  expect([refused.status, refused.body.error.code, retried.status]).toEqual([503, "storage_read_only", 201]);
   expect((await listAll(server.url)).map((m) => m.content)).toEqual(["while writable", "while read-only"]);
   await server.stop();
 }, 60_000);

@@ -62,3 +62,23 @@ export const startServer = async (options: {
     },
   };
 };
+
+export type CliResult = { stdout: string; stderr: string; code: number };
+
+/** Runs one `gitchat <command>` to the end (killed after `timeoutMs`) and gives its output and exit code. */
+export const runCli = async (
+  args: string[],
+  options: { dataDir: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<CliResult> => {
+  const proc = Bun.spawn([process.execPath, CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill(9), options.timeoutMs ?? 60_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { stdout, stderr, code };
+};

@@ -11,15 +11,24 @@ const check = async <T>(probe: () => Promise<T> | T) => {
   }
 };
 
+/**
+ * 200 only when a message could be written and read now: the index's pages
+ * read back from the file (not from the server's page cache), and every
+ * repository is writable, its packs whole and its branch where this server
+ * left it. Otherwise 503 with what is wrong and what to run.
+ */
 export const healthRoutes = (db: MessageDatabase, repositories: RepositoryService) =>
   new Elysia({ name: "health" }).get(
     "/health",
     async ({ set }) => {
-      const database = await check(() => db.countMessages());
-      const git = await check(async () => {
-        const channels = repositories.list();
-        for (const channel of channels) await channel.store.head();
-        return channels.length;
+      const database = await check(() => {
+        db.probe();
+        return db.countMessages();
+      });
+      const git = await check(() => {
+        const problems = repositories.health();
+        if (problems.length > 0) throw new Error(problems.join("; "));
+        return repositories.list().length;
       });
       const ok = database.ok && git.ok;
       if (!ok) set.status = 503;

@@ -87,7 +87,7 @@ export const messageRoutes = (messages: MessageService) =>
           description:
             "Answers 201 once the message is committed to git and indexed; `git_hash` is that commit. " +
             "With an `Idempotency-Key` already used in this channel (within 24 hours) for the same message, answers 200 with that message instead. " +
-            "507 `disk_full`: the data directory's disk is full; 503 `data_dir_read_only`: it cannot be written. " +
+            "507 `disk_full`: the data directory's disk is full; 503 `storage_read_only`: it cannot be written. " +
             "After a 5xx or a timeout, send again with the same key: you get the original message, never a duplicate.",
         },
       },
