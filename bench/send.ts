@@ -504,11 +504,11 @@ const benchNaive = async () => {
         type: "message",
         created_at: new Date(now).toISOString(),
       };
-      const path = messagePath(record);
+      const path = messagePath(record, 0);
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), encodeMessage(record));
       await git(["add", "--", path], dir);
-      await git(["commit", "-q", "-m", "Add 1 message"], dir);
+      await git(["commit", "-q", "-m", `bench: ${record.content}`], dir);
     });
 
   progress(`naive: ${n.warmup} warm-up commits`);

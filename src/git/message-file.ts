@@ -1,4 +1,18 @@
-/** How one message is laid out in git: `messages/YYYY/MM/DD/<id>.json`, stable key order. */
+/**
+ * How one message is laid out in git:
+ * `messages/YYYY/MM/DD/<segment>/<id>.json`, keys in a stable order.
+ *
+ * The date levels are for people browsing the repository. The segment level
+ * keeps every tree a commit writes bounded however busy a day is: a day's
+ * messages fill segment 000 up to SEGMENT_FILES files, then 001, and so on.
+ * (The first layout, `messages/YYYY/MM/DD/<id>.json`, put a whole day in one
+ * directory, so every commit rewrote a tree as big as the day: 179 ms a send
+ * with 200,000 messages that day. Hours or minutes would not be bounded: a
+ * bot can write thousands in a minute.) A path is fixed when it is written:
+ * the segment is chosen from the tree the commit builds on, so two servers
+ * filling "the same" segment at once merge (by the union of their trees) to at
+ * most twice the bound, and no file ever moves. Readers accept both layouts.
+ */
 import { StoreIntegrityError } from "../errors.ts";
 
 export type MessageRecord = {
@@ -10,7 +24,19 @@ export type MessageRecord = {
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const PATH = /^messages\/\d{4}\/\d{2}\/\d{2}\/([0-9a-f-]{36})\.json$/;
+/** A message file, in the segmented layout or the first one (no segment level). */
+const PATH = /^messages\/\d{4}\/\d{2}\/\d{2}\/(?:\d{3,}\/)?([0-9a-f-]{36})\.json$/;
+
+/** Files a segment directory is filled with before the next one is opened. */
+export const SEGMENT_FILES = 1000;
+
+const SEGMENT = /^\d{3,}$/;
+
+/** A segment directory's name: 000, 001, ... 999, 1000, ... */
+export const segmentName = (n: number) => String(n).padStart(3, "0");
+
+/** The segment number a directory name stands for, or undefined when it is not a segment. */
+export const segmentNumber = (name: string) => (SEGMENT.test(name) ? Number(name) : undefined);
 
 export const isMessageId = (value: string) => UUID.test(value);
 
@@ -21,8 +47,26 @@ export const messageDir = (createdAt: string) => {
   return ["messages", String(d.getUTCFullYear()), pad(d.getUTCMonth() + 1), pad(d.getUTCDate())];
 };
 
-export const messagePath = (m: Pick<MessageRecord, "id" | "created_at">) =>
-  [...messageDir(m.created_at), `${m.id}.json`].join("/");
+export const messagePath = (m: Pick<MessageRecord, "id" | "created_at">, segment: number) =>
+  [...messageDir(m.created_at), segmentName(segment), `${m.id}.json`].join("/");
+
+const firstLine = (text: string, max: number) => {
+  const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");
+  return [...line].length > max ? `${[...line].slice(0, max - 1).join("")}…` : line;
+};
+
+/**
+ * A commit's message, so that `git log --oneline` reads as the conversation:
+ * `ann: Deploy went out fine` for one message, `3 messages from ann, bo` for
+ * a batch, whose body then has one line a message.
+ */
+export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author" | "content">[]) => {
+  if (messages.length === 1) return firstLine(`${messages[0]!.author}: ${messages[0]!.content}`, 72);
+  const authors = [...new Set(messages.map((m) => m.author))];
+  const names = authors.length <= 3 ? authors.join(", ") : `${authors.slice(0, 3).join(", ")} and ${authors.length - 3} more`;
+  const body = messages.map((m) => firstLine(`${m.author}: ${m.content}`, 72)).join("\n");
+  return `${messages.length} messages from ${names}\n\n${body}`;
+};
 
 /** The message id a path names, or undefined when the path is not a message file. */
 export const idFromPath = (path: string) => PATH.exec(path)?.[1];

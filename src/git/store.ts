@@ -14,7 +14,16 @@ import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
 import { BRANCH, describeBranch, readBranch, REF } from "./branch.ts";
 import { makeDirectory, replaceFile, syncPath, writeNewFile } from "./durable.ts";
-import { encodeMessage, idFromPath, messageDir, type MessageRecord } from "./message-file.ts";
+import {
+  commitMessageFor,
+  encodeMessage,
+  idFromPath,
+  messageDir,
+  SEGMENT_FILES,
+  segmentName,
+  segmentNumber,
+  type MessageRecord,
+} from "./message-file.ts";
 import {
   compareEntries,
   hashObject,
@@ -219,16 +228,28 @@ export class ChannelStore {
       byDay.set(key, [...(byDay.get(key) ?? []), m]);
     }
     for (const [day, group] of byDay) {
-      const files = group.map((m) => ({ name: `${m.id}.json`, oid: this.putObject("blob", encodeMessage(m)) }));
-      tree = (await this.addFiles(tree, day.split("/"), files)).oid;
+      const dayPath = day.split("/");
+      // The day's newest segment, and how full it is, in the tree this commit builds on.
+      let { segment, files: filled } = await this.lastSegment(tree, dayPath);
+      const bySegment = new Map<number, { name: string; oid: string }[]>();
+      for (const m of group) {
+        if (filled >= SEGMENT_FILES) {
+          segment++;
+          filled = 0;
+        }
+        filled++;
+        const files = bySegment.get(segment) ?? [];
+        files.push({ name: `${m.id}.json`, oid: this.putObject("blob", encodeMessage(m)) });
+        bySegment.set(segment, files);
+      }
+      for (const [n, files] of bySegment) tree = (await this.addFiles(tree, [...dayPath, segmentName(n)], files)).oid;
     }
-    const count = messages.length;
     const commitContent = serializeCommit({
       tree: tree!,
       parents: parent ? [parent] : [],
       author,
       committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
-      message: count === 1 ? "Add 1 message" : `Add ${count} messages`,
+      message: commitMessageFor(messages),
     });
     const commit = this.putObject("commit", commitContent);
     this.commitCache.set(commit, parseCommit(commitContent));
@@ -237,6 +258,27 @@ export class ChannelStore {
     this.updateRef(commit);
     this.maybePack();
     return commit;
+  }
+
+  /** The entries of the directory at `path` under `tree`, or undefined when there is none. */
+  private async entriesAt(tree: string | undefined, path: readonly string[]): Promise<TreeEntry[] | undefined> {
+    let entries = tree ? await this.readTree(tree) : undefined;
+    for (const name of path) {
+      const dir = entries?.find((e) => e.name === name && e.mode === "40000");
+      entries = dir ? await this.readTree(dir.oid) : undefined;
+    }
+    return entries;
+  }
+
+  /** The highest-numbered segment of the day at `dayPath` and how many files it holds (segment 0, empty, for a new day). */
+  private async lastSegment(tree: string | undefined, dayPath: readonly string[]) {
+    let last: TreeEntry | undefined;
+    for (const entry of (await this.entriesAt(tree, dayPath)) ?? []) {
+      const n = entry.mode === "40000" ? segmentNumber(entry.name) : undefined;
+      if (n !== undefined && (!last || n > segmentNumber(last.name)!)) last = entry;
+    }
+    if (!last) return { segment: 0, files: 0 };
+    return { segment: segmentNumber(last.name)!, files: (await this.readTree(last.oid)).length };
   }
 
   /** Writes the tree `tree` with `files` added at `path` (and the trees above them); returns the new tree's id. */

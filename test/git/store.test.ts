@@ -31,7 +31,7 @@ test("a commit is byte-for-byte the one the git CLI makes from the same file", a
 
   const work = tempDir();
   await runGit(["init", "-q", "-b", "main", work]);
-  const path = messagePath(fixedRecord);
+  const path = messagePath(fixedRecord, 0);
   mkdirSync(join(work, path, ".."), { recursive: true });
   writeFileSync(join(work, path), encodeMessage(fixedRecord));
   await runGit(["add", path], { cwd: work });
@@ -44,12 +44,11 @@ test("a commit is byte-for-byte the one the git CLI makes from the same file", a
     GIT_COMMITTER_EMAIL: "gitchat@localhost",
     GIT_COMMITTER_DATE: "1772600767 +0000",
   };
-  const theirs = (await runGit(["commit-tree", tree, "-m", "Add 1 message"], { cwd: work, env })).stdout.trim();
+  const theirs = (await runGit(["commit-tree", tree, "-m", `alice: ${fixedRecord.content}`], { cwd: work, env })).stdout.trim();
   expect(ours).toBe(theirs);
-  expect(ours).toBe("a93600340c7a79c836ffbc72d144dced29c57909");
 });
 
-test("messages land at messages/YYYY/MM/DD/<id>.json on main, readable by git log and git show", async () => {
+test("messages land at messages/YYYY/MM/DD/000/<id>.json on main, readable by git log and git show", async () => {
   const gitdir = join(tempDir(), "c.git");
   const store = await ChannelStore.open(gitdir);
   const first = record(1);
@@ -60,13 +59,13 @@ test("messages land at messages/YYYY/MM/DD/<id>.json on main, readable by git lo
   const log = await runGit(["--git-dir", gitdir, "log", "--format=%H %an %s", "main"]);
   expect(log.code).toBe(0);
   expect(log.stdout.trim().split("\n")).toHaveLength(2);
-  expect(log.stdout.startsWith(`${head} alice Add 1 message`)).toBe(true);
+  expect(log.stdout.trim().split("\n")[0]).toBe(`${head} alice alice: message number 2`);
   const names = await runGit(["--git-dir", gitdir, "ls-tree", "-r", "--name-only", "main"]);
   expect(names.stdout.trim().split("\n")).toEqual([
-    `messages/2026/03/04/${first.id}.json`,
-    `messages/2026/03/05/${second.id}.json`,
+    `messages/2026/03/04/000/${first.id}.json`,
+    `messages/2026/03/05/000/${second.id}.json`,
   ]);
-  const shown = await runGit(["--git-dir", gitdir, "show", `main:messages/2026/03/05/${second.id}.json`]);
+  const shown = await runGit(["--git-dir", gitdir, "show", `main:messages/2026/03/05/000/${second.id}.json`]);
   expect(JSON.parse(shown.stdout)).toEqual(second);
   expect(Object.keys(JSON.parse(shown.stdout))).toEqual(["id", "author", "content", "type", "created_at"]);
   expect((await runGit(["--git-dir", gitdir, "symbolic-ref", "HEAD"])).stdout.trim()).toBe("refs/heads/main");
@@ -82,10 +81,10 @@ test("one commit holds a whole batch, and the files a commit introduced are foun
   const { added, altered, parents } = await store.introducedFiles(commit);
   expect(parents).toEqual([]);
   expect(altered).toEqual([]);
-  expect(added.map((f) => f.path).sort()).toEqual(batch.map(messagePath).sort());
+  expect(added.map((f) => f.path).sort()).toEqual(batch.map((m) => messagePath(m, 0)).sort());
   const later = record(100);
   const next = await store.commitMessages([later], author);
-  expect((await store.introducedFiles(next)).added.map((f) => f.path)).toEqual([messagePath(later)]);
+  expect((await store.introducedFiles(next)).added.map((f) => f.path)).toEqual([messagePath(later, 0)]);
   expect(await store.listFiles(next)).toHaveLength(26);
 });
 

@@ -22,10 +22,10 @@ const list = async (gitchat: Gitchat, query = "") => {
   return { messages: answer.body as SentMessage[], next: Number(next) };
 };
 
-/** Where the design says a message's file lives: messages/YYYY/MM/DD/<id>.json, by its UTC day. */
+/** Where the design says a message's file lives: messages/YYYY/MM/DD/<segment>/<id>.json, by its UTC day (segment 000 until a day holds 1,000). */
 const expectedPath = (m: Pick<SentMessage, "id" | "timestamp">) => {
   const day = m.timestamp.slice(0, 10).replaceAll("-", "/");
-  return `messages/${day}/${m.id}.json`;
+  return `messages/${day}/000/${m.id}.json`;
 };
 
 const filesIn = async (gitchat: Gitchat, repository: string, commit: string) => {
@@ -287,8 +287,8 @@ describe("arrival order against time order", () => {
 
       // Each file sits under its own day.
       const files = await filesIn(gitchat, "local/general", older.git_hash);
-      expect(files.has(`messages/2030/01/02/${newer.id}.json`)).toBe(true);
-      expect(files.has(`messages/2030/01/01/${older.id}.json`)).toBe(true);
+      expect(files.has(`messages/2030/01/02/000/${newer.id}.json`)).toBe(true);
+      expect(files.has(`messages/2030/01/01/000/${older.id}.json`)).toBe(true);
     } finally {
       await gitchat.close();
     }

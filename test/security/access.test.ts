@@ -115,7 +115,7 @@ describe("with ACCESS_TOKEN", () => {
     const gitdir = gitchat.repositories.resolve("local/general").store.gitdir;
     const log = await runGit(["--git-dir", gitdir, "log", "-1", "--format=%an", sent.body.git_hash]);
     expect(log.stdout.trim()).toBe("Ada Lovelace");
-    const file = await runGit(["--git-dir", gitdir, "show", `${sent.body.git_hash}:messages/${sent.body.timestamp.slice(0, 10).replaceAll("-", "/")}/${sent.body.id}.json`]);
+    const file = await runGit(["--git-dir", gitdir, "show", `${sent.body.git_hash}:messages/${sent.body.timestamp.slice(0, 10).replaceAll("-", "/")}/000/${sent.body.id}.json`]);
     expect(JSON.parse(file.stdout).author).toBe("Ada Lovelace");
 
     const out = await gitchat.app.handle(new Request("http://localhost/logout", { method: "POST", headers }));

@@ -179,3 +179,33 @@ test("a connection dropped in the middle of a git exchange is retried with backo
   expect(fault.hits).toBe(2);
   expect((await fsck(github.repoPath("alice", "chat"))).code).toBe(0);
 });
+
+test("two servers filling the same day's segment at once merge to the union of both, and the next message opens a new segment", async () => {
+  const github = await standIn();
+  const first = await server(github);
+  await send(first, "the day begins");
+  expect((await call(first, "POST", "/push")).body.success).toBe(true);
+  const second = await server(github);
+  expect((await call(second, "POST", "/pull")).body.success).toBe(true);
+
+  // 600 each, 100 at a time (so that they share commits), on both servers at once: both fill segment 000.
+  const burst = async (gitchat: typeof first, label: string) => {
+    for (let i = 0; i < 600; i += 100) await Promise.all(Array.from({ length: 100 }, (_, k) => send(gitchat, `${label} ${i + k}`)));
+  };
+  await Promise.all([burst(first, "first"), burst(second, "second")]);
+  for (const gitchat of [first, second, first]) expect((await call(gitchat, "POST", "/push")).body.success).toBe(true);
+  await call(second, "POST", "/pull");
+
+  const files = await remoteFiles(github);
+  expect(files).toHaveLength(1201);
+  const day = files[0]!.split("/").slice(0, 4).join("/");
+  const inSegment0 = files.filter((f) => f.startsWith(`${day}/000/`)).length;
+  expect(inSegment0).toBe(1201);
+  expect((await contents(second)).length).toBe(1000); // the listing's limit; the index holds all
+  expect(second.db.countMessages()).toBe(1201);
+
+  const next = await send(second, "the next one");
+  expect((await call(second, "POST", "/push")).body.success).toBe(true);
+  expect(await remoteFiles(github)).toContain(`${day}/001/${next.id}.json`);
+  expect((await fsck(github.repoPath("alice", "chat"))).code).toBe(0);
+}, 60_000);
