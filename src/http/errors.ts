@@ -31,7 +31,11 @@ const describeValidation = (error: ValidationError) => {
 export const toErrorResponse = (code: string | number, thrown: unknown, log: (line: string) => void) => {
   // Elysia wraps what a body parser throws; our parser throws our own errors.
   const error = thrown instanceof ParseError && thrown.cause instanceof AppError ? thrown.cause : thrown;
-  if (error instanceof AppError && error.status < 500) return errorResponse(error.status, error.code, error.message);
+  if (error instanceof AppError && error.status < 500) {
+    // After a 413 the rest of the body is never read, so the connection cannot carry another
+    // request: closed, rather than left open until IDLE_TIMEOUT (holding up a graceful stop).
+    return errorResponse(error.status, error.code, error.message, error.status === 413 ? { connection: "close" } : {});
+  }
   if (error instanceof ValidationError) {
     return errorResponse(400, "invalid_input", describeValidation(error));
   }
