@@ -66,20 +66,22 @@ const sendAndPushFromA = async (content: string) => {
   return repo.pushes.find((p) => p.after === head)!;
 };
 
-/** How many times B has fetched the channel from the stand-in (each pull asks for the refs once). */
-const fetchesByB = () =>
-  github.requests.filter((r) => r.user === "bob" && r.path.toLowerCase() === "/git/alice/chat.git/info/refs" && r.query === "?service=git-upload-pack")
-    .length;
+/** How many times `login`'s server has fetched the channel from the stand-in (each pull asks for the refs once). */
+const fetchesBy = (login: "alice" | "bob") =>
+  github.requests.filter(
+    (r) => r.user === login && r.path.toLowerCase() === "/git/alice/chat.git/info/refs" && r.query === "?service=git-upload-pack",
+  ).length;
 
 /**
- * B pulls nothing more than `expected` from here on: a pull started by a delivery runs
- * before any later one (one sync at a time per channel), so after B's own POST /pull
- * has answered, every pull queued before it has finished and been counted.
+ * The server pulled nothing since `fetchesBefore` was counted: a pull started by a
+ * delivery runs before any later one (one sync at a time per channel), so once the
+ * server's own POST /pull has answered, every pull queued before it has finished and
+ * been counted, and only that one may be new.
  */
-const expectNoPullSince = async (fetchesBefore: number) => {
-  const pulled = await fetch(`${serverB.url}/pull`, { method: "POST", headers: bearer });
+const expectNoPullSince = async (server: RunningServer, login: "alice" | "bob", fetchesBefore: number) => {
+  const pulled = await fetch(`${server.url}/pull`, { method: "POST", headers: server === serverB ? bearer : {} });
   expect(((await pulled.json()) as { success: boolean }).success).toBe(true);
-  expect(fetchesByB() - fetchesBefore).toBe(1);
+  expect(fetchesBy(login) - fetchesBefore).toBe(1);
 };
 
 /** A git work tree with one commit, pushed as alice to `ref` of `owner/name` on the stand-in. */
@@ -108,6 +110,9 @@ beforeAll(async () => {
     env: syncEnv(BOB, "Alice", "Chat", { ACCESS_TOKEN: ACCESS, GITHUB_WEBHOOK_SECRET: SECRET }),
   });
   hookB = `${serverB.url}/github/webhook`;
+  // A real push to a repository that is no channel of either server, for tests that need any delivery.
+  await github.createRepo("alice", "notes");
+  await pushWithGitCli("alice", "notes", "refs/heads/main");
   // Both have made their first sync (a pull) at start-up; from now on only a webhook makes B pull.
   await eventually(async () => (await channelOf(serverA)).sync.last_pull_at !== null, 30_000);
   await eventually(async () => (await channelOf(serverB, bearer)).sync.last_pull_at !== null, 30_000);
@@ -134,7 +139,7 @@ describe("a delivery that GitHub did not sign", () => {
     await sendAndPushFromA("must not reach B by an unsigned delivery");
     const payload = await github.pushPayload("alice", "chat");
     const pullsBefore = (await channelOf(serverB, bearer)).sync.last_pull_at;
-    const fetchesBefore = fetchesByB();
+    const fetchesBefore = fetchesBy("bob");
     const attempts = {
       missing: await github.deliver(hookB, "push", payload, { secret: SECRET, signature: null }),
       forged: await github.deliver(hookB, "push", payload, { secret: SECRET, signature: `sha256=${"ab".repeat(32)}` }),
@@ -151,7 +156,7 @@ describe("a delivery that GitHub did not sign", () => {
     expect(attempts.forged.body.error.message).toContain("does not match the body");
     expect((await channelOf(serverB, bearer)).sync.last_pull_at).toBe(pullsBefore);
     expect(await contentsOnB()).not.toContain("must not reach B by an unsigned delivery");
-    await expectNoPullSince(fetchesBefore);
+    await expectNoPullSince(serverB, "bob", fetchesBefore);
   });
 });
 
@@ -159,21 +164,19 @@ describe("deliveries that are signed but not for B to act on", () => {
   test("a push to another branch of the channel's repository is ignored (202), and B does not pull", async () => {
     const push = await pushWithGitCli("alice", "chat", "refs/heads/feature");
     expect(push.before).toBe(ZERO_SHA);
-    const fetchesBefore = fetchesByB();
+    const fetchesBefore = fetchesBy("bob");
     const delivery = await github.deliver(hookB, "push", await github.pushPayload("alice", "chat", push), { secret: SECRET });
     expect(delivery.status).toBe(202);
     expect(delivery.body).toEqual({ action: "ignored", message: "only pushes to refs/heads/main are pulled, not to refs/heads/feature" });
-    await expectNoPullSince(fetchesBefore);
+    await expectNoPullSince(serverB, "bob", fetchesBefore);
   });
 
   test("a push to a repository that is not one of B's channels is ignored (202), and B does not pull", async () => {
-    await github.createRepo("alice", "elsewhere");
-    const push = await pushWithGitCli("alice", "elsewhere", "refs/heads/main");
-    const fetchesBefore = fetchesByB();
-    const delivery = await github.deliver(hookB, "push", await github.pushPayload("alice", "elsewhere", push), { secret: SECRET });
+    const fetchesBefore = fetchesBy("bob");
+    const delivery = await github.deliver(hookB, "push", await github.pushPayload("alice", "notes"), { secret: SECRET });
     expect(delivery.status).toBe(202);
-    expect(delivery.body).toEqual({ action: "ignored", message: "alice/elsewhere is not a channel of this server" });
-    await expectNoPullSince(fetchesBefore);
+    expect(delivery.body).toEqual({ action: "ignored", message: "alice/notes is not a channel of this server" });
+    await expectNoPullSince(serverB, "bob", fetchesBefore);
   });
 
   test("ping, sent when the webhook is created on GitHub, answers 200", async () => {
@@ -197,7 +200,7 @@ describe("deliveries that are signed but malformed get a 4xx that says what is w
     });
 
   test("a push without repository.full_name or ref: 400 naming the field", async () => {
-    const payload = await github.pushPayload("alice", "chat");
+    const payload = await github.pushPayload("alice", "notes");
     const { full_name: _dropped, ...repository } = payload.repository as Record<string, unknown>;
     const answer = await signed(JSON.stringify({ ...payload, repository }));
     expect(answer.status).toBe(400);
@@ -233,13 +236,13 @@ describe("deliveries that are signed but malformed get a 4xx that says what is w
 
 describe("where the webhook is off, it is not there at all", () => {
   test("without GITHUB_WEBHOOK_SECRET (server A), a perfectly signed push answers 404 and A does not pull", async () => {
-    const pullsBefore = (await channelOf(serverA)).sync.last_pull_at;
-    const delivery = await github.deliver(`${serverA.url}/github/webhook`, "push", await github.pushPayload("alice", "chat"), {
-      secret: SECRET,
-    });
+    const push = await sendAndPushFromA("a message of A's own");
+    const fetchesBefore = fetchesBy("alice");
+    const payload = await github.pushPayload("alice", "chat", push);
+    const delivery = await github.deliver(`${serverA.url}/github/webhook`, "push", payload, { secret: SECRET });
     expect(delivery.status).toBe(404);
     expect(delivery.body.error.code).toBe("not_found");
-    expect((await channelOf(serverA)).sync.last_pull_at).toBe(pullsBefore);
+    await expectNoPullSince(serverA, "alice", fetchesBefore);
   });
 
   test("with GITHUB_WEBHOOK_SECRET but GitHub sync off: 404; with ACCESS_TOKEN too, 401 like any route", async () => {

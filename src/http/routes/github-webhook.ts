@@ -68,8 +68,9 @@ const firstProblem = (payload: unknown) => {
   return error?.path.replace(/^\//, "").replaceAll("/", ".") || "the payload";
 };
 
+/** On when `secret` is given and GitHub sync is on; otherwise every delivery gets 404. */
 export const githubWebhookRoutes = (deps: { secret?: string; sync?: SyncService; repositories: RepositoryService }) => {
-  const secret = deps.sync ? deps.secret : undefined;
+  const { secret } = deps;
   return new Elysia({ name: "github-webhook" }).post(
     GITHUB_WEBHOOK,
     ({ body, headers, request, set }) => {
