@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
+import fc from "fast-check";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
+import { signatureOf } from "../../src/http/routes/github-webhook.ts";
 import { call, openTestGitchat } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
 import { startGitHub, webhookSignature, ZERO_SHA, type GitHubStandIn } from "../support/github.ts";
@@ -234,6 +236,62 @@ describe("deliveries that are signed but malformed get a 4xx that says what is w
   });
 });
 
+test("whatever arrives, signed or not, the webhook answers a 2xx or a 4xx of the documented shape, never a 5xx", async () => {
+  // Weighted toward what gets past each check, so that the later checks are reached too.
+  const field = fc.oneof(
+    fc.constantFrom("refs/heads/main", "Alice/Chat", "alice/chat"),
+    fc.string({ maxLength: 20 }),
+    fc.constantFrom(null, 0, 1.5, true, {}, []),
+  );
+  const payload = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        ref: fc.oneof({ weight: 3, arbitrary: fc.constant("refs/heads/main") }, { weight: 1, arbitrary: field }),
+        repository: fc.oneof(field, fc.record({ full_name: field }, { requiredKeys: [] })),
+      }),
+    },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  );
+  const body = fc.oneof(
+    { weight: 4, arbitrary: payload.map((p) => JSON.stringify(p) ?? "") },
+    { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes) => new TextDecoder("latin1").decode(bytes)) },
+  );
+  const delivery = fc.record({
+    body,
+    event: fc.oneof(
+      { weight: 4, arbitrary: fc.constant("push") },
+      { weight: 1, arbitrary: fc.constantFrom("ping", "issues", "", "PUSH") },
+      { weight: 1, arbitrary: fc.string({ maxLength: 10 }).filter((e) => /^[\x21-\x7e]*$/.test(e)) },
+    ),
+    contentType: fc.oneof(
+      { weight: 4, arbitrary: fc.constant("application/json") },
+      { weight: 1, arbitrary: fc.constantFrom("application/x-www-form-urlencoded", "text/plain", "") },
+    ),
+    signature: fc.oneof(
+      { weight: 4, arbitrary: fc.constant("right") },
+      { weight: 1, arbitrary: fc.constantFrom("wrong", "none", "garbage") },
+    ),
+  });
+  await fc.assert(
+    fc.asyncProperty(delivery, async ({ body, event, contentType, signature }) => {
+      const headers: Record<string, string> = { "x-github-event": event };
+      if (contentType) headers["content-type"] = contentType;
+      if (signature === "right") headers["x-hub-signature-256"] = webhookSignature(SECRET, body);
+      if (signature === "wrong") headers["x-hub-signature-256"] = webhookSignature("a-different-secret-entirely", body);
+      if (signature === "garbage") headers["x-hub-signature-256"] = "sha256=ø";
+      const answer = await fetch(hookB, { method: "POST", headers, body });
+      const json = (await answer.json()) as { error?: { code: string; message: string }; action?: string; message?: string };
+      expect(answer.status).toBeLessThan(500);
+      if (answer.status >= 400) expect(Object.keys(json.error ?? {}).sort()).toEqual(["code", "message"]);
+      else expect(typeof json.action === "string" && typeof json.message === "string").toBe(true);
+      if (signature !== "right") expect(answer.status).toBe(401);
+    }),
+    { numRuns: 200 },
+  );
+});
+
 describe("where the webhook is off, it is not there at all", () => {
   test("without GITHUB_WEBHOOK_SECRET (server A), a perfectly signed push answers 404 and A does not pull", async () => {
     const push = await sendAndPushFromA("a message of A's own");
@@ -258,6 +316,13 @@ describe("where the webhook is off, it is not there at all", () => {
       await locked.close();
     }
   });
+});
+
+test("gitchat and the stand-in sign as GitHub's documentation does for its published test vector", () => {
+  // From "Validating webhook deliveries" in GitHub's documentation.
+  const expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+  expect(signatureOf("It's a Secret to Everybody", new TextEncoder().encode("Hello, World!"))).toBe(expected);
+  expect(webhookSignature("It's a Secret to Everybody", "Hello, World!")).toBe(expected);
 });
 
 test("GITHUB_WEBHOOK_SECRET must be at least 16 printable characters without spaces, and the error does not repeat it", () => {
