@@ -7,7 +7,7 @@ import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
-import { checkRequest, clientAddress, corsHeaders, GITHUB_WEBHOOK, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
+import { checkRequest, clientAddress, corsHeaders, isGitHubWebhook, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -58,7 +58,7 @@ export const createApp = (deps: Deps) => {
       return refusal;
     })
     // The webhook's signature is over its raw bytes: its route reads them itself.
-    .onParse(({ request, contentType, path }) => (path === GITHUB_WEBHOOK ? undefined : readBody(request, contentType, path)))
+    .onParse(({ request, contentType, path }) => (isGitHubWebhook(path) ? undefined : readBody(request, contentType, path)))
     .use(
       openapi({
         path: "/openapi",

@@ -178,6 +178,8 @@ const PUBLIC = /^\/(health$|login$|logout$|assets\/)/;
  * refused here like any other route.
  */
 export const GITHUB_WEBHOOK = "/github/webhook";
+/** Whether `path` is the webhook's route (Elysia also routes it with a trailing slash). */
+export const isGitHubWebhook = (path: string) => path === GITHUB_WEBHOOK || path === `${GITHUB_WEBHOOK}/`;
 const MESSAGE_POST = /^\/(messages|c\/[^/]+\/[^/]+\/messages)$/;
 const PAGE = /^\/($|c\/|ui\/)/;
 
@@ -195,7 +197,7 @@ export const checkRequest = (request: Request, ip: string, options: SecurityOpti
     return new Response(null, { status: 204, headers: allowedCors ? corsHeaders(origin) : {} });
   }
 
-  if (options.githubWebhook && path === GITHUB_WEBHOOK) return undefined;
+  if (options.githubWebhook && isGitHubWebhook(path)) return undefined;
 
   // A browser says where a request came from; another site may not change anything here.
   // Sec-Fetch-Site is the browser's own word; Origin is the check for browsers without it

@@ -24,7 +24,7 @@ const bearer = { authorization: `Bearer ${ACCESS}` };
 let github: GitHubStandIn;
 /** Sends and pushes; has no webhook secret, so its webhook is off. */
 let serverA: RunningServer;
-/** Hears GitHub's webhook; needs an access token for everything else. Its channel is spelled Alice/Chat. */
+/** Hears GitHub's webhook; needs an access token for everything else; RATE_LIMIT 3. Its channel is spelled Alice/Chat. */
 let serverB: RunningServer;
 let hookB: string;
 
@@ -109,7 +109,8 @@ beforeAll(async () => {
   serverA = await startServer({ dataDir: tempDir(), env: syncEnv(ALICE, "alice", "chat") });
   serverB = await startServer({
     dataDir: tempDir(),
-    env: syncEnv(BOB, "Alice", "Chat", { ACCESS_TOKEN: ACCESS, GITHUB_WEBHOOK_SECRET: SECRET }),
+    // A rate limit of 3 messages a minute, which GitHub's deliveries are not subject to.
+    env: syncEnv(BOB, "Alice", "Chat", { ACCESS_TOKEN: ACCESS, GITHUB_WEBHOOK_SECRET: SECRET, RATE_LIMIT: "3" }),
   });
   hookB = `${serverB.url}/github/webhook`;
   // A real push to a repository that is no channel of either server, for tests that need any delivery.
@@ -186,6 +187,13 @@ describe("deliveries that are signed but not for B to act on", () => {
     expect(delivery.status).toBe(200);
     expect(delivery.body.action).toBe("pong");
   });
+
+  test("a payload URL entered with a trailing slash or a query string is the same webhook", async () => {
+    for (const url of [`${hookB}/`, `${hookB}?from=github`]) {
+      const delivery = await github.deliver(url, "ping", github.pingPayload("alice", "chat", url), { secret: SECRET });
+      expect([url, delivery.status, delivery.body.action]).toEqual([url, 200, "pong"]);
+    }
+  });
 });
 
 describe("deliveries that are signed but malformed get a 4xx that says what is wrong", () => {
@@ -236,7 +244,7 @@ describe("deliveries that are signed but malformed get a 4xx that says what is w
   });
 });
 
-test("whatever arrives, signed or not, the webhook answers a 2xx or a 4xx of the documented shape, never a 5xx", async () => {
+test("whatever arrives, signed or not, the webhook answers a 2xx or a 4xx of the documented shape, never a 5xx, never rate-limited", async () => {
   // Weighted toward what gets past each check, so that the later checks are reached too.
   const field = fc.oneof(
     fc.constantFrom("refs/heads/main", "Alice/Chat", "alice/chat"),
@@ -284,6 +292,7 @@ test("whatever arrives, signed or not, the webhook answers a 2xx or a 4xx of the
       const answer = await fetch(hookB, { method: "POST", headers, body });
       const json = (await answer.json()) as { error?: { code: string; message: string }; action?: string; message?: string };
       expect(answer.status).toBeLessThan(500);
+      expect(answer.status).not.toBe(429);
       if (answer.status >= 400) expect(Object.keys(json.error ?? {}).sort()).toEqual(["code", "message"]);
       else expect(typeof json.action === "string" && typeof json.message === "string").toBe(true);
       if (signature !== "right") expect(answer.status).toBe(401);

@@ -7,9 +7,10 @@
  * here). Nothing of a delivery (its event, its JSON) is read before that
  * signature is checked against the exact bytes received, so the route reads
  * its own raw body instead of the app's JSON parser. A wrong or missing
- * signature gets 401, the status GitHub's own guide ("Validating webhook
- * deliveries") answers with: the credentials are missing or wrong, rather than
- * right but not allowed (403).
+ * signature gets 401: the credentials are missing or wrong, not right but not
+ * enough (403). GitHub's guide ("Validating webhook deliveries") is of two
+ * minds (its TypeScript example answers 401, its Python one 403); either way
+ * GitHub only records the status.
  *
  * The pull is started, not awaited: GitHub wants an answer within 10 seconds,
  * and a pull is recorded in the channel's sync state like an interval pull.
@@ -27,10 +28,11 @@ import { GITHUB_WEBHOOK, sameSecret } from "../security.ts";
 
 /**
  * GitHub allows 25 MB a delivery; a push to a channel lists at most 20 commits
- * and is a few KB (20 commits of 100 new message files each: roughly 150 KB). Below the 1 MiB that
- * the server takes of any request (`maxRequestBodySize` in cli/main.ts, where
- * Bun answers a bare 413), so that this route's own JSON 413 is what is seen.
- * A push refused for its size is caught up by the next interval pull.
+ * and is a few KB (20 commits of 100 new message files each: roughly 150 KB).
+ * Below the 1 MiB that the server takes of any request (`maxRequestBodySize`
+ * in cli/main.ts, past which Bun answers a bare 413), so that this route's own
+ * JSON 413 is what is seen. A push refused for its size is caught up by the
+ * next interval pull.
  */
 export const MAX_WEBHOOK_BYTES = 512 * 1024;
 
