@@ -37,6 +37,8 @@ export type Config = {
     gitUrl: string;
     /** Seconds between pulls. */
     syncInterval: number;
+    /** GITHUB_WEBHOOK_SECRET: when set, GitHub's push webhook (`POST /github/webhook`) pulls a channel at once. Never log it. */
+    webhookSecret?: string;
   };
 };
 
@@ -166,7 +168,19 @@ const parseUrl = (env: Env, key: string, fallback: string) => {
   return raw.replace(/\/+$/, "");
 };
 
+/** The webhook's shared secret, checked even while sync is off, so a weak one is refused before anyone relies on it. */
+const webhookSecret = (env: Env) => {
+  const secret = nonEmpty(env.GITHUB_WEBHOOK_SECRET);
+  if (secret !== undefined && (secret.length < 16 || !/^[\x21-\x7e]+$/.test(secret))) {
+    throw new ConfigError(
+      "GITHUB_WEBHOOK_SECRET is too weak: use at least 16 printable characters without spaces (e.g. `openssl rand -hex 32`), and the same in the webhook's settings on GitHub",
+    );
+  }
+  return secret;
+};
+
 const githubSettings = (env: Env): Config["github"] => {
+  const secret = webhookSecret(env);
   const token = nonEmpty(env.GITHUB_TOKEN);
   if (token === undefined) return undefined;
   if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError("GITHUB_TOKEN is not valid: it holds spaces or characters a token cannot have");
@@ -178,5 +192,6 @@ const githubSettings = (env: Env): Config["github"] => {
     apiUrl: parseUrl(env, "GITHUB_API_URL", "https://api.github.com"),
     gitUrl: parseUrl(env, "GITHUB_GIT_URL", "https://github.com"),
     syncInterval: parseInteger(env, "SYNC_INTERVAL", 30, 1, 86_400),
+    webhookSecret: secret,
   };
 };

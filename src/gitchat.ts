@@ -91,6 +91,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       version: pkg.version,
       defaultRepository,
       access: { accessToken: config.accessToken, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
+      githubWebhookSecret: config.github?.webhookSecret,
     });
     const close = async () => {
       await messages.settled();

@@ -6,10 +6,13 @@ import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/web";
+import { createHmac } from "node:crypto";
 import {
   startGitHub,
   validateGitHubResponse,
   validateGitHubSchema,
+  validateWebhookPayload,
+  ZERO_SHA,
   type GitHubStandIn,
   type StartGitHubOptions,
 } from "./support/github.ts";
@@ -276,6 +279,84 @@ test("bodies that break GitHub's schemas do not validate; fail() refuses them, o
   expect((await api(github, "GET", "/repos/alice/chat", ALICE)).status).toBe(404);
   expect(github.problems.join()).toContain("breaks GitHub's schema");
   await expect(github.stop()).rejects.toThrow("breaks GitHub's schema");
+});
+
+test("a push delivery tells the push that just happened, passes GitHub's webhook schema, and is signed as GitHub signs", async () => {
+  const github = await start();
+  await github.createRepo("alice", "chat", { pushers: ["bob"] });
+  const remote = github.remoteUrl("alice", "chat");
+  const work = await workTree(1);
+  expect((await cli([...withToken(ALICE), "push", remote, "main"], work)).code).toBe(0);
+  const first = await revParse(join(work, ".git"));
+  for (const n of [1, 2]) {
+    writeFileSync(join(work, `n${n}.json`), "{}");
+    await cli(["add", "."], work);
+    await cli(["commit", "--quiet", "-m", `n ${n}`], work);
+  }
+  expect((await cli([...withToken(BOB), "push", remote, "main"], work)).code).toBe(0);
+  const second = await revParse(join(work, ".git"));
+  const repo = github.repo("alice", "chat")!;
+  // Recorded when receive-pack has exited, just after git heard the answer.
+  for (let i = 0; repo.pushes.length < 2 && i < 500; i++) await Bun.sleep(10);
+  expect(repo.pushes).toEqual([
+    { ref: "refs/heads/main", before: ZERO_SHA, after: first, pusher: "alice" },
+    { ref: "refs/heads/main", before: first, after: second, pusher: "bob" },
+  ]);
+
+  const payload = await github.pushPayload("alice", "chat");
+  expect(validateWebhookPayload("push", payload)).toEqual([]);
+  const commits = payload.commits as { id: string; message: string; added: string[] }[];
+  expect(commits.map((c) => [c.message, c.added])).toEqual([
+    ["n 1", ["n1.json"]],
+    ["n 2", ["n2.json"]],
+  ]);
+  expect(commits.at(-1)!.id).toBe(second);
+  expect([payload.ref, payload.before, payload.after, payload.created, payload.forced]).toEqual(["refs/heads/main", first, second, false, false]);
+  expect([(payload.repository as { full_name: string }).full_name, (payload.pusher as { name: string }).name]).toEqual(["alice/chat", "bob"]);
+  expect((payload.head_commit as { id: string }).id).toBe(second);
+  const created = await github.pushPayload("alice", "chat", repo.pushes[0]);
+  expect([created.created, (created.commits as unknown[]).length, validateWebhookPayload("push", created)]).toEqual([true, 1, []]);
+  expect(validateWebhookPayload("ping", github.pingPayload("alice", "chat", "http://127.0.0.1:1/hook"))).toEqual([]);
+
+  // What a server receives: GitHub's headers, the signature over the exact bytes it got.
+  const received: { headers: Headers; body: string }[] = [];
+  const receiver = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (request) => {
+      received.push({ headers: request.headers, body: await request.text() });
+      return Response.json({ ok: true }, { status: 202 });
+    },
+  });
+  try {
+    const url = `http://127.0.0.1:${receiver.port}/github/webhook`;
+    const secret = "a-webhook-secret-of-some-length";
+    const hmac = (body: string) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+    const delivery = await github.deliver(url, "push", payload, { secret });
+    expect([delivery.status, delivery.body]).toEqual([202, { ok: true }]);
+    const [signed] = received;
+    expect(JSON.parse(signed!.body)).toEqual(payload);
+    expect(signed!.headers.get("x-hub-signature-256")).toBe(hmac(signed!.body));
+    expect([signed!.headers.get("x-github-event"), signed!.headers.get("content-type")]).toEqual(["push", "application/json"]);
+    expect(signed!.headers.get("x-github-delivery")).toBe(delivery.guid);
+
+    await github.deliver(url, "push", payload, { secret, signature: null });
+    await github.deliver(url, "push", payload, { secret, signature: "sha256=forged" });
+    await github.deliver(url, "push", payload, { secret, alter: (body) => body.replace('"forced":false', '"forced":true') });
+    expect(received[1]!.headers.has("x-hub-signature-256")).toBe(false);
+    expect(received[2]!.headers.get("x-hub-signature-256")).toBe("sha256=forged");
+    expect(received[3]!.body).not.toBe(signed!.body);
+    expect(received[3]!.headers.get("x-hub-signature-256")).toBe(hmac(signed!.body));
+    expect(github.deliveries.map((d) => d.status)).toEqual([202, 202, 202, 202]);
+
+    // A payload GitHub would never send is not sent, and fails stop().
+    const { repository: _repository, ...broken } = payload;
+    await expect(github.deliver(url, "push", broken, { secret })).rejects.toThrow("must have required property 'repository'");
+    expect(received).toHaveLength(4);
+    await expect(github.stop()).rejects.toThrow("breaks GitHub's webhook schema");
+  } finally {
+    receiver.stop(true);
+  }
 });
 
 test("Octokit reads the stand-in's answers as GitHub's", async () => {

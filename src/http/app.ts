@@ -7,12 +7,13 @@ import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
-import { checkRequest, clientAddress, corsHeaders, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
+import { checkRequest, clientAddress, corsHeaders, isGitHubWebhook, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { repositoryRoutes } from "./routes/repositories.ts";
+import { githubWebhookRoutes } from "./routes/github-webhook.ts";
 
 export type Deps = {
   db: MessageDatabase;
@@ -23,6 +24,8 @@ export type Deps = {
   version: string;
   defaultRepository: string;
   access?: AccessSettings;
+  /** GITHUB_WEBHOOK_SECRET: with `sync`, turns on GitHub's push webhook. */
+  githubWebhookSecret?: string;
 };
 
 export type AccessSettings = { accessToken?: string; corsOrigins: string[]; rateLimit: number; trustProxy: boolean };
@@ -32,6 +35,7 @@ const OPEN: AccessSettings = { corsOrigins: [], rateLimit: 0, trustProxy: false 
 export const createApp = (deps: Deps) => {
   const access = deps.access ?? OPEN;
   const sessions = new Sessions();
+  const webhookSecret = deps.sync ? deps.githubWebhookSecret : undefined;
   const security = {
     accessToken: access.accessToken,
     corsOrigins: access.corsOrigins,
@@ -39,6 +43,7 @@ export const createApp = (deps: Deps) => {
     messageLimit: new RateLimiter(access.rateLimit),
     // Guessing the token is limited far harder than talking.
     loginLimit: new RateLimiter(10),
+    githubWebhook: webhookSecret !== undefined,
   };
   const streams = new StreamLimiter(10);
   return new Elysia()
@@ -52,7 +57,8 @@ export const createApp = (deps: Deps) => {
       if (refusal) for (const [key, value] of Object.entries(set.headers)) if (!refusal.headers.has(key)) refusal.headers.set(key, String(value));
       return refusal;
     })
-    .onParse(({ request, contentType, path }) => readBody(request, contentType, path))
+    // The webhook's signature is over its raw bytes: its route reads them itself.
+    .onParse(({ request, contentType, path }) => (isGitHubWebhook(path) ? undefined : readBody(request, contentType, path)))
     .use(
       openapi({
         path: "/openapi",
@@ -70,6 +76,7 @@ export const createApp = (deps: Deps) => {
     .use(messageRoutes(deps.messages))
     .use(repositoryRoutes(deps.repositories, deps.sync))
     .use(syncRoutes(deps.sync))
+    .use(githubWebhookRoutes({ secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
     .use(loginRoutes({ accessToken: access.accessToken, sessions, defaultRepository: deps.defaultRepository, trustProxy: access.trustProxy }))
     .use(
       pageRoutes({

@@ -36,7 +36,9 @@ export const toErrorResponse = (code: string | number, thrown: unknown, log: (li
   const error = storageFailure(unwrapped) ?? unwrapped;
   if (error instanceof AppError && error.status !== 500) {
     if (error.status >= 500) log(`${error.code}: ${error.message}`);
-    return errorResponse(error.status, error.code, error.message);
+    // After a 413 the rest of the body is never read, so the connection cannot carry another
+    // request: closed, rather than left open until IDLE_TIMEOUT (holding up a graceful stop).
+    return errorResponse(error.status, error.code, error.message, error.status === 413 ? { connection: "close" } : {});
   }
   if (error instanceof ValidationError) {
     return errorResponse(400, "invalid_input", describeValidation(error));

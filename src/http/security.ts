@@ -164,9 +164,22 @@ export type SecurityOptions = {
   sessions: Sessions;
   messageLimit: RateLimiter;
   loginLimit: RateLimiter;
+  /** GITHUB_WEBHOOK_SECRET is set and GitHub sync is on: GitHub may call GITHUB_WEBHOOK. */
+  githubWebhook: boolean;
 };
 
+/** Routes open to everyone, with or without the access token. */
 const PUBLIC = /^\/(health$|login$|logout$|assets\/)/;
+/**
+ * GitHub's push webhook. It proves itself by the HMAC of its body with
+ * GITHUB_WEBHOOK_SECRET, which its route checks before reading anything else:
+ * GitHub holds no access token and no session, and is no browser, so neither
+ * the token nor the cross-site rule applies. Only while it is on; off, it is
+ * refused here like any other route.
+ */
+export const GITHUB_WEBHOOK = "/github/webhook";
+/** Whether `path` is the webhook's route (Elysia also routes it with a trailing slash). */
+export const isGitHubWebhook = (path: string) => path === GITHUB_WEBHOOK || path === `${GITHUB_WEBHOOK}/`;
 const MESSAGE_POST = /^\/(messages|c\/[^/]+\/[^/]+\/messages)$/;
 const PAGE = /^\/($|c\/|ui\/)/;
 
@@ -183,6 +196,8 @@ export const checkRequest = (request: Request, ip: string, options: SecurityOpti
   if (request.method === "OPTIONS") {
     return new Response(null, { status: 204, headers: allowedCors ? corsHeaders(origin) : {} });
   }
+
+  if (options.githubWebhook && isGitHubWebhook(path)) return undefined;
 
   // A browser says where a request came from; another site may not change anything here.
   // Sec-Fetch-Site is the browser's own word; Origin is the check for browsers without it

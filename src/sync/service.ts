@@ -166,6 +166,7 @@ export class SyncService {
   private readonly channels = new Map<number, ChannelSync>();
   private pullTimer: ReturnType<typeof setInterval> | undefined;
   private login: string | undefined;
+  private stopped = false;
 
   constructor(
     readonly db: MessageDatabase,
@@ -236,6 +237,16 @@ export class SyncService {
     return this.syncAll("pull");
   }
 
+  /**
+   * Pulls one channel now, in the background, after any sync of it already
+   * under way: GitHub's push webhook says another server pushed to it. The
+   * outcome is recorded and retried like an interval pull's.
+   */
+  pullNow(channel: Channel) {
+    if (this.stopped) return;
+    void this.worker(channel).sync("pull").catch(() => {});
+  }
+
   /** Syncs every channel now, side by side; one report per channel, failures included. */
   private syncAll(kind: "push" | "pull"): Promise<PushReport[]> {
     return Promise.all(
@@ -258,6 +269,7 @@ export class SyncService {
   }
 
   async stop() {
+    this.stopped = true;
     clearInterval(this.pullTimer);
     await Promise.all([...this.channels.values()].map((w) => w.stop()));
   }

@@ -30,7 +30,7 @@ const state = async (gitchat: Gitchat) => ({
 const ROUTES = [
   "/", "/messages", "/repositories", "/push", "/pull", "/health", "/openapi.json", "/login", "/logout",
   "/c/local/general", "/c/local/general/messages", "/c/local/general/events", "/ui/channels", "/ui/repositories", "/ui/push",
-  "/assets/app.js", "/assets/htmx.min.js",
+  "/assets/app.js", "/assets/htmx.min.js", "/github/webhook",
 ];
 
 const segment = fc.oneof(

@@ -4,7 +4,10 @@
  *    so isomorphic-git and the git CLI push and fetch over the real protocol), and
  *  - a fake of the few REST operations gitchat calls, whose every JSON body is checked
  *    against GitHub's official OpenAPI description (cut into ./github-openapi.json),
- * with tokens checked like GitHub checks them, and faults a test can inject.
+ * with tokens checked like GitHub checks them, and faults a test can inject. It also
+ * sends webhook deliveries (push, ping) to a server, signed as GitHub signs them or
+ * forged, each payload made from GitHub's own example and checked against GitHub's
+ * published webhook schemas (@octokit/webhooks-schemas) before it leaves.
  *
  * Paths seen by `fail`, `reset` and the request log are the server's own pathnames:
  * `/api/user`, `/api/repos/alice/chat`, `/git/alice/chat.git/info/refs`, ...
@@ -12,9 +15,13 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { STATUS_CODES } from "node:http";
 import { tmpdir } from "node:os";
+import { createHmac } from "node:crypto";
 import { join } from "node:path";
+import Ajv from "ajv";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import webhookExamples from "@octokit/webhooks-examples" with { type: "json" };
+import webhookSchema from "@octokit/webhooks-schemas" with { type: "json" };
 import cutDocument from "./github-openapi.json" with { type: "json" };
 import { runGit } from "./git.ts";
 
@@ -67,6 +74,40 @@ export const validateGitHubResponse = (operation: GitHubOperation, status: numbe
 };
 
 // ---------------------------------------------------------------------------
+// Webhook payloads: GitHub's published schemas (draft-07) and examples
+
+export type WebhookEvent = "push" | "ping";
+
+const webhookAjv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true });
+addFormats(webhookAjv);
+const webhookDefinitions = (webhookSchema as unknown as { definitions: Record<string, object> }).definitions;
+const webhookValidators = new Map<WebhookEvent, ValidateFunction>();
+
+/** Problems of `payload` as a delivery of `event`, per @octokit/webhooks-schemas; empty when valid. */
+export const validateWebhookPayload = (event: WebhookEvent, payload: unknown): string[] => {
+  let validate = webhookValidators.get(event);
+  if (!validate) {
+    validate = webhookAjv.compile({ $ref: `#/definitions/${event}$event`, definitions: webhookDefinitions });
+    webhookValidators.set(event, validate);
+  }
+  return problemsOf(validate, payload);
+};
+
+/** GitHub's first example of `event` that passes the schema and `fits`, with what belongs to an app installation removed. */
+const webhookExample = (event: WebhookEvent, fits: (example: Record<string, unknown>) => boolean) => {
+  const definition = (webhookExamples as unknown as { name: string; examples: Record<string, unknown>[] }[]).find((d) => d.name === event);
+  const example = definition?.examples.find((e) => fits(e) && validateWebhookPayload(event, e).length === 0);
+  if (!example) throw new Error(`@octokit/webhooks-examples has no valid ${event} example to start from`);
+  const { installation: _installation, ...rest } = structuredClone(example);
+  return rest;
+};
+
+/** X-Hub-Signature-256 as GitHub computes it: `sha256=` and the hex HMAC-SHA256 of the exact body with the webhook's secret. */
+export const webhookSignature = (secret: string, body: string | Uint8Array) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+
+export const ZERO_SHA = "0000000000000000000000000000000000000000";
+
+// ---------------------------------------------------------------------------
 // Types
 
 export type GitHubUser = {
@@ -115,6 +156,38 @@ export type StandInRepo = {
   updatedAt: Date;
   /** Set by a successful `git-receive-pack`, as GitHub's `pushed_at`. */
   pushedAt: Date;
+  /** Every ref a successful `git-receive-pack` changed, oldest first: what a push delivery tells. */
+  pushes: PushRecord[];
+};
+
+export type PushRecord = {
+  ref: string;
+  /** The ref's commit before the push; ZERO_SHA when the push created it. */
+  before: string;
+  /** After the push; ZERO_SHA when the push deleted it. */
+  after: string;
+  /** The login that pushed. */
+  pusher: string;
+};
+
+export type DeliverOptions = {
+  /** The webhook's secret: the delivery is signed with it as GitHub signs (X-Hub-Signature-256, and the older sha1 X-Hub-Signature). */
+  secret: string;
+  /** Sent as X-Hub-Signature-256 instead of the real signature (a forgery), or null to send none. */
+  signature?: string | null;
+  /** Changes the body after it was signed, as someone on the way would. */
+  alter?: (body: string) => string;
+};
+
+export type Delivery = {
+  event: WebhookEvent;
+  /** X-GitHub-Delivery */
+  guid: string;
+  url: string;
+  /** The server's answer; 0 when it could not be reached. */
+  status: number;
+  /** The answer's body, parsed when it is JSON. */
+  body: any;
 };
 
 export type LoggedRequest = {
@@ -189,6 +262,22 @@ export type GitHubStandIn = {
   /** Listens again on the same port. */
   up: () => Promise<void>;
   readonly isDown: boolean;
+  /**
+   * The push delivery GitHub would send for `push` (default: the repository's
+   * latest), made from GitHub's example payload and filled with this
+   * repository, the ref, before/after and the commits pushed (at most 20, as GitHub).
+   */
+  pushPayload: (owner: string, name: string, push?: PushRecord) => Promise<Record<string, unknown>>;
+  /** The ping GitHub sends when a webhook to `url` is created on the repository. */
+  pingPayload: (owner: string, name: string, url: string) => Record<string, unknown>;
+  /**
+   * POSTs one delivery to `url` (a payload URL such as `http://127.0.0.1:PORT/github/webhook`)
+   * with GitHub's headers. The payload must pass GitHub's webhook schema: the stand-in
+   * sends nothing that GitHub would not (it throws instead).
+   */
+  deliver: (url: string, event: WebhookEvent, payload: Record<string, unknown>, options: DeliverOptions) => Promise<Delivery>;
+  /** Every delivery sent, in order. */
+  readonly deliveries: Delivery[];
   /** Every request, in arrival order. */
   readonly requests: LoggedRequest[];
   /** Bodies the stand-in refused to send because they broke the schema; `stop()` throws if any. */
@@ -390,6 +479,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
       createdAt: now,
       updatedAt: now,
       pushedAt: now,
+      pushes: [],
     };
     const ready = (async () => {
       await mkdir(join(root, owner), { recursive: true });
@@ -742,6 +832,10 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
     const encoding = req.headers.get("content-encoding");
     if (encoding !== null) env.HTTP_CONTENT_ENCODING = encoding;
 
+    // What a push changes is known by comparing the refs around it, as GitHub's push event tells it.
+    const receiving = service === "git-receive-pack" && tail !== "/info/refs";
+    const pusher = auth.user.login;
+    const refsBefore = receiving ? await listRefs(repo.path) : undefined;
     const proc = Bun.spawn(["git", "http-backend"], {
       env,
       stdin: req.method === "POST" && req.body ? req : "ignore",
@@ -754,15 +848,210 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
       gitProcesses.delete(proc);
       const text = (await stderr.catch(() => "")).trim();
       if (text) log.gitStderr = text;
-      if (code === 0 && service === "git-receive-pack" && tail !== "/info/refs") {
+      if (code === 0 && receiving && refsBefore) {
         repo.pushedAt = new Date();
         repo.updatedAt = repo.pushedAt;
+        const refsAfter = await listRefs(repo.path).catch(() => undefined);
+        for (const ref of new Set([...refsBefore.keys(), ...(refsAfter?.keys() ?? [])])) {
+          const before = refsBefore.get(ref) ?? ZERO_SHA;
+          const after = refsAfter?.get(ref) ?? ZERO_SHA;
+          if (refsAfter && before !== after) repo.pushes.push({ ref, before, after, pusher });
+        }
       }
     });
     const head = await readCgiHead(proc.stdout);
     if (!head.body) return gitText(502, `git http-backend ended without an answer: ${(await stderr).trim()}`);
     head.headers.set("x-github-request-id", requestId());
     return new Response(head.body, { status: head.status, headers: head.headers });
+  };
+
+  // --- webhook deliveries
+
+  const listRefs = async (path: string) =>
+    new Map(
+      (await runGitCli(["--git-dir", path, "for-each-ref", "--format=%(refname) %(objectname)"]))
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(" ") as [string, string]),
+    );
+
+  const deliveries: Delivery[] = [];
+  let nextHookId = 500_000;
+
+  /** GitHub's example, retargeted: its URLs, names and ids become this stand-in's. */
+  const retarget = <T>(value: T, replacements: [string, string][]): T =>
+    JSON.parse(replacements.reduce((text, [from, to]) => text.replaceAll(from, to), JSON.stringify(value)));
+
+  const githubUrls = (): [string, string][] => [
+    ["https://api.github.com", apiUrl()],
+    ["https://avatars1.githubusercontent.com", `${origin()}/avatars`],
+    ["https://github.com", origin()],
+    ["git://github.com/", "git://127.0.0.1/"],
+    ["git@github.com:", "git@127.0.0.1:"],
+  ];
+
+  /** A user object of a delivery (`sender`, `repository.owner`), from the example's. */
+  const webhookUser = (template: unknown, login: string) => {
+    const user = retarget(template, [...githubUrls(), ["Codertocat", login]]) as Record<string, unknown>;
+    const { id, node_id } = simpleUser(login);
+    return { ...user, id, node_id };
+  };
+
+  /** The example's repository, made this one (a push delivery gives times as Unix seconds, as GitHub does there). */
+  const webhookRepository = (template: Record<string, unknown>, repo: StandInRepo, unixTimes: boolean) => {
+    const full = `${repo.owner}/${repo.name}`;
+    const base = retarget(template, [...githubUrls(), ["Codertocat/Hello-World", full], ["Hello-World", repo.name], ["Codertocat", repo.owner]]);
+    const owner = userByLogin(repo.owner);
+    const time = (date: Date) => (unixTimes ? Math.floor(date.getTime() / 1000) : stamp(date));
+    return {
+      ...base,
+      id: repo.id,
+      node_id: nodeId("R", repo.id),
+      name: repo.name,
+      full_name: full,
+      private: repo.private,
+      visibility: repo.private ? "private" : "public",
+      description: repo.description,
+      owner: {
+        ...webhookUser(template.owner, repo.owner),
+        ...("name" in (template.owner as object) ? { name: repo.owner, email: owner?.email ?? null } : {}),
+      },
+      clone_url: `${gitUrl()}/${full}.git`,
+      created_at: time(repo.createdAt),
+      updated_at: stamp(repo.updatedAt),
+      pushed_at: time(repo.pushedAt),
+      default_branch: "main",
+      ...("master_branch" in base ? { master_branch: "main" } : {}),
+    };
+  };
+
+  /** A commit as a push delivery lists it. */
+  const webhookCommit = async (repo: StandInRepo, sha: string) => {
+    const gitDir = ["--git-dir", repo.path];
+    const [tree = "", authorName = "", authorEmail = "", timestamp = "", committerName = "", committerEmail = "", message = ""] = (
+      await runGitCli([...gitDir, "show", "-s", "--format=%T%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%B", sha])
+    ).split("\0");
+    const changes = (await runGitCli([...gitDir, "diff-tree", "--root", "--no-commit-id", "--name-status", "-r", sha])).split("\n").filter(Boolean);
+    const files = (status: string) => changes.filter((line) => line.startsWith(status)).map((line) => line.slice(line.indexOf("\t") + 1));
+    return {
+      id: sha,
+      tree_id: tree,
+      distinct: true,
+      message,
+      timestamp,
+      url: `${origin()}/${repo.owner}/${repo.name}/commit/${sha}`,
+      author: { name: authorName, email: authorEmail },
+      committer: { name: committerName, email: committerEmail },
+      added: files("A"),
+      removed: files("D"),
+      modified: files("M"),
+    };
+  };
+
+  const pushPayload = async (owner: string, name: string, push?: PushRecord) => {
+    const repo = await findRepo(owner, name);
+    if (!repo) throw new Error(`pushPayload: no stand-in repository ${owner}/${name}`);
+    const change = push ?? repo.pushes.at(-1);
+    if (!change) throw new Error(`pushPayload: nothing was pushed to ${owner}/${name} yet`);
+    const example = webhookExample("push", (e) => String(e.ref).startsWith("refs/heads/") && e.head_commit !== null);
+    const created = change.before === ZERO_SHA;
+    const deleted = change.after === ZERO_SHA;
+    const gitDir = ["--git-dir", repo.path];
+    // The newest 20 commits the push brought, oldest first.
+    const shas = deleted
+      ? []
+      : (await runGitCli([...gitDir, "rev-list", "-n", "20", "--reverse", created ? change.after : `${change.before}..${change.after}`]))
+          .split("\n")
+          .filter(Boolean);
+    const commits = await Promise.all(shas.map((sha) => webhookCommit(repo, sha)));
+    const forced =
+      !created && !deleted && (await runGit([...gitDir, "merge-base", "--is-ancestor", change.before, change.after])).code !== 0;
+    const pusher = userByLogin(change.pusher);
+    const full = `${repo.owner}/${repo.name}`;
+    return {
+      ...example,
+      ref: change.ref,
+      before: change.before,
+      after: change.after,
+      created,
+      deleted,
+      forced,
+      base_ref: null,
+      compare: created
+        ? `${origin()}/${full}/commit/${change.after.slice(0, 12)}`
+        : `${origin()}/${full}/compare/${change.before.slice(0, 12)}...${change.after.slice(0, 12)}`,
+      commits,
+      head_commit: deleted ? null : (commits.at(-1) ?? (await webhookCommit(repo, change.after))),
+      repository: webhookRepository(example.repository as Record<string, unknown>, repo, true),
+      pusher: { name: change.pusher, email: pusher?.email ?? null },
+      sender: webhookUser(example.sender, change.pusher),
+    };
+  };
+
+  const pingPayload = (owner: string, name: string, url: string) => {
+    const repo = repos.get(key(owner, name))?.repo;
+    if (!repo) throw new Error(`pingPayload: no stand-in repository ${owner}/${name}`);
+    const example = webhookExample("ping", (e) => "repository" in e && (e.hook as { type?: string }).type === "Repository");
+    const hookId = nextHookId++;
+    const api = `${apiUrl()}/repos/${repo.owner}/${repo.name}/hooks/${hookId}`;
+    const hook = example.hook as Record<string, unknown>;
+    return {
+      ...example,
+      hook_id: hookId,
+      hook: {
+        ...hook,
+        id: hookId,
+        active: true,
+        events: ["push"],
+        config: { content_type: "json", insecure_ssl: "0", secret: "********", url },
+        url: api,
+        test_url: `${api}/test`,
+        ping_url: `${api}/pings`,
+        deliveries_url: `${api}/deliveries`,
+      },
+      repository: webhookRepository(example.repository as Record<string, unknown>, repo, false),
+      sender: webhookUser(example.sender, repo.owner),
+    };
+  };
+
+  const deliver = async (url: string, event: WebhookEvent, payload: Record<string, unknown>, options: DeliverOptions): Promise<Delivery> => {
+    const found = validateWebhookPayload(event, payload);
+    if (found.length > 0) {
+      const problem = `a ${event} delivery breaks GitHub's webhook schema: ${found.join("; ")}`;
+      problems.push(problem);
+      throw new Error(problem);
+    }
+    const body = JSON.stringify(payload);
+    const guid = crypto.randomUUID();
+    const repository = payload.repository as { id?: number } | undefined;
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "GitHub-Hookshot/stand-in",
+      "x-github-event": event,
+      "x-github-delivery": guid,
+      "x-github-hook-id": String((payload.hook_id as number | undefined) ?? 500_000),
+      "x-github-hook-installation-target-type": "repository",
+      "x-github-hook-installation-target-id": String(repository?.id ?? 0),
+      "x-hub-signature": `sha1=${createHmac("sha1", options.secret).update(body).digest("hex")}`,
+    };
+    const signature = options.signature === undefined ? webhookSignature(options.secret, body) : options.signature;
+    if (signature !== null) headers["x-hub-signature-256"] = signature;
+    const delivery: Delivery = { event, guid, url, status: 0, body: undefined };
+    deliveries.push(delivery);
+    let answer: Response;
+    try {
+      answer = await fetch(url, { method: "POST", headers, body: options.alter ? options.alter(body) : body });
+    } catch {
+      return delivery; // Unreachable: GitHub records the failed delivery, and so does the stand-in (status 0).
+    }
+    delivery.status = answer.status;
+    const text = await answer.text();
+    try {
+      delivery.body = JSON.parse(text);
+    } catch {
+      delivery.body = text;
+    }
+    return delivery;
   };
 
   // --- faults and dispatch
@@ -928,6 +1217,10 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
     get isDown() {
       return server === undefined;
     },
+    pushPayload,
+    pingPayload,
+    deliver,
+    deliveries,
     requests,
     problems,
     stop: async () => {

@@ -7,10 +7,20 @@ import { tempDir } from "../support/tmp.ts";
 
 export const ALICE = "ghp_aliceSyncTestToken0000000000000000000";
 export const BOB = "ghp_bobSyncTestToken00000000000000000000000";
+export const WEBHOOK_SECRET = "whsec-sync-tests-0123456789abcdef";
 
 export const syncedGitchat = async (
   github: GitHubStandIn,
-  options: { token?: string; user?: string; repo?: string; dataDir?: string; log?: (line: string) => void; interval?: string } = {},
+  options: {
+    token?: string;
+    user?: string;
+    repo?: string;
+    dataDir?: string;
+    log?: (line: string) => void;
+    interval?: string;
+    /** GITHUB_WEBHOOK_SECRET: turns on POST /github/webhook. */
+    webhookSecret?: string;
+  } = {},
 ): Promise<Gitchat & { dataDir: string; lines: string[] }> => {
   const dataDir = options.dataDir ?? tempDir();
   const lines: string[] = [];
@@ -24,6 +34,7 @@ export const syncedGitchat = async (
       GITHUB_API_URL: github.apiUrl,
       GITHUB_GIT_URL: github.gitUrl,
       SYNC_INTERVAL: options.interval ?? "3600",
+      ...(options.webhookSecret ? { GITHUB_WEBHOOK_SECRET: options.webhookSecret } : {}),
     },
     github: createGitHub({ token, apiUrl: github.apiUrl, fast: true }),
     sync: { debounceMs: 10, maxBackoffMs: 100 },

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { call } from "../support/app.ts";
 import { fsck, runGit } from "../support/git.ts";
-import { startGitHub, type GitHubStandIn } from "../support/github.ts";
-import { ALICE, BOB, contents, eventually, send, syncedGitchat } from "./support.ts";
+import { startGitHub, webhookSignature, type GitHubStandIn } from "../support/github.ts";
+import { ALICE, BOB, contents, eventually, send, syncedGitchat, WEBHOOK_SECRET } from "./support.ts";
 
 const running: { close: () => Promise<void> }[] = [];
 afterEach(async () => {
@@ -139,10 +139,10 @@ test("rate limits and server errors from GitHub's API are waited out and retried
   expect(await remoteFiles(github)).toHaveLength(1);
 });
 
-test("the token never reaches git config, the data directory, a log line or a response", async () => {
+test("the token and the webhook secret never reach git config, the data directory, a log line or a response", async () => {
   const github = await standIn();
   const lines: string[] = [];
-  const gitchat = await server(github, { log: (line) => lines.push(line) });
+  const gitchat = await server(github, { log: (line) => lines.push(line), webhookSecret: WEBHOOK_SECRET });
   gitchat.sync!.start();
   await send(gitchat, "secret-free");
   await call(gitchat, "POST", "/push");
@@ -153,15 +153,26 @@ test("the token never reaches git config, the data directory, a log line or a re
     ["/repositories", "/messages", "/health", "/openapi.json"].map(async (path) => JSON.stringify((await call(gitchat, "GET", path)).body)),
   );
   answers.push(JSON.stringify((await call(gitchat, "POST", "/push")).body));
+  // GitHub's webhook, signed and forged: its answers name no secret either.
+  const push = JSON.stringify(await github.pushPayload("alice", "chat"));
+  for (const signature of [webhookSignature(WEBHOOK_SECRET, push), webhookSignature("not-the-secret-at-all", push), undefined]) {
+    const headers: Record<string, string> = { "x-github-event": "push", ...(signature ? { "x-hub-signature-256": signature } : {}) };
+    const answer = await call(gitchat, "POST", "/github/webhook", push, headers);
+    expect(answer.status).toBe(signature === webhookSignature(WEBHOOK_SECRET, push) ? 202 : 401);
+    answers.push(JSON.stringify(answer.body));
+  }
   await gitchat.close();
   running.splice(running.indexOf(gitchat), 1);
   const files = readdirSync(gitchat.dataDir, { recursive: true }) as string[];
   for (const file of files) {
     const path = join(gitchat.dataDir, file);
-    if (statSync(path).isFile()) expect(readFileSync(path).includes(ALICE)).toBe(false);
+    if (statSync(path).isFile()) expect([file, readFileSync(path).includes(ALICE), readFileSync(path).includes(WEBHOOK_SECRET)]).toEqual([file, false, false]);
   }
   expect(files.some((f) => f.endsWith("config"))).toBe(true);
-  for (const text of [...lines, ...answers]) expect(text).not.toContain(ALICE);
+  for (const text of [...lines, ...answers]) {
+    expect(text).not.toContain(ALICE);
+    expect(text).not.toContain(WEBHOOK_SECRET);
+  }
   expect(lines.some((l) => l.includes("sync failed"))).toBe(true);
 });
 
