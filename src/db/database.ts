@@ -67,7 +67,21 @@ const MIGRATIONS = [
    );`,
   // Polling a channel by arrival: without it, "after a cursor" scanned the whole channel.
   `CREATE INDEX messages_by_arrival ON messages(repository_id, seq);`,
+  // Message files from a remote that break the message rules: never indexed,
+  // and remembered so that each is read and reported once, not on every pull.
+  `CREATE TABLE quarantine (
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     path TEXT NOT NULL,
+     blob TEXT NOT NULL,
+     git_hash TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     found_at TEXT NOT NULL,
+     PRIMARY KEY (repository_id, path, blob)
+   ) WITHOUT ROWID;`,
 ];
+
+/** A message file that was not indexed, and why. */
+export type QuarantinedFile = { path: string; blob: string; gitHash: string; reason: string };
 
 export type SyncStateRow = {
   last_push_at: string | null;
@@ -124,7 +138,7 @@ export class MessageDatabase {
       `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.setIndexed = sqlite.query<void, [string, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
+    this.setIndexed = sqlite.query<void, [string | null, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
   }
 
   listRepositories(): RepositoryRow[] {
@@ -151,12 +165,13 @@ export class MessageDatabase {
 
   /**
    * Stores messages with the commit that holds each, and records `indexedCommit`
-   * as indexed, in one transaction: either all of it is there or none.
+   * as indexed, in one transaction: either all of it is there or none. (Null
+   * records that nothing is indexed yet: the first batches of a rebuild.)
    */
   insertMessages(
     repositoryId: number,
     rows: readonly { message: NewMessage; gitHash: string }[],
-    indexedCommit: string,
+    indexedCommit: string | null,
   ) {
     this.sqlite.transaction(() => {
       for (const { message: m, gitHash } of rows) {
@@ -171,6 +186,30 @@ export class MessageDatabase {
       this.sqlite
         .query<{ one: number }, [number, string]>("SELECT 1 AS one FROM messages WHERE repository_id = ? AND id = ?")
         .get(repositoryId, id) !== null
+    );
+  }
+
+  /** Every message id of a channel, one at a time (for `gitchat verify`). */
+  *messageIds(repositoryId: number): Generator<string> {
+    const query = this.sqlite.query<{ id: string }, [number]>("SELECT id FROM messages WHERE repository_id = ?");
+    for (const row of query.iterate(repositoryId)) yield row.id;
+  }
+
+  /** Records files as quarantined (those already recorded stay as they were). */
+  quarantine(repositoryId: number, files: readonly QuarantinedFile[], at: string) {
+    const insert = this.sqlite.query<void, [number, string, string, string, string, string]>(
+      "INSERT OR IGNORE INTO quarantine (repository_id, path, blob, git_hash, reason, found_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.sqlite.transaction(() => {
+      for (const f of files) insert.run(repositoryId, f.path, f.blob, f.gitHash, f.reason, at);
+    })();
+  }
+
+  isQuarantined(repositoryId: number, path: string, blob: string) {
+    return (
+      this.sqlite
+        .query<{ one: number }, [number, string, string]>("SELECT 1 AS one FROM quarantine WHERE repository_id = ? AND path = ? AND blob = ?")
+        .get(repositoryId, path, blob) !== null
     );
   }
 

@@ -27,6 +27,17 @@ export const messagePath = (m: Pick<MessageRecord, "id" | "created_at">) =>
 /** The message id a path names, or undefined when the path is not a message file. */
 export const idFromPath = (path: string) => PATH.exec(path)?.[1];
 
+/**
+ * The message path that `path` is a kept copy of: where a merge found the
+ * same path with other content on the remote, it kept ours at the path and
+ * theirs beside it as `<id>.conflict-<first 12 of its blob id>.json`
+ * (history.ts `unionTrees`). Undefined for any other path.
+ */
+export const conflictCopyOf = (path: string) => {
+  const match = /^(messages\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f-]{36})\.conflict-[0-9a-f]{12}\.json$/.exec(path);
+  return match ? `${match[1]}.json` : undefined;
+};
+
 export const encodeMessage = (m: MessageRecord) =>
   new TextEncoder().encode(
     `${JSON.stringify(
@@ -36,21 +47,22 @@ export const encodeMessage = (m: MessageRecord) =>
     )}\n`,
   );
 
+/** Reads a message file; the error's message is the reason it cannot be read, for the caller to put after the path. */
 export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord => {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    throw new StoreIntegrityError(`${path} is not valid UTF-8 JSON`);
+    throw new StoreIntegrityError("not valid UTF-8 JSON");
   }
   const v = value as Record<string, unknown>;
   const fields = ["id", "author", "content", "type", "created_at"] as const;
   for (const field of fields) {
-    if (typeof v?.[field] !== "string") throw new StoreIntegrityError(`${path} has no string "${field}"`);
+    if (typeof v?.[field] !== "string") throw new StoreIntegrityError(`has no string "${field}"`);
   }
   const record = Object.fromEntries(fields.map((f) => [f, v[f] as string])) as MessageRecord;
   if (idFromPath(path) !== record.id || Number.isNaN(Date.parse(record.created_at))) {
-    throw new StoreIntegrityError(`${path} does not match the message it holds`);
+    throw new StoreIntegrityError("the path does not match the message's id and time");
   }
   return record;
 };
