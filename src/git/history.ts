@@ -106,28 +106,29 @@ export const isAncestor = async (store: ChannelStore, ancestor: string, descenda
 };
 
 /**
- * `commits` reordered so that every commit comes after those of its parents
- * that are among them (a depth-first walk; commit times are not trusted, a
+ * The commits `head` reaches (only those in `within`, when given), parents
+ * before children: a depth-first walk, since commit times are not trusted (a
  * remote can set them to anything).
  */
-export const parentsFirst = async (store: ChannelStore, commits: readonly string[]) => {
-  const state = new Map<string, "todo" | "open" | "done">(commits.map((c) => [c, "todo"]));
+export const parentsFirst = async (store: ChannelStore, head: string, within?: ReadonlySet<string>) => {
   const order: string[] = [];
-  for (const root of commits) {
-    if (state.get(root) !== "todo") continue;
-    const stack = [root];
-    while (stack.length > 0) {
-      const oid = stack[stack.length - 1]!;
-      const now = state.get(oid);
-      if (now === "todo") {
-        state.set(oid, "open");
-        for (const parent of (await store.readCommit(oid)).parent) if (state.get(parent) === "todo") stack.push(parent);
-      } else {
-        stack.pop();
-        if (now === "open") {
-          state.set(oid, "done");
-          order.push(oid);
-        }
+  if (within && !within.has(head)) return order;
+  /** false while a commit's parents are being walked, true once it is in `order`. */
+  const done = new Map<string, boolean>();
+  const stack = [head];
+  while (stack.length > 0) {
+    const oid = stack[stack.length - 1]!;
+    const state = done.get(oid);
+    if (state === undefined) {
+      done.set(oid, false);
+      for (const parent of (await store.readCommit(oid)).parent) {
+        if (!done.has(parent) && (within?.has(parent) ?? true)) stack.push(parent);
+      }
+    } else {
+      stack.pop();
+      if (state === false) {
+        done.set(oid, true);
+        order.push(oid);
       }
     }
   }

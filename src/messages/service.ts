@@ -217,7 +217,7 @@ export class MessageService {
       }
     };
 
-    const commits = await parentsFirst(store, await commitsBetween(store, [head], base ? [base] : []));
+    const commits = await parentsFirst(store, head, base ? new Set(await commitsBetween(store, [head], [base])) : undefined);
     for (const commit of commits) {
       const { added, altered } = await store.introducedFiles(commit);
       for (const file of altered) report.problems.push(`${file.path} was changed by commit ${commit}; both versions are kept in git`);
