@@ -179,6 +179,8 @@ export class MessageService {
     let taken = new Map<string, string>();
     const flush = (indexedCommit: string | null) => {
       if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
+      // Arrival numbers (cursors) follow message time within what arrives together.
+      rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
       this.db.insertMessages(channel.id, rows, indexedCommit);
       report.indexed += rows.length;
       report.quarantined.push(...quarantined.values());

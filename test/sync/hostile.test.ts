@@ -130,18 +130,22 @@ test("content from the remote that breaks the message rules is quarantined: neve
   expect(verified.code).toBe(0);
 }, 30_000);
 
-test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type or author) is quarantined with its reason", async () => {
+test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type or author, a taken id) is quarantined with its reason", async () => {
   const github = await standIn();
-  const { gitchat } = await serverWith(github, ["hello"]);
+  const { gitchat, messages } = await serverWith(github, ["hello"]);
 
   const clone = await hostileClone(github);
+  const moved = message("moved");
   const paths = {
     json: clone.write(message("x"), "{not json"),
     fields: clone.write(message("x"), JSON.stringify({ id: "x", content: 42 })),
-    moved: clone.write(message("moved"), encodeMessage(message("moved", { created_at: "2001-01-01T00:00:00.000Z" }))),
+    // The right id, but a time on another day than the path's.
+    moved: clone.write(moved, encodeMessage({ ...moved, created_at: "2001-01-01T00:00:00.000Z" })),
     type: clone.write(message("typed", { type: "Not A Type" })),
     author: clone.write(message("named", { author: "<script>" })),
     blank: clone.write(message(" \n ")),
+    // A valid message in itself, at the path its time gives, under the id of ours.
+    taken: clone.write(message("impostor", { id: messages[0]!.id, created_at: "2001-01-01T00:00:00.000Z" })),
   };
   await clone.git("add", "-A");
   await clone.git("commit", "-q", "-m", "malformed files");
@@ -150,13 +154,14 @@ test("a file that is not a valid message (bad JSON, wrong fields, wrong path, ba
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["hello"]);
   const error: string = (await call(gitchat, "GET", "/repositories")).body[0].sync.last_error;
-  expect(error).toContain("6 message file(s) from the remote were quarantined");
+  expect(error).toContain("7 message file(s) from the remote were quarantined");
   expect(error).toContain(`${paths.json}: not valid UTF-8 JSON`);
   expect(error).toContain(`${paths.fields}: has no string "author"`);
   expect(error).toContain(`${paths.moved}: the path does not match the message's id and time`);
   expect(error).toContain(`${paths.type}: type "Not A Type" is not valid`);
   expect(error).toContain(`${paths.author}: a name must be 1 to 64 characters`);
   expect(error).toContain(`${paths.blank}: content must not be empty`);
+  expect(error).toContain(`${paths.taken}: the id is already held by ${pathOf(messages[0]!)}`);
 }, 30_000);
 
 test("a quarantined file is reported once, even when a rewritten history brings it again", async () => {
@@ -195,6 +200,9 @@ test("a message file deleted on the remote stays served and in this server's tre
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["keep me", "and me"]);
   expect(await localTree(gitchat.dataDir)).toContain(doomed);
+  expect((await call(gitchat, "GET", "/repositories")).body[0].sync.last_error).toBe(
+    `the remote's history dropped or changed file(s) this server holds (${doomed}); merged so that they are kept`,
+  );
   expect((await call(gitchat, "POST", "/push")).body.success).toBe(true);
   const remote = await runGit(["--git-dir", github.repoPath("alice", "chat"), "ls-tree", "-r", "--name-only", "main"]);
   expect(remote.stdout).toContain(doomed);
