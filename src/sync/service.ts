@@ -42,8 +42,8 @@ const describe = (error: unknown) =>
   error instanceof AppError ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
 
 /** Up to `max` items joined, and how many more there are. */
-const listed = (items: readonly string[], max: number, total = items.length) =>
-  `${items.slice(0, max).join("; ")}${total > max ? `; and ${total - max} more` : ""}`;
+const listed = (items: readonly string[], max: number) =>
+  `${items.slice(0, max).join("; ")}${items.length > max ? `; and ${items.length - max} more` : ""}`;
 
 class ChannelSync {
   private running: Promise<void> = Promise.resolve();
@@ -121,7 +121,9 @@ class ChannelSync {
         this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);
       }
       if (merged.notKept.length > 0) {
-        const note = `the remote's history dropped or changed file(s) this server holds (${listed(merged.notKept, 3)}); merged so that they are kept`;
+        // notKept stops at ten: name a few, without claiming a count.
+        const some = `${merged.notKept.slice(0, 3).join("; ")}${merged.notKept.length > 3 ? "; ..." : ""}`;
+        const note = `the remote's history dropped or changed file(s) this server holds (${some}); merged so that they are kept`;
         this.notes.push(note);
         this.owner.log(`${this.channel.fullName}: ${note}`);
       }

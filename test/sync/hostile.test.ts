@@ -78,8 +78,8 @@ const message = (content: string, extra: Partial<MessageRecord> = {}): MessageRe
   ...extra,
 });
 
-const pathOf = (sent: { id: string; timestamp?: string }) =>
-  messagePath({ id: sent.id, created_at: (sent as unknown as { timestamp: string }).timestamp });
+/** Where a message sent through the API lies in git (its answer carries `timestamp`, its `created_at`). */
+const pathOf = (sent: { id: string }) => messagePath({ id: sent.id, created_at: (sent as { id: string; timestamp: string }).timestamp });
 
 const localTree = async (dataDir: string) =>
   (await runGit(["--git-dir", join(dataDir, "repos", "alice", "chat.git"), "ls-tree", "-r", "main"])).stdout;
@@ -220,7 +220,8 @@ test("a message file changed on the remote keeps the original at its path, and b
   const path = pathOf(sent);
 
   const clone = await hostileClone(github);
-  clone.write({ id: sent.id, author: "local", content: "what I never said", type: "message", created_at: (sent as unknown as { timestamp: string }).timestamp });
+  const created_at = (sent as typeof sent & { timestamp: string }).timestamp;
+  clone.write({ id: sent.id, author: "alice", content: "what I never said", type: "message", created_at });
   await clone.git("commit", "-q", "-am", "rewrite a message");
   await clone.git("push", "-q", "origin", "main");
 
