@@ -4,7 +4,7 @@
  * with the git CLI in a clone of the real smart-HTTP remote, and pushed to it.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { encodeMessage, messagePath, type MessageRecord } from "../../src/git/message-file.ts";
 import { call } from "../support/app.ts";
@@ -50,6 +50,7 @@ const IDENTITY = {
 /** A clone of the remote made by the git CLI, which pushes over smart HTTP with the token in a header. */
 const hostileClone = async (github: GitHubStandIn) => {
   const dir = tempDir("gitchat-hostile-");
+  running.push({ close: async () => rmSync(dir, { recursive: true, force: true }) });
   const auth = ["-c", `http.extraHeader=Authorization: Basic ${btoa(`x-access-token:${ALICE}`)}`];
   const git = async (...args: string[]) => {
     const result = await runGit([...auth, "-C", dir, ...args], { env: IDENTITY });
