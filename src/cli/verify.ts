@@ -1,6 +1,8 @@
 /**
  * `gitchat verify`: git and the index hold the same messages, and every file
- * in git reads back. Read-only: the index is opened read-only and the
+ * in git reads back. Exits 1 only for a real inconsistency; what the rules
+ * keep out of the index (quarantined files, kept conflict copies) is listed
+ * as a note. Read-only: the index is opened read-only and the
  * repositories for reading, no channel is created, nothing is indexed or
  * packed, and no file is written. So it takes no lock, and runs beside a
  * server: it compares git at the commit the index recorded, in one snapshot
@@ -10,46 +12,27 @@ import { existsSync } from "node:fs";
 import type { Config } from "../config.ts";
 import { openDatabase, type MessageDatabase } from "../db/database.ts";
 import { readBranch } from "../git/branch.ts";
-import { decodeMessage, idFromPath } from "../git/message-file.ts";
-import type { ChannelStore } from "../git/store.ts";
 import { databasePath } from "../gitchat.ts";
+import { checkChannel } from "../messages/consistency.ts";
 import { RepositoryService, type InspectedRepository } from "../repositories/service.ts";
 
 /** How long a head ahead of the index may stay so (a running server records a commit within moments). */
 const CATCH_UP_MS = 3000;
 
-/** The message files of `commit` against the index's rows of the channel. */
-const compare = async (store: ChannelStore, db: MessageDatabase, repositoryId: number, commit: string | undefined) => {
-  const problems: string[] = [];
-  const files = commit ? await store.listFiles(commit) : [];
-  for (const file of files) {
-    const id = idFromPath(file.path)!;
-    const stored = db.getMessage(repositoryId, id);
-    if (!stored) {
-      problems.push(`${file.path} is in git but not in the index`);
-      continue;
-    }
-    try {
-      const message = decodeMessage(await store.readBlob(file.oid), file.path);
-      if (message.content !== stored.content || message.author !== stored.author || message.created_at !== stored.created_at) {
-        problems.push(`${file.path} differs between git and the index`);
-      }
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
-  const count = db.countMessages(repositoryId);
-  if (count !== files.length) problems.push(`the index holds ${count} message(s), git ${files.length}`);
-  return { files: files.length, count, problems };
+const printSome = (print: (line: string) => void, lines: string[], prefix: string) => {
+  for (const line of lines.slice(0, 20)) print(`  ${prefix}${line}`);
+  if (lines.length > 20) print(`  ... and ${lines.length - 20} more`);
 };
 
-type Report = { line: string; problems: string[] };
+type Report = { line: string; problems: string[]; notes: string[] };
 
 const verifyRepository = async (db: MessageDatabase, repository: InspectedRepository): Promise<Report> => {
   const { fullName, row, store, damage } = repository;
   // The damage line names the channel and its directory already.
-  if (damage || !store) return { line: damage ?? `${fullName}: cannot be read`, problems: [damage ?? "cannot be read"] };
-  if (!row) return { line: `${fullName} is on disk but not in the index: start gitchat (or run \`gitchat rebuild\`) to index it`, problems: ["not indexed"] };
+  if (damage || !store) return { line: damage ?? `${fullName}: cannot be read`, problems: [damage ?? "cannot be read"], notes: [] };
+  if (!row) {
+    return { line: `${fullName} is on disk but not in the index: start gitchat (or run \`gitchat rebuild\`) to index it`, problems: ["not indexed"], notes: [] };
+  }
   // Only a running server moves the head on (it keeps SQLite's -wal open); otherwise nothing is waited for.
   const until = existsSync(`${db.path}-wal`) ? Date.now() + CATCH_UP_MS : 0;
   for (;;) {
@@ -60,12 +43,13 @@ const verifyRepository = async (db: MessageDatabase, repository: InspectedReposi
       const branch = readBranch(store.gitdir);
       const head = branch.kind === "ok" ? branch.oid : undefined;
       if (head === indexed || Date.now() >= until) {
-        const { files, count, problems } = await compare(store, db, row.id, indexed);
+        const { files, indexed: count, problems, notes } = await checkChannel(db, store, row.id, indexed);
         if (head !== indexed) problems.push(`git's head ${head} is newer than the last indexed commit ${indexed ?? "(none)"}: start gitchat to index it`);
-        return { line: `${fullName}: ${files} message(s) in git, ${count} indexed${problems.length ? "" : ", consistent"}`, problems };
+        const verdict = problems.length ? `, ${problems.length} difference(s)` : ", consistent";
+        return { line: `${fullName}: ${files} message(s) in git, ${count} indexed${verdict}${notes.length ? `, ${notes.length} note(s)` : ""}`, problems, notes };
       }
     } catch (error) {
-      return { line: `${fullName}: ${(error as Error).message}`, problems: [(error as Error).message] };
+      return { line: `${fullName}: ${(error as Error).message}`, problems: [(error as Error).message], notes: [] };
     } finally {
       db.sqlite.run("COMMIT");
     }
@@ -78,11 +62,10 @@ export const verifyGitchat = async (config: Config, print: (line: string) => voi
   try {
     let ok = true;
     for (const repository of await RepositoryService.inspect(db, config.dataDir)) {
-      const { line, problems } = await verifyRepository(db, repository);
+      const { line, problems, notes } = await verifyRepository(db, repository);
       print(line);
-      const details = problems.filter((p) => !line.endsWith(p));
-      for (const problem of details.slice(0, 20)) print(`  ${problem}`);
-      if (details.length > 20) print(`  ... and ${details.length - 20} more`);
+      printSome(print, problems.filter((p) => !line.endsWith(p)), "");
+      printSome(print, notes, "note: ");
       ok &&= problems.length === 0;
     }
     return ok;

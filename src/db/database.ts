@@ -16,6 +16,8 @@ export type MessageRow = {
   type: string;
   created_at: string;
   git_hash: string;
+  /** The segment directory of its day its file is in; null for the first layout (none). */
+  segment: number | null;
 };
 
 export type RepositoryRow = {
@@ -32,6 +34,8 @@ export type NewMessage = {
   content: string;
   type: string;
   created_at: string;
+  /** The segment directory of its day its file is in; null or absent for the first layout (none). */
+  segment?: number | null;
 };
 
 const MIGRATIONS = [
@@ -80,10 +84,28 @@ const MIGRATIONS = [
      PRIMARY KEY (repository_id, key)
    ) WITHOUT ROWID;
    CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);`,
+  // Message files from a remote that break the message rules: never indexed,
+  // and remembered so that each is read and reported once, not on every pull.
+  `CREATE TABLE quarantine (
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     path TEXT NOT NULL,
+     blob TEXT NOT NULL,
+     git_hash TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     found_at TEXT NOT NULL,
+     PRIMARY KEY (repository_id, path, blob)
+   ) WITHOUT ROWID;`,
+  // Which segment directory of its day a message's file is in (NULL: the first
+  // layout, no segment level): the index knows each file's path, so a second
+  // file with the same id elsewhere is told apart from the message itself.
+  `ALTER TABLE messages ADD COLUMN segment INTEGER;`,
 ];
 
 /** An Idempotency-Key as recorded: the message it stands for, and a digest of the request that sent it. */
 export type IdempotencyKeyRow = { message_id: string; fingerprint: string };
+
+/** A message file that was not indexed, and why. */
+export type QuarantinedFile = { path: string; blob: string; gitHash: string; reason: string };
 
 export type SyncStateRow = {
   last_push_at: string | null;
@@ -93,7 +115,7 @@ export type SyncStateRow = {
 };
 
 const SELECT_MESSAGE = `SELECT m.seq AS cursor, m.id, r.owner || '/' || r.name AS repository, m.author,
-  m.content, m.type, m.created_at, m.git_hash FROM messages m JOIN repositories r ON r.id = m.repository_id`;
+  m.content, m.type, m.created_at, m.git_hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id`;
 
 export type MessageQuery = {
   repositoryId?: number;
@@ -213,11 +235,11 @@ export class MessageDatabase {
     /** Opened by `gitchat verify`: a connection of its own that writes nothing. */
     private readonly readonly = false,
   ) {
-    this.insertMessage = sqlite.query<void, [string, number, string, string, string, string, string]>(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    this.insertMessage = sqlite.query<void, [string, number, string, string, string, string, string, number | null]>(
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.setIndexed = sqlite.query<void, [string, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
+    this.setIndexed = sqlite.query<void, [string | null, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
   }
 
   listRepositories(): RepositoryRow[] {
@@ -244,16 +266,17 @@ export class MessageDatabase {
 
   /**
    * Stores messages with the commit that holds each, and records `indexedCommit`
-   * as indexed, in one transaction: either all of it is there or none.
+   * as indexed, in one transaction: either all of it is there or none. (Null
+   * records that nothing is indexed yet: the first batches of a rebuild.)
    */
   insertMessages(
     repositoryId: number,
     rows: readonly { message: NewMessage; gitHash: string }[],
-    indexedCommit: string,
+    indexedCommit: string | null,
   ) {
     this.sqlite.transaction(() => {
       for (const { message: m, gitHash } of rows) {
-        this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash);
+        this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash, m.segment ?? null);
       }
       this.setIndexed.run(indexedCommit, repositoryId);
     })();
@@ -303,6 +326,30 @@ export class MessageDatabase {
       this.sqlite
         .query<{ one: number }, [number, string]>("SELECT 1 AS one FROM messages WHERE repository_id = ? AND id = ?")
         .get(repositoryId, id) !== null
+    );
+  }
+
+  /** Every message id of a channel, one at a time (for `gitchat verify`). */
+  *messageIds(repositoryId: number): Generator<string> {
+    const query = this.sqlite.query<{ id: string }, [number]>("SELECT id FROM messages WHERE repository_id = ?");
+    for (const row of query.iterate(repositoryId)) yield row.id;
+  }
+
+  /** Records files as quarantined (those already recorded stay as they were). */
+  quarantine(repositoryId: number, files: readonly QuarantinedFile[], at: string) {
+    const insert = this.sqlite.query<void, [number, string, string, string, string, string]>(
+      "INSERT OR IGNORE INTO quarantine (repository_id, path, blob, git_hash, reason, found_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.sqlite.transaction(() => {
+      for (const f of files) insert.run(repositoryId, f.path, f.blob, f.gitHash, f.reason, at);
+    })();
+  }
+
+  isQuarantined(repositoryId: number, path: string, blob: string) {
+    return (
+      this.sqlite
+        .query<{ one: number }, [number, string, string]>("SELECT 1 AS one FROM quarantine WHERE repository_id = ? AND path = ? AND blob = ?")
+        .get(repositoryId, path, blob) !== null
     );
   }
 

@@ -1,8 +1,10 @@
 /**
- * Walks over a channel's history for sync: which commits a push must send,
- * which objects they add, whether one commit descends from another, and the
- * union of two trees that a merge commits.
+ * Walks over a channel's history for sync and indexing: which commits a push
+ * must send (or the index must read), in what order, which objects they add,
+ * whether one commit descends from another, which files one tree holds that
+ * another does not, and the union of two trees that a merge commits.
  */
+import { compareEntries, type TreeEntry } from "./objects.ts";
 import type { ChannelStore } from "./store.ts";
 
 /** Commits older than this before the one sought are not searched (clock skew between machines). */
@@ -101,6 +103,119 @@ export const isAncestor = async (store: ChannelStore, ancestor: string, descenda
     }
   }
   return false;
+};
+
+/**
+ * The commits `head` reaches (only those in `within`, when given), parents
+ * before children: a depth-first walk, since commit times are not trusted (a
+ * remote can set them to anything).
+ */
+export const parentsFirst = async (store: ChannelStore, head: string, within?: ReadonlySet<string>) => {
+  const order: string[] = [];
+  if (within && !within.has(head)) return order;
+  /** false while a commit's parents are being walked, true once it is in `order`. */
+  const done = new Map<string, boolean>();
+  const stack = [head];
+  while (stack.length > 0) {
+    const oid = stack[stack.length - 1]!;
+    const state = done.get(oid);
+    if (state === undefined) {
+      done.set(oid, false);
+      for (const parent of (await store.readCommit(oid)).parent) {
+        if (!done.has(parent) && (within?.has(parent) ?? true)) stack.push(parent);
+      }
+    } else {
+      stack.pop();
+      if (state === false) {
+        done.set(oid, true);
+        order.push(oid);
+      }
+    }
+  }
+  return order;
+};
+
+/** Whether `bytes` begins with all of `prefix`. */
+const startsWith = (bytes: Uint8Array, prefix: Uint8Array) =>
+  bytes.length >= prefix.length && Buffer.from(bytes.buffer, bytes.byteOffset, prefix.length).equals(prefix);
+
+/**
+ * The files (blobs) of `tree` that `base` does not hold at the same path with
+ * the same id, found top-down: a subtree both hold with the same id is skipped
+ * whole, where `tree` is `base`'s bytes with entries appended only those are
+ * read, and where `base` is `tree`'s bytes with entries appended nothing is. So
+ * the cost follows what differs, not the size of the trees. Without `base`,
+ * every file of `tree`.
+ */
+export async function* filesNotIn(
+  store: ChannelStore,
+  tree: string,
+  base: string | undefined,
+  prefix = "",
+): AsyncGenerator<{ path: string; oid: string }> {
+  if (base !== undefined && startsWith(await store.treeRaw(base), await store.treeRaw(tree))) return;
+  for (const { entry, same } of await store.changedEntries(tree, base === undefined ? [] : [base])) {
+    const path = `${prefix}${entry.name}`;
+    if (entry.mode === "40000") yield* filesNotIn(store, entry.oid, same.find((e) => e.mode === "40000")?.oid, `${path}/`);
+    else if (entry.mode !== "160000") yield { path, oid: entry.oid };
+  }
+}
+
+/**
+ * Finds files by path in one tree. Lookups come in runs within a directory
+ * (a day of messages), so the few directories read last are kept, and an
+ * entry is found by binary search: a directory of 100,000 files costs one
+ * read, not one per lookup.
+ */
+export class TreeLookup {
+  private readonly dirs = new Map<string, TreeEntry[] | undefined>();
+
+  constructor(
+    private readonly store: ChannelStore,
+    private readonly root: string,
+  ) {}
+
+  /** The blob at `path`, or undefined when there is none. */
+  async blobAt(path: string): Promise<string | undefined> {
+    const slash = path.lastIndexOf("/");
+    const entries = await this.dir(slash < 0 ? "" : path.slice(0, slash));
+    const entry = entries && findEntry(entries, path.slice(slash + 1), false);
+    return entry?.oid;
+  }
+
+  private async dir(dir: string) {
+    if (this.dirs.has(dir)) {
+      const entries = this.dirs.get(dir);
+      this.dirs.delete(dir);
+      this.dirs.set(dir, entries);
+      return entries;
+    }
+    let entries: TreeEntry[] | undefined = await this.store.readTree(this.root);
+    for (const name of dir === "" ? [] : dir.split("/")) {
+      const sub = findEntry(entries!, name, true);
+      entries = sub ? await this.store.readTree(sub.oid) : undefined;
+      if (!entries) break;
+    }
+    this.dirs.set(dir, entries);
+    if (this.dirs.size > 4) this.dirs.delete(this.dirs.keys().next().value!);
+    return entries;
+  }
+}
+
+/** The entry named `name` (a directory, or else a file) in entries sorted as git sorts them. */
+const findEntry = (entries: readonly TreeEntry[], name: string, directory: boolean) => {
+  const wanted: TreeEntry = { mode: directory ? "40000" : "100644", name, oid: "" };
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const entry = entries[middle]!;
+    const order = compareEntries(entry, wanted);
+    if (order === 0) return (entry.mode === "40000") === directory && entry.mode !== "160000" ? entry : undefined;
+    if (order < 0) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
 };
 
 /** A tree object added by a commit, and the path it sits at (for delta chains). */

@@ -47,8 +47,18 @@ export const messageDir = (createdAt: string) => {
   return ["messages", String(d.getUTCFullYear()), pad(d.getUTCMonth() + 1), pad(d.getUTCDate())];
 };
 
-export const messagePath = (m: Pick<MessageRecord, "id" | "created_at">, segment: number) =>
-  [...messageDir(m.created_at), segmentName(segment), `${m.id}.json`].join("/");
+/** Where a message's file is: in segment `segment` of its day, or (null) directly in its day, as the first layout wrote it. */
+export const messagePath = (m: Pick<MessageRecord, "id" | "created_at">, segment: number | null) =>
+  [...messageDir(m.created_at), ...(segment === null ? [] : [segmentName(segment)]), `${m.id}.json`].join("/");
+
+/** The path of a message the index holds. */
+export const storedPath = (m: Pick<MessageRecord, "id" | "created_at"> & { segment?: number | null }) => messagePath(m, m.segment ?? null);
+
+/** The segment a message file's path names, or null for a file of the first layout (or not a message file). */
+export const segmentOfPath = (path: string) => {
+  const parts = path.split("/");
+  return parts.length === 6 ? (segmentNumber(parts[4]!) ?? null) : null;
+};
 
 const firstLine = (text: string, max: number) => {
   const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");
@@ -71,6 +81,17 @@ export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author"
 /** The message id a path names, or undefined when the path is not a message file. */
 export const idFromPath = (path: string) => PATH.exec(path)?.[1];
 
+/**
+ * The message path that `path` is a kept copy of: where a merge found the
+ * same path with other content on the remote, it kept ours at the path and
+ * theirs beside it as `<id>.conflict-<first 12 of its blob id>.json`
+ * (history.ts `unionTrees`). Undefined for any other path.
+ */
+export const conflictCopyOf = (path: string) => {
+  const match = /^(messages\/\d{4}\/\d{2}\/\d{2}\/(?:\d{3,}\/)?[0-9a-f-]{36})\.conflict-[0-9a-f]{12}\.json$/.exec(path);
+  return match ? `${match[1]}.json` : undefined;
+};
+
 export const encodeMessage = (m: MessageRecord) =>
   new TextEncoder().encode(
     `${JSON.stringify(
@@ -80,21 +101,22 @@ export const encodeMessage = (m: MessageRecord) =>
     )}\n`,
   );
 
+/** Reads a message file; the error's message is the reason it cannot be read, for the caller to put after the path. */
 export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord => {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    throw new StoreIntegrityError(`${path} is not valid UTF-8 JSON`);
+    throw new StoreIntegrityError("not valid UTF-8 JSON");
   }
   const v = value as Record<string, unknown>;
   const fields = ["id", "author", "content", "type", "created_at"] as const;
   for (const field of fields) {
-    if (typeof v?.[field] !== "string") throw new StoreIntegrityError(`${path} has no string "${field}"`);
+    if (typeof v?.[field] !== "string") throw new StoreIntegrityError(`has no string "${field}"`);
   }
   const record = Object.fromEntries(fields.map((f) => [f, v[f] as string])) as MessageRecord;
   if (idFromPath(path) !== record.id || Number.isNaN(Date.parse(record.created_at))) {
-    throw new StoreIntegrityError(`${path} does not match the message it holds`);
+    throw new StoreIntegrityError("the path does not match the message's id and time");
   }
   return record;
 };

@@ -206,18 +206,19 @@ export class ChannelStore {
     this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
-  commitMessages(messages: readonly MessageRecord[], author: Signature): Promise<string> {
+  /** `placed`, when given, is told the segment each message's file went to, by id. */
+  commitMessages(messages: readonly MessageRecord[], author: Signature, placed?: Map<string, number>): Promise<string> {
     return this.exclusive(async () => {
       this.batch = new Map();
       try {
-        return await this.writeCommitOf(messages, author);
+        return await this.writeCommitOf(messages, author, placed);
       } finally {
         this.batch = undefined;
       }
     });
   }
 
-  private async writeCommitOf(messages: readonly MessageRecord[], author: Signature) {
+  private async writeCommitOf(messages: readonly MessageRecord[], author: Signature, placed?: Map<string, number>) {
     const parent = await this.head();
     this.checkHeadUnchanged();
     let tree = parent ? await this.commitTree(parent) : undefined;
@@ -238,6 +239,7 @@ export class ChannelStore {
           filled = 0;
         }
         filled++;
+        placed?.set(m.id, segment);
         const files = bySegment.get(segment) ?? [];
         files.push({ name: `${m.id}.json`, oid: this.putObject("blob", encodeMessage(m)) });
         bySegment.set(segment, files);

@@ -4,7 +4,7 @@
  * merge the two histories by the union of their trees.
  */
 import { PushRejectedError } from "../errors.ts";
-import { commitsBetween, isAncestor, objectsAddedBy, unionTrees } from "./history.ts";
+import { commitsBetween, filesNotIn, isAncestor, objectsAddedBy, unionTrees } from "./history.ts";
 import { writeTreeChains } from "./pack.ts";
 import { PackWriter } from "./packfile.ts";
 import type { SmartHttpRemote } from "./smart-http.ts";
@@ -119,11 +119,26 @@ export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote)
   return { remoteHead: tip, objects, bytes };
 };
 
-export type MergeResult = { outcome: "up-to-date" | "fast-forward" | "merge"; head: string | undefined; conflicts: string[] };
+export type MergeResult = {
+  outcome: "up-to-date" | "fast-forward" | "merge";
+  head: string | undefined;
+  /** Paths whose content differs on the two sides: ours stays at the path, theirs is kept beside it. */
+  conflicts: string[];
+  /** Files of ours (up to ten) that the remote's newer tree dropped or changed: why a fast-forward became a merge. */
+  notKept: string[];
+};
 
-/** Brings `remoteHead` into `main`: nothing, a fast-forward, or a merge commit of the union of both trees. */
+/**
+ * Brings `remoteHead` into `main`: nothing, a fast-forward, or a merge commit
+ * of the union of both trees. A remote that descends from our head is
+ * fast-forwarded to only when its tree still holds every file of ours as it
+ * is (same path, same blob); one that dropped or changed any (a deletion, an
+ * edit, a rewrite) is merged like a diverged one, so that nothing this server
+ * acknowledged leaves its tree.
+ */
 export const mergeRemote = async (store: ChannelStore, remoteHead: string, now = Date.now()): Promise<MergeResult> => {
   const conflicts: string[] = [];
+  const notKept: string[] = [];
   let outcome: MergeResult["outcome"] = "up-to-date";
   const head = await store.updateHead(async (local) => {
     if (!local) {
@@ -131,14 +146,19 @@ export const mergeRemote = async (store: ChannelStore, remoteHead: string, now =
       return remoteHead;
     }
     if (local === remoteHead || (await isAncestor(store, remoteHead, local))) return undefined;
-    if (await isAncestor(store, local, remoteHead)) {
-      outcome = "fast-forward";
-      return remoteHead;
-    }
     const [ours, theirs] = await Promise.all([store.readCommit(local), store.readCommit(remoteHead)]);
+    if (await isAncestor(store, local, remoteHead)) {
+      for await (const file of filesNotIn(store, ours.tree, theirs.tree)) {
+        if (notKept.push(file.path) >= 10) break;
+      }
+      if (notKept.length === 0) {
+        outcome = "fast-forward";
+        return remoteHead;
+      }
+    }
     const tree = await unionTrees(store, ours.tree, theirs.tree, conflicts);
     outcome = "merge";
     return store.writeMergeCommit(tree, [local, remoteHead], "Merge messages from the remote", now);
   });
-  return { outcome, head, conflicts };
+  return { outcome, head, conflicts, notKept };
 };

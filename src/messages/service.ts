@@ -3,13 +3,18 @@
  * index in SQLite, answer. A message is acknowledged only once both hold it.
  */
 import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
-import type { MessageDatabase, MessageRow, NewMessage } from "../db/database.ts";
-import { decodeMessage, idFromPath, isMessageId } from "../git/message-file.ts";
+import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile } from "../db/database.ts";
+import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
+import { idFromPath, isMessageId, segmentOfPath, storedPath } from "../git/message-file.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { checkAuthor, checkMessage, readMessageFile } from "./rules.ts";
 
-export const MAX_CONTENT_CHARACTERS = 10_000;
-const TYPE = /^[a-z][a-z0-9_-]{0,31}$/;
+export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
+
+/** Messages indexed in one transaction: bounds what a rebuild holds in memory at once. */
+const INDEX_BATCH = 500;
+
 
 export type MessageView = {
   id: string;
@@ -60,15 +65,6 @@ const HOUR_MS = 3_600_000;
 /** A message on its way to the writer, with the key it was sent under. */
 type Submission = { message: NewMessage; key?: { key: string; fingerprint: string } };
 
-/** A person's name as it may appear in a message and a commit: 1 to 64 characters, no control characters. */
-export const checkAuthor = (name: string) => {
-  const trimmed = name.trim();
-  if (trimmed === "" || [...trimmed].length > 64 || /[\u0000-\u001f\u007f<>]/.test(trimmed) || !trimmed.isWellFormed()) {
-    throw new InvalidInputError("a name must be 1 to 64 characters, without control characters or < >");
-  }
-  return trimmed;
-};
-
 export type ListInput = {
   repository?: string;
   before?: string;
@@ -81,19 +77,14 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 
 /** What indexing a channel's history found. */
-export type IndexReport = { indexed: number; problems: string[] };
-
-const checkContent = (content: string) => {
-  if (content.includes("\0")) throw new InvalidInputError("content must not contain NUL characters");
-  if (!content.isWellFormed()) throw new InvalidInputError("content is not valid Unicode (it holds a lone surrogate)");
-  if (content.trim() === "") throw new InvalidInputError("content must not be empty");
-  const characters = [...content].length;
-  if (characters > MAX_CONTENT_CHARACTERS) {
-    throw new InvalidInputError(
-      `content is ${characters.toLocaleString("en")} characters long; the limit is ${MAX_CONTENT_CHARACTERS.toLocaleString("en")}`,
-    );
-  }
+export type IndexReport = {
+  indexed: number;
+  /** One line each, for the log: changed paths, quarantined files. */
+  problems: string[];
+  /** Message files newly found breaking the message rules: not indexed, recorded, reported once. */
+  quarantined: QuarantinedFile[];
 };
+
 
 export class MessageService {
   private readonly writers = new Map<number, GroupCommit<Submission, string>>();
@@ -110,14 +101,10 @@ export class MessageService {
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
-    checkContent(input.content);
-    const type = input.type ?? "message";
-    if (!TYPE.test(type)) {
-      throw new InvalidInputError(`type ${JSON.stringify(type)} is not valid: use up to 32 lower-case letters, digits, "-" or "_"`);
-    }
-    const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
     const author = input.author === undefined ? this.options.author : checkAuthor(input.author);
-    const draft = { author, content: input.content, type };
+    const draft = { author, content: input.content, type: input.type ?? "message" };
+    checkMessage(draft);
+    const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;
     if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft) }), replayed: false };
     if (!IDEMPOTENCY_KEY.test(key)) throw new InvalidInputError(IDEMPOTENCY_KEY_RULE);
@@ -182,7 +169,9 @@ export class MessageService {
         const authors = new Set(batch.map((m) => m.author));
         const name = authors.size === 1 ? batch[0]!.author : "gitchat";
         const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
-        const commit = await channel.store.commitMessages(batch, { name, email: `${name}@gitchat.invalid`, timestamp });
+        const placed = new Map<string, number>();
+        const commit = await channel.store.commitMessages(batch, { name, email: `${name}@gitchat.invalid`, timestamp }, placed);
+        for (const message of batch) message.segment = placed.get(message.id) ?? null;
         try {
           await this.record(channel, commit, batch);
         } finally {
@@ -255,40 +244,103 @@ export class MessageService {
   }
 
   /**
-   * Indexes every committed message of the channel that SQLite lacks: after a
-   * crash between commit and insert, or into an empty database (rebuild).
-   * Walks back from the branch head and stops where history is already indexed.
+   * Indexes every message file of the branch head that SQLite lacks: after a
+   * crash between commit and insert, into an empty database (rebuild), or
+   * after a pull, whatever the shape of the history (merges, a rebased or
+   * force-pushed remote, an unrelated one).
+   *
+   * The walk goes back from the head and stops only at commits the recorded
+   * indexed commit reaches (all indexed), never at a commit merely because
+   * its files are known: a rewritten history can hide new messages under
+   * such a commit. Each new file found is taken with the commit that added
+   * it, if the head still holds it as that commit wrote it; a last pass over
+   * what the head's tree holds that the indexed commit's tree does not (the
+   * same top-down comparison a pull uses) catches files no walked commit
+   * added, such as one a merge brought back. A file that breaks the message
+   * rules, or repeats an indexed id at another path, is quarantined: recorded
+   * once, never indexed.
    */
   async index(channel: Channel): Promise<IndexReport> {
-    const head = await channel.store.head();
-    const indexed = this.db.listRepositories().find((r) => r.id === channel.id)?.indexed_commit;
-    if (!head || head === indexed) return { indexed: 0, problems: [] };
-    const problems: string[] = [];
-    const found: { path: string; oid: string; commit: string }[] = [];
-    const seen = new Set<string>();
-    const stack = [head];
-    while (stack.length > 0) {
-      const commit = stack.pop()!;
-      if (seen.has(commit) || commit === indexed) continue;
-      seen.add(commit);
-      const { parents, added, altered } = await channel.store.introducedFiles(commit);
-      for (const file of altered) problems.push(`${file.path} was changed by commit ${commit}; both versions are kept in git`);
-      const unknown = added.filter((f) => !this.db.hasMessage(channel.id, idFromPath(f.path)!));
-      for (const file of unknown) found.push({ ...file, commit });
-      if (added.length === 0 || unknown.length > 0) stack.push(...parents);
-    }
-    const rows: { message: NewMessage; gitHash: string }[] = [];
-    for (const file of found) {
-      try {
-        rows.push({ message: decodeMessage(await channel.store.readBlob(file.oid), file.path), gitHash: file.commit });
-      } catch (error) {
-        problems.push(`${file.path} in commit ${file.commit} was skipped: ${(error as Error).message}`);
+    const store = channel.store;
+    const report: IndexReport = { indexed: 0, problems: [], quarantined: [] };
+    const head = await store.head();
+    const indexed = this.db.listRepositories().find((r) => r.id === channel.id)?.indexed_commit ?? null;
+    if (!head || head === indexed) return report;
+    const base = indexed !== null && (await store.hasObject(indexed)) ? indexed : undefined;
+    const headTree = (await store.readCommit(head)).tree;
+    const atHead = new TreeLookup(store, headTree);
+
+    let rows: { message: NewMessage; gitHash: string }[] = [];
+    /** This batch's quarantined files, keyed by path and blob. */
+    let quarantined = new Map<string, QuarantinedFile>();
+    /** Ids taken in this batch, and where: a second path with the same id is a duplicate. */
+    let taken = new Map<string, string>();
+    const flush = (indexedCommit: string | null) => {
+      if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
+      // Arrival numbers (cursors) follow message time within what arrives together.
+      rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
+      this.db.insertMessages(channel.id, rows, indexedCommit);
+      report.indexed += rows.length;
+      report.quarantined.push(...quarantined.values());
+      rows = [];
+      quarantined = new Map();
+      taken = new Map();
+    };
+    const heldAt = (id: string) => {
+      const here = taken.get(id);
+      if (here !== undefined) return here;
+      const row = this.db.getMessage(channel.id, id);
+      return row && storedPath(row);
+    };
+    const consider = async (file: { path: string; oid: string }, gitHash: string) => {
+      const id = idFromPath(file.path);
+      if (!id) return;
+      const held = heldAt(id);
+      if (held === file.path) return;
+      const key = `${file.path}\0${file.oid}`;
+      if (quarantined.has(key) || this.db.isQuarantined(channel.id, file.path, file.oid)) return;
+      let reason: string | undefined;
+      let message: NewMessage | undefined;
+      if (held !== undefined) reason = `the id is already held by ${held}`;
+      else {
+        try {
+          message = readMessageFile(await store.readBlob(file.oid), file.path);
+        } catch (error) {
+          reason = (error as Error).message;
+        }
       }
+      if (message) {
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash });
+        taken.set(id, file.path);
+      } else {
+        quarantined.set(key, { path: file.path, blob: file.oid, gitHash, reason: reason! });
+      }
+    };
+
+    const commits = await parentsFirst(store, head, base ? new Set(await commitsBetween(store, [head], [base])) : undefined);
+    for (const commit of commits) {
+      const { added, altered } = await store.introducedFiles(commit);
+      for (const file of altered) report.problems.push(`${file.path} was changed by commit ${commit}; both versions are kept in git`);
+      for (const file of [...added, ...altered]) {
+        // A version the head no longer holds (replaced or removed later) is not the message.
+        if ((await atHead.blobAt(file.path)) === file.oid) await consider(file, commit);
+      }
+      // The head is indexed only once the walk and the last pass are done:
+      // until then a batch records the commit recorded before.
+      if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
     }
-    rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
-    this.db.insertMessages(channel.id, rows, head);
-    if (rows.length > 0) this.announce(channel.id);
-    return { indexed: rows.length, problems };
+    const baseTree = base ? (await store.readCommit(base)).tree : undefined;
+    for await (const file of filesNotIn(store, headTree, baseTree)) {
+      await consider(file, head);
+      if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+    }
+    flush(head);
+    for (const file of report.quarantined.slice(0, 50)) {
+      report.problems.push(`${file.path} in commit ${file.gitHash} is quarantined: ${file.reason}`);
+    }
+    if (report.quarantined.length > 50) report.problems.push(`... and ${report.quarantined.length - 50} more file(s) quarantined`);
+    if (report.indexed > 0) this.announce(channel.id);
+    return report;
   }
 
   /** Waits until every message handed to a writer is committed and indexed. */

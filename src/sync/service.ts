@@ -41,11 +41,17 @@ export type PushReport = { repository: string; success: boolean; pushed: number;
 const describe = (error: unknown) =>
   error instanceof AppError ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
 
+/** Up to `max` items joined, and how many more there are. */
+const listed = (items: readonly string[], max: number) =>
+  `${items.slice(0, max).join("; ")}${items.length > max ? `; and ${items.length - max} more` : ""}`;
+
 class ChannelSync {
   private running: Promise<void> = Promise.resolve();
   private pushTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
+  /** What the pulls of the sync under way found that an operator should see (shown in `last_error`). */
+  private notes: string[] = [];
   private ready = false;
   private stopped = false;
   readonly remote: SmartHttpRemote;
@@ -78,16 +84,23 @@ class ChannelSync {
     }, this.owner.settings.debounceMs ?? 500);
   }
 
-  /** Pull, merge, index; then push what the remote lacks. Records the outcome; throws on failure. */
-  sync(kind: "push" | "pull" | "both" = "both"): Promise<number> {
+  /**
+   * Pull, merge, index; then push what the remote lacks. Records the outcome
+   * (a success that found something to report, such as quarantined files,
+   * leaves that as a note in `last_error`); throws on failure.
+   */
+  sync(kind: "push" | "pull" | "both" = "both"): Promise<{ pushed: number; note: string | undefined }> {
     return this.serial(async () => {
+      this.notes = [];
       try {
         if (!this.ready) await this.setUp();
         let pushed = 0;
         if (kind !== "push") await this.pull();
         if (kind !== "pull") pushed = await this.push();
         this.failures = 0;
-        return pushed;
+        const note = this.notes.length > 0 ? this.notes.join("; ") : undefined;
+        if (note) this.owner.db.recordSync(this.channel.id, { kind: "error", at: new Date().toISOString(), message: note });
+        return { pushed, note };
       } catch (error) {
         this.failed(error);
         throw error;
@@ -107,10 +120,23 @@ class ChannelSync {
       for (const path of merged.conflicts) {
         this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);
       }
+      if (merged.notKept.length > 0) {
+        // notKept stops at ten: name a few, without claiming a count.
+        const some = `${merged.notKept.slice(0, 3).join("; ")}${merged.notKept.length > 3 ? "; ..." : ""}`;
+        const note = `the remote's history dropped or changed file(s) this server holds (${some}); merged so that they are kept`;
+        this.notes.push(note);
+        this.owner.log(`${this.channel.fullName}: ${note}`);
+      }
       if (merged.outcome !== "up-to-date") {
         const report = await this.owner.messages.index(this.channel);
         if (report.indexed > 0) this.owner.log(`${this.channel.fullName}: ${report.indexed} message(s) pulled`);
         for (const problem of report.problems) this.owner.log(`${this.channel.fullName}: ${problem}`);
+        if (report.quarantined.length > 0) {
+          const files = report.quarantined.map((f) => `${f.path}: ${f.reason}`);
+          this.notes.push(
+            `${report.quarantined.length} message file(s) from the remote were quarantined: ${listed(files, 10)}; see gitchat verify`,
+          );
+        }
       }
     }
     this.owner.db.recordSync(this.channel.id, { kind: "pull", at: new Date().toISOString() });
@@ -134,7 +160,9 @@ class ChannelSync {
 
   private failed(error: unknown) {
     const message = describe(error);
-    this.owner.db.recordSync(this.channel.id, { kind: "error", at: new Date().toISOString(), message });
+    // What a pull found before the failure is not lost behind it.
+    const shown = [message, ...this.notes].join("; ");
+    this.owner.db.recordSync(this.channel.id, { kind: "error", at: new Date().toISOString(), message: shown });
     this.owner.log(`${this.channel.fullName}: sync failed: ${message}`);
     if (error instanceof RemoteNotFoundError) this.ready = false;
     this.failures++;
@@ -252,8 +280,9 @@ export class SyncService {
     return Promise.all(
       this.repositories.list().map(async (channel): Promise<PushReport> => {
         try {
-          const pushed = await this.worker(channel).sync(kind);
-          const message = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
+          const { pushed, note } = await this.worker(channel).sync(kind);
+          const done = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
+          const message = note ? `${done}; ${note}` : done;
           return { repository: channel.fullName, success: true, pushed, message };
         } catch (error) {
           return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };

@@ -95,3 +95,29 @@ test("gitchat verify fails, naming the message, when the index lost one that git
   expect(verified.code).toBe(1);
   expect(verified.stdout).toContain(`${sent.id}.json is in git but not in the index`);
 });
+
+test("gitchat verify fails, naming the message, when the index holds one that git does not", async () => {
+  const dataDir = tempDir();
+  const gitchat = await openTestGitchat({ dataDir });
+  await call(gitchat, "POST", "/messages", { content: "in both" });
+  const channel = gitchat.repositories.resolve("local/general");
+  const stray = { id: Bun.randomUUIDv7(), author: "local", content: "only indexed", type: "message", created_at: new Date().toISOString() };
+  gitchat.db.insertMessages(channel.id, [{ message: stray, gitHash: (await channel.store.head())! }], (await channel.store.head())!);
+  await gitchat.close();
+
+  const verified = await runCli(["verify"], dataDir);
+  expect(verified.stdout).toContain(`message ${stray.id} is indexed but not in git's head`);
+  expect(verified.code).toBe(1);
+});
+
+test("gitchat verify fails, naming the file, when the index's copy of a message differs from git's", async () => {
+  const dataDir = tempDir();
+  const gitchat = await openTestGitchat({ dataDir });
+  const sent = (await call(gitchat, "POST", "/messages", { content: "as written" })).body;
+  gitchat.db.sqlite.run("UPDATE messages SET content = 'not as written' WHERE id = ?", [sent.id]);
+  await gitchat.close();
+
+  const verified = await runCli(["verify"], dataDir);
+  expect(verified.stdout).toContain(`${sent.id}.json differs between git and the index`);
+  expect(verified.code).toBe(1);
+});

@@ -1,0 +1,64 @@
+/**
+ * The rules every message obeys, whether it is sent here or arrives in a
+ * message file from a remote: one set, so that a remote cannot put into the
+ * index (and onto every page) what the API would refuse.
+ */
+import { InvalidInputError } from "../errors.ts";
+import { decodeMessage, isMessageId, messagePath, segmentOfPath, type MessageRecord } from "../git/message-file.ts";
+
+export const MAX_CONTENT_CHARACTERS = 10_000;
+const TYPE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export const checkContent = (content: string) => {
+  if (content.includes("\0")) throw new InvalidInputError("content must not contain NUL characters");
+  if (!content.isWellFormed()) throw new InvalidInputError("content is not valid Unicode (it holds a lone surrogate)");
+  if (content.trim() === "") throw new InvalidInputError("content must not be empty");
+  const characters = [...content].length;
+  if (characters > MAX_CONTENT_CHARACTERS) {
+    throw new InvalidInputError(
+      `content is ${characters.toLocaleString("en")} characters long; the limit is ${MAX_CONTENT_CHARACTERS.toLocaleString("en")}`,
+    );
+  }
+};
+
+export const checkType = (type: string) => {
+  if (!TYPE.test(type)) {
+    throw new InvalidInputError(`type ${JSON.stringify(type)} is not valid: use up to 32 lower-case letters, digits, "-" or "_"`);
+  }
+};
+
+/** A person's name as it may appear in a message and a commit: 1 to 64 characters, no control characters. */
+export const checkAuthor = (name: string) => {
+  const trimmed = name.trim();
+  if (trimmed === "" || [...trimmed].length > 64 || /[\u0000-\u001f\u007f<>]/.test(trimmed) || !trimmed.isWellFormed()) {
+    throw new InvalidInputError("a name must be 1 to 64 characters, without control characters or < >");
+  }
+  return trimmed;
+};
+
+/** Throws InvalidInputError naming the first rule `message` breaks. */
+export const checkMessage = (message: Pick<MessageRecord, "content" | "type" | "author">) => {
+  checkContent(message.content);
+  checkType(message.type);
+  if (checkAuthor(message.author) !== message.author) throw new InvalidInputError("a name must not start or end with spaces");
+};
+
+/**
+ * Reads a message file as the index takes it: valid UTF-8 JSON with the
+ * fields of a message, at the path its id and time give, obeying the message
+ * rules. Throws an AppError whose message is the reason otherwise.
+ */
+export const readMessageFile = (bytes: Uint8Array, path: string): MessageRecord => {
+  const message = decodeMessage(bytes, path);
+  const time = new Date(message.created_at);
+  if (
+    !isMessageId(message.id) ||
+    Number.isNaN(time.getTime()) ||
+    time.toISOString() !== message.created_at ||
+    messagePath(message, segmentOfPath(path)) !== path
+  ) {
+    throw new InvalidInputError("the path does not match the message's id and time");
+  }
+  checkMessage(message);
+  return message;
+};
