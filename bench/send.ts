@@ -23,7 +23,7 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { encodeMessage, messagePath, type MessageRecord } from "../src/git/message-file.ts";
+import { encodeMessage, idFromPath, messagePath, type MessageRecord } from "../src/git/message-file.ts";
 import { writeLooseObject, type Signature } from "../src/git/objects.ts";
 import { ChannelStore } from "../src/git/store.ts";
 import { startServer, type RunningServer } from "../test/support/server.ts";
@@ -287,7 +287,7 @@ const fsck = async (gitdir: string): Promise<Fsck> => {
 /** Message files in the tree of `main`, as the git CLI sees them. */
 const countMessageFiles = async (gitdir: string) => {
   const names = await git([`--git-dir=${gitdir}`, "ls-tree", "-r", "--name-only", "main"]);
-  return names.split("\n").filter((n) => /^messages\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f-]{36}\.json$/.test(n)).length;
+  return names.split("\n").filter((n) => idFromPath(n) !== undefined).length;
 };
 
 const countCommits = async (gitdir: string) =>
