@@ -1,7 +1,7 @@
 /** Every error leaves the server as `{error: {code, message}}` with a status chosen here, in one place. */
 import { ParseError, ValidationError } from "elysia";
 import { AppError, storageFailure } from "../errors.ts";
-import type { SafeHtml } from "../views/html.ts";
+import type { SafeHtml } from "../../views/html.ts";
 
 /** An HTML page or fragment: never cached, since it shows live state. */
 export const htmlResponse = (body: SafeHtml, status = 200) =>

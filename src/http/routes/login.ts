@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import { InvalidInputError } from "../../errors.ts";
 import { checkAuthor } from "../../messages/service.ts";
-import { loginPage } from "../../views/page.ts";
+import { loginPage } from "../../../views/page.ts";
 import { htmlResponse } from "../errors.ts";
 import { isHttps, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, type Sessions } from "../security.ts";
 

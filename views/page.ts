@@ -1,5 +1,5 @@
 /** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
-import type { MessageView } from "../messages/service.ts";
+import type { MessageView } from "../src/messages/service.ts";
 import { html, type SafeHtml } from "./html.ts";
 
 export type ChannelItem = {
