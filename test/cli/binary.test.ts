@@ -1,7 +1,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, startServer } from "../support/server.ts";
+import { ROOT, startServer, sendWithToken } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const out = join(tempDir(), "gitchat");
@@ -56,12 +56,7 @@ test("the executable takes .env values literally and ignores a bunfig.toml in it
   writeFileSync(join(dataDir, "preload.ts"), 'require("node:fs").writeFileSync("PRELOADED", "yes");\n');
   const server = await startServer({ dataDir, command: [out, "serve"] });
   try {
-    const send = (token: string) =>
-      fetch(`${server.url}/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ content: "with a dollar in the token" }),
-      });
+    const send = (token: string) => sendWithToken(server.url, token);
     expect((await send("abc")).status).toBe(401);
     expect((await send("abc$HOMEXYZ123")).status).toBe(201);
     expect(existsSync(join(dataDir, "PRELOADED"))).toBe(false);

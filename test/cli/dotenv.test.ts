@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, ROOT, startServer } from "../support/server.ts";
+import { CLI, ROOT, startServer, sendWithToken } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "abc$HOMEXYZ123";
@@ -21,12 +21,7 @@ test("npm start in a directory whose .env holds ACCESS_TOKEN=abc$HOMEXYZ123 acce
   expect(script).toBe("bun src/cli/main.ts serve");
   const server = await startServer({ dataDir: join(cwd, "data"), cwd, command: [process.execPath, CLI, "serve"] });
   try {
-    const send = (token: string) =>
-      fetch(`${server.url}/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ content: "with a dollar in the token" }),
-      });
+    const send = (token: string) => sendWithToken(server.url, token);
     expect((await send("abc")).status).toBe(401);
     expect((await send(TOKEN)).status).toBe(201);
   } finally {

@@ -82,3 +82,11 @@ export const runCli = async (
   clearTimeout(timer);
   return { stdout, stderr, code };
 };
+
+/** POST /messages with a bearer token, as an API client sends it. */
+export const sendWithToken = (url: string, token: string, content = "with a dollar in the token") =>
+  fetch(`${url}/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ content }),
+  });
