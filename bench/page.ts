@@ -7,6 +7,7 @@
  *
  *   bun bench/page.ts [messages]      (default 100000)
  */
+import { commitMessages } from "../src/messages/layout.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ const fill = async (gitchat: Gitchat, count: number) => {
       const at = start + (done + i) * 60_000;
       return { id: Bun.randomUUIDv7("hex", at), author: "bench", content: `message ${done + i}: an ordinary line of chat`, type: "message", created_at: new Date(at).toISOString() };
     });
-    await channel.store.commitMessages(batch, { name: "bench", email: "bench@gitchat.invalid", timestamp: start });
+    await commitMessages(channel.store, batch, { name: "bench", email: "bench@gitchat.invalid", timestamp: start });
   }
   await channel.store.idle();
   await gitchat.messages.index(channel);

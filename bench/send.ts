@@ -23,7 +23,7 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { encodeMessage, idFromPath, messagePath, type MessageRecord } from "../src/git/message-file.ts";
+import { encodeMessage, idFromPath, messagePath, type MessageRecord, commitMessages } from "../src/messages/layout.ts";
 import { writeLooseObject, type Signature } from "../src/git/objects.ts";
 import { ChannelStore } from "../src/git/store.ts";
 import { startServer, type RunningServer } from "../test/support/server.ts";
@@ -589,7 +589,7 @@ const benchHistory = async () => {
 
   const commit = async (repo: Repo, records: MessageRecord[]) => {
     const t0 = performance.now();
-    await repo.store.commitMessages(records, signature(Date.parse(records[records.length - 1]!.created_at)));
+    await commitMessages(repo.store, records, signature(Date.parse(records[records.length - 1]!.created_at)));
     const elapsed = performance.now() - t0;
     repo.messages += records.length;
     if (packErrors.length > 0) throw packErrors[0];

@@ -1,8 +1,10 @@
 /**
- * One channel's bare git repository: the message store.
+ * One channel's bare git repository: objects, packs and the `main` ref. It
+ * knows nothing of chat: what a commit adds, and where, is decided by the
+ * caller (messages/layout.ts lays out message files).
  *
- * All writes to a repository (commits now; merges and ref updates later) run
- * one at a time through `exclusive`, because isomorphic-git is not safe for
+ * All writes to a repository (commits, merges, ref updates) run one at a
+ * time through `exclusive`, because isomorphic-git is not safe for
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
@@ -14,16 +16,6 @@ import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
 import { BRANCH, describeBranch, readBranch, REF } from "./branch.ts";
 import { makeDirectory, replaceFile, syncPath, writeNewFile } from "./durable.ts";
-import {
-  commitMessageFor,
-  encodeMessage,
-  idFromPath,
-  messageDir,
-  SEGMENT_FILES,
-  segmentName,
-  segmentNumber,
-  type MessageRecord,
-} from "./message-file.ts";
 import {
   compareEntries,
   hashObject,
@@ -57,6 +49,15 @@ export type StoreOptions = {
   /** Open an existing repository for reading only (`gitchat verify`): no init, no clean-up of temporary files. */
   readOnly?: boolean;
 };
+
+/** A file for a commit to add: its directory, name and content. */
+export type NewFile = { dir: readonly string[]; name: string; content: Uint8Array };
+
+/** Reads the tree a commit builds on. */
+export type TreeReader = { entriesAt(path: readonly string[]): Promise<TreeEntry[] | undefined> };
+
+/** Decides, from the tree a commit builds on, the files it adds and its message. */
+export type CommitPlan = (tree: TreeReader) => Promise<{ files: NewFile[]; message: string }>;
 
 /** A message file that a commit added: its path, blob and the commit itself. */
 export type IntroducedFile = { path: string; oid: string };
@@ -149,11 +150,6 @@ export class ChannelStore {
     });
   }
 
-  /**
-   * Commits the messages, all in one commit, on top of `main` and returns the
-   * commit's hash. Callers batch messages that arrive while a commit is in
-   * flight (group commit); this only writes.
-   */
   /** Objects of the commit being written, held until they go to disk as one pack. */
   private batch: Map<string, { type: ObjectType; content: Uint8Array }> | undefined;
 
@@ -206,52 +202,44 @@ export class ChannelStore {
     this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
-  /** `placed`, when given, is told the segment each message's file went to, by id. */
-  commitMessages(messages: readonly MessageRecord[], author: Signature, placed?: Map<string, number>): Promise<string> {
+  /**
+   * Commits on top of `main` the files that `plan` decides, given a reader
+   * of the tree the commit builds on (so the decision is made inside the
+   * single writer, on the tree it extends), and returns the commit's hash.
+   * Callers batch what arrives while a commit is in flight (group commit);
+   * this only writes.
+   */
+  commitFiles(plan: CommitPlan, author: Signature): Promise<string> {
     return this.exclusive(async () => {
       this.batch = new Map();
       try {
-        return await this.writeCommitOf(messages, author, placed);
+        return await this.writeCommitOf(plan, author);
       } finally {
         this.batch = undefined;
       }
     });
   }
 
-  private async writeCommitOf(messages: readonly MessageRecord[], author: Signature, placed?: Map<string, number>) {
+  private async writeCommitOf(plan: CommitPlan, author: Signature) {
     const parent = await this.head();
     this.checkHeadUnchanged();
     let tree = parent ? await this.commitTree(parent) : undefined;
-
-    const byDay = new Map<string, MessageRecord[]>();
-    for (const m of messages) {
-      const key = messageDir(m.created_at).join("/");
-      byDay.set(key, [...(byDay.get(key) ?? []), m]);
+    const base = tree;
+    const { files, message } = await plan({ entriesAt: (path) => this.entriesAt(base, path) });
+    const byDir = new Map<string, { dir: readonly string[]; files: { name: string; oid: string }[] }>();
+    for (const file of files) {
+      const key = file.dir.join("/");
+      const group = byDir.get(key) ?? { dir: file.dir, files: [] };
+      group.files.push({ name: file.name, oid: this.putObject("blob", file.content) });
+      byDir.set(key, group);
     }
-    for (const [day, group] of byDay) {
-      const dayPath = day.split("/");
-      // The day's newest segment, and how full it is, in the tree this commit builds on.
-      let { segment, files: filled } = await this.lastSegment(tree, dayPath);
-      const bySegment = new Map<number, { name: string; oid: string }[]>();
-      for (const m of group) {
-        if (filled >= SEGMENT_FILES) {
-          segment++;
-          filled = 0;
-        }
-        filled++;
-        placed?.set(m.id, segment);
-        const files = bySegment.get(segment) ?? [];
-        files.push({ name: `${m.id}.json`, oid: this.putObject("blob", encodeMessage(m)) });
-        bySegment.set(segment, files);
-      }
-      for (const [n, files] of bySegment) tree = (await this.addFiles(tree, [...dayPath, segmentName(n)], files)).oid;
-    }
+    for (const { dir, files: group } of byDir.values()) tree = (await this.addFiles(tree, [...dir], group)).oid;
     const commitContent = serializeCommit({
       tree: tree!,
       parents: parent ? [parent] : [],
       author,
       committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
-      message: commitMessageFor(messages),
+      message,
     });
     const commit = this.putObject("commit", commitContent);
     this.commitCache.set(commit, parseCommit(commitContent));
@@ -270,17 +258,6 @@ export class ChannelStore {
       entries = dir ? await this.readTree(dir.oid) : undefined;
     }
     return entries;
-  }
-
-  /** The highest-numbered segment of the day at `dayPath` and how many files it holds (segment 0, empty, for a new day). */
-  private async lastSegment(tree: string | undefined, dayPath: readonly string[]) {
-    let last: TreeEntry | undefined;
-    for (const entry of (await this.entriesAt(tree, dayPath)) ?? []) {
-      const n = entry.mode === "40000" ? segmentNumber(entry.name) : undefined;
-      if (n !== undefined && (!last || n > segmentNumber(last.name)!)) last = entry;
-    }
-    if (!last) return { segment: 0, files: 0 };
-    return { segment: segmentNumber(last.name)!, files: (await this.readTree(last.oid)).length };
   }
 
   /** Writes the tree `tree` with `files` added at `path` (and the trees above them); returns the new tree's id. */
@@ -482,12 +459,12 @@ export class ChannelStore {
   }
 
   /**
-   * The message files a commit adds: present in its tree and in none of its
+   * The files (whose path `select` accepts) a commit adds: present in its tree and in none of its
    * parents'. Subtrees that a parent shares unchanged are skipped, so the cost
    * follows the size of the change, not of the history. A path whose content
    * differs from a parent's is reported in `altered` (tampering, or a bug).
    */
-  async introducedFiles(commitOid: string) {
+  async introducedFiles(commitOid: string, select: (path: string) => boolean) {
     const commit = await this.readCommit(commitOid);
     const parentTrees = await Promise.all(commit.parent.map((p) => this.commitTree(p)));
     const added: IntroducedFile[] = [];
@@ -497,7 +474,7 @@ export class ChannelStore {
         const path = `${prefix}${entry.name}`;
         if (entry.mode === "40000") {
           await walk(entry.oid, same.filter((e) => e.mode === "40000").map((e) => e.oid), `${path}/`);
-        } else if (idFromPath(path)) {
+        } else if (select(path)) {
           (same.length === 0 ? added : altered).push({ path, oid: entry.oid });
         }
       }
@@ -506,14 +483,14 @@ export class ChannelStore {
     return { parents: commit.parent, added, altered };
   }
 
-  /** Every message file in the tree of `commitOid`. */
-  async listFiles(commitOid: string): Promise<IntroducedFile[]> {
+  /** Every file in the tree of `commitOid` whose path `select` accepts. */
+  async listFiles(commitOid: string, select: (path: string) => boolean): Promise<IntroducedFile[]> {
     const files: IntroducedFile[] = [];
     const walk = async (tree: string, prefix: string) => {
       for (const entry of await this.readTree(tree)) {
         const path = `${prefix}${entry.name}`;
         if (entry.mode === "40000") await walk(entry.oid, `${path}/`);
-        else if (idFromPath(path)) files.push({ path, oid: entry.oid });
+        else if (select(path)) files.push({ path, oid: entry.oid });
       }
     };
     await walk(await this.commitTree(commitOid), "");
@@ -585,6 +562,6 @@ const syncTree = (path: string, sync: boolean) => {
   syncPath(join(path, ".."), true);
 };
 
-/** Two writes of the same message id in one day keep one entry (same id means same path). */
+/** Two writes of the same name into one directory keep one entry (for messages: same id, same path). */
 const dedupe = (entries: TreeEntry[]) =>
   entries.filter((e, i) => i === 0 || e.name !== entries[i - 1]!.name);

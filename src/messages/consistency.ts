@@ -6,7 +6,7 @@
  */
 import type { MessageDatabase } from "../db/database.ts";
 import { filesNotIn } from "../git/history.ts";
-import { conflictCopyOf, idFromPath, storedPath } from "../git/message-file.ts";
+import { conflictCopyOf, idFromPath, storedPath } from "./layout.ts";
 import type { ChannelStore } from "../git/store.ts";
 import { readMessageFile } from "./rules.ts";
 

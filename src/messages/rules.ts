@@ -4,7 +4,7 @@
  * index (and onto every page) what the API would refuse.
  */
 import { InvalidInputError } from "../errors.ts";
-import { decodeMessage, isMessageId, messagePath, segmentOfPath, type MessageRecord } from "../git/message-file.ts";
+import { decodeMessage, isMessageId, messagePath, segmentOfPath, type MessageRecord } from "./layout.ts";
 
 export const MAX_CONTENT_CHARACTERS = 10_000;
 const TYPE = /^[a-z][a-z0-9_-]{0,31}$/;

@@ -5,7 +5,7 @@
 import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
 import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile } from "../db/database.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
-import { idFromPath, isMessageId, segmentOfPath, storedPath } from "../git/message-file.ts";
+import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath } from "./layout.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { checkAuthor, checkMessage, readMessageFile } from "./rules.ts";
@@ -170,7 +170,7 @@ export class MessageService {
         const name = authors.size === 1 ? batch[0]!.author : "gitchat";
         const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
         const placed = new Map<string, number>();
-        const commit = await channel.store.commitMessages(batch, { name, email: `${name}@gitchat.invalid`, timestamp }, placed);
+        const commit = await commitMessages(channel.store, batch, { name, email: `${name}@gitchat.invalid`, timestamp }, placed);
         for (const message of batch) message.segment = placed.get(message.id) ?? null;
         try {
           await this.record(channel, commit, batch);
@@ -319,7 +319,7 @@ export class MessageService {
 
     const commits = await parentsFirst(store, head, base ? new Set(await commitsBetween(store, [head], [base])) : undefined);
     for (const commit of commits) {
-      const { added, altered } = await store.introducedFiles(commit);
+      const { added, altered } = await store.introducedFiles(commit, isMessagePath);
       for (const file of altered) report.problems.push(`${file.path} was changed by commit ${commit}; both versions are kept in git`);
       for (const file of [...added, ...altered]) {
         // A version the head no longer holds (replaced or removed later) is not the message.

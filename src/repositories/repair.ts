@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { MessageDatabase, RepositoryRow } from "../db/database.ts";
 import { describeBranch, readBranch, REF } from "../git/branch.ts";
-import { idFromPath } from "../git/message-file.ts";
+import { idFromPath, commitMessages, isMessagePath } from "../messages/layout.ts";
 import { chooseHead, descendantsOf, IntactCheck, listCommits, moveDamagedPacks, salvagePack } from "../git/repair.ts";
 import { ChannelStore } from "../git/store.ts";
 import { gitdirFor, gitdirsUnder } from "./service.ts";
@@ -57,11 +57,11 @@ const repairOne = async (gitdir: string, row: RepositoryRow | undefined, db: Mes
 
   // Git lost commits the index recorded: put back, from the index, every message the restored branch lacks.
   if (db && row && !(await contains(head))) {
-    const present = new Set(head ? (await store.listFiles(head)).map((f) => idFromPath(f.path)) : []);
+    const present = new Set(head ? (await store.listFiles(head, isMessagePath)).map((f) => idFromPath(f.path)) : []);
     const missing = db.channelMessages(row.id).filter((m) => !present.has(m.id));
     if (missing.length > 0) {
       const records = missing.map(({ id, author, content, type, created_at }) => ({ id, author, content, type, created_at }));
-      const commit = await store.commitMessages(records, { name: "gitchat", email: "gitchat@localhost", timestamp: now() });
+      const commit = await commitMessages(store, records, { name: "gitchat", email: "gitchat@localhost", timestamp: now() });
       actions.push(`committed again ${missing.length} message(s) that git had lost and the index still held (${commit})`);
     }
     db.forgetChannel(row.id);

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openTestGitchat } from "../support/app.ts";
 import { ChannelStore } from "../../src/git/store.ts";
-import { encodeMessage, SEGMENT_FILES, type MessageRecord } from "../../src/git/message-file.ts";
+import { encodeMessage, SEGMENT_FILES, type MessageRecord, commitMessages, isMessagePath } from "../../src/messages/layout.ts";
 import { fsck, runGit } from "../support/git.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -44,13 +44,13 @@ test("a day of 2.5 segments' worth of messages never writes a tree of more than 
   const store = await ChannelStore.open(gitdir, { durability: "process" });
   const total = Math.round(SEGMENT_FILES * 2.5);
   for (let i = 0; i < total; i += 100) {
-    await store.commitMessages(Array.from({ length: Math.min(100, total - i) }, (_, k) => record(i + k)), author);
+    await commitMessages(store, Array.from({ length: Math.min(100, total - i) }, (_, k) => record(i + k)), author);
   }
   const sizes = await treeSizes(gitdir);
   expect(Math.max(...sizes)).toBe(SEGMENT_FILES);
   const segments = (await runGit(["--git-dir", gitdir, "ls-tree", "--name-only", "main:messages/2026/05/06"])).stdout.trim().split("\n");
   expect(segments).toEqual(["000", "001", "002"]);
-  expect((await store.listFiles((await store.head())!)).length).toBe(total);
+  expect((await store.listFiles((await store.head())!, isMessagePath)).length).toBe(total);
   expect((await fsck(gitdir)).code).toBe(0);
 }, 60_000);
 
@@ -58,7 +58,7 @@ test("a path once written never changes: git log shows only additions", async ()
   const gitdir = join(tempDir(), "c.git");
   const store = await ChannelStore.open(gitdir, { durability: "process" });
   for (let i = 0; i < SEGMENT_FILES + 200; i += 150) {
-    await store.commitMessages(Array.from({ length: 150 }, (_, k) => record(i + k)), author);
+    await commitMessages(store, Array.from({ length: 150 }, (_, k) => record(i + k)), author);
   }
   const log = await runGit(["--git-dir", gitdir, "log", "--format=", "--name-status", "--no-renames", "main"]);
   const statuses = new Set(log.stdout.trim().split("\n").filter(Boolean).map((line) => line.split("\t")[0]));
@@ -94,8 +94,8 @@ test("a repository in the first layout (messages/YYYY/MM/DD/<id>.json) is read a
 test("git log --oneline reads as the conversation: one message by its author and first line, a batch by its authors", async () => {
   const gitdir = join(tempDir(), "c.git");
   const store = await ChannelStore.open(gitdir, { durability: "process" });
-  await store.commitMessages([{ ...record(1), content: "Deploy went out fine\nmore detail below" }], author);
-  await store.commitMessages([record(2, "ann"), record(3, "bo"), record(4, "ann")], author);
+  await commitMessages(store, [{ ...record(1), content: "Deploy went out fine\nmore detail below" }], author);
+  await commitMessages(store, [record(2, "ann"), record(3, "bo"), record(4, "ann")], author);
   const log = await runGit(["--git-dir", gitdir, "log", "--format=%s", "main"]);
   expect(log.stdout.trim().split("\n")).toEqual(["3 messages from ann, bo", "ann: Deploy went out fine"]);
 });

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { ChannelStore } from "../../src/git/store.ts";
-import { encodeMessage, messagePath, type MessageRecord } from "../../src/git/message-file.ts";
+import { encodeMessage, messagePath, type MessageRecord, commitMessages, isMessagePath } from "../../src/messages/layout.ts";
 import { fsck, runGit } from "../support/git.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -27,7 +27,7 @@ const fixedRecord: MessageRecord = {
 
 test("a commit is byte-for-byte the one the git CLI makes from the same file", async () => {
   const store = await ChannelStore.open(join(tempDir(), "c.git"));
-  const ours = await store.commitMessages([fixedRecord], author);
+  const ours = await commitMessages(store, [fixedRecord], author);
 
   const work = tempDir();
   await runGit(["init", "-q", "-b", "main", work]);
@@ -53,8 +53,8 @@ test("messages land at messages/YYYY/MM/DD/000/<id>.json on main, readable by gi
   const store = await ChannelStore.open(gitdir);
   const first = record(1);
   const second = record(2, Date.parse("2026-03-05T23:59:59.999Z"));
-  await store.commitMessages([first], author);
-  const head = await store.commitMessages([second], author);
+  await commitMessages(store, [first], author);
+  const head = await commitMessages(store, [second], author);
 
   const log = await runGit(["--git-dir", gitdir, "log", "--format=%H %an %s", "main"]);
   expect(log.code).toBe(0);
@@ -77,20 +77,20 @@ test("messages land at messages/YYYY/MM/DD/000/<id>.json on main, readable by gi
 test("one commit holds a whole batch, and the files a commit introduced are found again", async () => {
   const store = await ChannelStore.open(join(tempDir(), "c.git"));
   const batch = Array.from({ length: 25 }, (_, i) => record(i));
-  const commit = await store.commitMessages(batch, author);
-  const { added, altered, parents } = await store.introducedFiles(commit);
+  const commit = await commitMessages(store, batch, author);
+  const { added, altered, parents } = await store.introducedFiles(commit, isMessagePath);
   expect(parents).toEqual([]);
   expect(altered).toEqual([]);
   expect(added.map((f) => f.path).sort()).toEqual(batch.map((m) => messagePath(m, 0)).sort());
   const later = record(100);
-  const next = await store.commitMessages([later], author);
-  expect((await store.introducedFiles(next)).added.map((f) => f.path)).toEqual([messagePath(later, 0)]);
-  expect(await store.listFiles(next)).toHaveLength(26);
+  const next = await commitMessages(store, [later], author);
+  expect((await store.introducedFiles(next, isMessagePath)).added.map((f) => f.path)).toEqual([messagePath(later, 0)]);
+  expect(await store.listFiles(next, isMessagePath)).toHaveLength(26);
 });
 
 test("writes queued on one repository run one at a time, in order", async () => {
   const store = await ChannelStore.open(join(tempDir(), "c.git"));
-  const commits = await Promise.all(Array.from({ length: 20 }, (_, i) => store.commitMessages([record(i)], author)));
+  const commits = await Promise.all(Array.from({ length: 20 }, (_, i) => commitMessages(store, [record(i)], author)));
   expect(new Set(commits).size).toBe(20);
   // Each commit's parent is the one before it: no write saw a stale head.
   for (let i = 1; i < commits.length; i++) {
@@ -106,7 +106,7 @@ test("packing keeps every object readable, passes git fsck and shrinks the repos
   for (let i = 0; i < 300; i++) {
     const m = record(i);
     sent.push(m);
-    await store.commitMessages([m], author);
+    await commitMessages(store, [m], author);
   }
   // Each commit went to disk as one small pack: 300 of them.
   const before = await runGit(["--git-dir", gitdir, "count-objects", "-v"]);
@@ -127,8 +127,8 @@ test("packing keeps every object readable, passes git fsck and shrinks the repos
   expect(verify.code).toBe(0);
   // Reading after the pack, in a fresh process's view, and committing on top of it.
   const reopened = await ChannelStore.open(gitdir);
-  const head = await reopened.commitMessages([record(999)], author);
-  expect(await reopened.listFiles(head)).toHaveLength(301);
+  const head = await commitMessages(reopened, [record(999)], author);
+  expect(await reopened.listFiles(head, isMessagePath)).toHaveLength(301);
   expect((await fsck(gitdir)).code).toBe(0);
 });
 
@@ -137,11 +137,11 @@ test("a pack runs beside commits without losing either", async () => {
   // 400 commits: without fsync (not what this tests), so the run stays short on a slow disk.
   const store = await ChannelStore.open(gitdir, { packThreshold: 50, durability: "process" });
   const writes: Promise<string>[] = [];
-  for (let i = 0; i < 400; i++) writes.push(store.commitMessages([record(i)], author));
+  for (let i = 0; i < 400; i++) writes.push(commitMessages(store, [record(i)], author));
   await Promise.all(writes);
   await store.idle();
   await store.pack();
-  expect(await store.listFiles((await store.head())!)).toHaveLength(400);
+  expect(await store.listFiles((await store.head())!, isMessagePath)).toHaveLength(400);
   const check = await fsck(gitdir);
   expect(check.stderr).toBe("");
   expect(check.code).toBe(0);

@@ -2,6 +2,7 @@
  * Every bad input gets a 4xx with `{error: {code, message}}` and changes
  * nothing: no message in SQLite, no commit, no object in git, no channel.
  */
+import { isMessagePath } from "../../src/messages/layout.ts";
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -321,7 +322,7 @@ describe("bad input is refused and changes nothing", () => {
     const after = await snapshot(gitchat);
     expect(after.messages.length).toBe(before.messages.length + 20);
     const head = after.head!;
-    const paths = new Set((await gitchat.repositories.resolve("local/general").store.listFiles(head)).map((f) => f.path));
+    const paths = new Set((await gitchat.repositories.resolve("local/general").store.listFiles(head, isMessagePath)).map((f) => f.path));
     expect(paths.size).toBe(before.messages.length + 20);
     for (const a of good) expect([...paths].some((p) => p.endsWith(`/${a.body.id}.json`))).toBe(true);
   });

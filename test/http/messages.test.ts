@@ -1,4 +1,5 @@
 /** POST /messages and GET /messages through the in-process app: what a client sees, and what lands in git. */
+import { isMessagePath } from "../../src/messages/layout.ts";
 import { test, expect, describe, beforeAll, afterAll } from "bun:test";
 import { call, openTestGitchat } from "../support/app.ts";
 import type { Gitchat } from "../../src/gitchat.ts";
@@ -29,7 +30,7 @@ const expectedPath = (m: Pick<SentMessage, "id" | "timestamp">) => {
 };
 
 const filesIn = async (gitchat: Gitchat, repository: string, commit: string) => {
-  const files = await gitchat.repositories.resolve(repository).store.listFiles(commit);
+  const files = await gitchat.repositories.resolve(repository).store.listFiles(commit, isMessagePath);
   return new Map(files.map((f) => [f.path, f.oid]));
 };
 

@@ -1,3 +1,4 @@
+import { commitMessages } from "../../src/messages/layout.ts";
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { databasePath, dropDatabase } from "../../src/gitchat.ts";
@@ -46,7 +47,7 @@ test("a message committed to git but not yet indexed (a crash between the two) i
     type: "message",
     created_at: new Date().toISOString(),
   };
-  const commit = await store.commitMessages([orphan], { name: "local", email: "local@gitchat.invalid", timestamp: Date.now() });
+  const commit = await commitMessages(store, [orphan], { name: "local", email: "local@gitchat.invalid", timestamp: Date.now() });
   await first.close();
 
   const second = await openTestGitchat({ dataDir });

@@ -6,7 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { encodeMessage, messagePath, type MessageRecord } from "../../src/git/message-file.ts";
+import { encodeMessage, messagePath, type MessageRecord } from "../../src/messages/layout.ts";
 import { call } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
 import { startGitHub, type GitHubStandIn } from "../support/github.ts";

@@ -1,5 +1,6 @@
 /**
- * How one message is laid out in git:
+ * How messages are laid out in git (the rules of the product, not of the
+ * object store: git/store.ts only writes the files this decides):
  * `messages/YYYY/MM/DD/<segment>/<id>.json`, keys in a stable order.
  *
  * The date levels are for people browsing the repository. The segment level
@@ -14,6 +15,8 @@
  * most twice the bound, and no file ever moves. Readers accept both layouts.
  */
 import { StoreIntegrityError } from "../errors.ts";
+import type { ChannelStore, NewFile, TreeReader } from "../git/store.ts";
+import type { Signature } from "../git/objects.ts";
 
 export type MessageRecord = {
   id: string;
@@ -120,3 +123,58 @@ export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord =>
   }
   return record;
 };
+
+/** Whether a path is a message file (of either layout). */
+export const isMessagePath = (path: string) => idFromPath(path) !== undefined;
+
+/**
+ * Where each of `messages` goes, given the tree the commit builds on: the
+ * newest segment of its day while it holds fewer than SEGMENT_FILES files,
+ * then the next. Returns the files to add and each message's segment.
+ */
+export const placeMessages = async (messages: readonly MessageRecord[], tree: TreeReader) => {
+  const files: NewFile[] = [];
+  const segments = new Map<string, number>();
+  const byDay = new Map<string, MessageRecord[]>();
+  for (const m of messages) {
+    const key = messageDir(m.created_at).join("/");
+    byDay.set(key, [...(byDay.get(key) ?? []), m]);
+  }
+  for (const [day, group] of byDay) {
+    const dayPath = day.split("/");
+    let { segment, files: filled } = await lastSegment(tree, dayPath);
+    for (const m of group) {
+      if (filled >= SEGMENT_FILES) {
+        segment++;
+        filled = 0;
+      }
+      filled++;
+      segments.set(m.id, segment);
+      files.push({ dir: [...dayPath, segmentName(segment)], name: `${m.id}.json`, content: encodeMessage(m) });
+    }
+  }
+  return { files, segments };
+};
+
+/** The highest-numbered segment of the day at `dayPath` and how many files it holds (segment 0, empty, for a new day). */
+const lastSegment = async (tree: TreeReader, dayPath: readonly string[]) => {
+  let last: { name: string; n: number } | undefined;
+  for (const entry of (await tree.entriesAt(dayPath)) ?? []) {
+    const n = entry.mode === "40000" ? segmentNumber(entry.name) : undefined;
+    if (n !== undefined && (!last || n > last.n)) last = { name: entry.name, n };
+  }
+  if (!last) return { segment: 0, files: 0 };
+  return { segment: last.n, files: ((await tree.entriesAt([...dayPath, last.name])) ?? []).length };
+};
+
+/**
+ * Commits `messages` to the channel's repository in one commit, laid out as
+ * above, and returns the commit. `placed`, when given, is told the segment
+ * each message's file went to, by id.
+ */
+export const commitMessages = (store: ChannelStore, messages: readonly MessageRecord[], author: Signature, placed?: Map<string, number>) =>
+  store.commitFiles(async (tree) => {
+    const { files, segments } = await placeMessages(messages, tree);
+    for (const [id, segment] of segments) placed?.set(id, segment);
+    return { files, message: commitMessageFor(messages) };
+  }, author);
