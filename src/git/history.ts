@@ -5,14 +5,14 @@
  * another does not, and the union of two trees that a merge commits.
  */
 import { compareEntries, type TreeEntry } from "./objects.ts";
-import type { ChannelStore } from "./store.ts";
+import type { ObjectSink, ObjectSource } from "./object-source.ts";
 
 /** Commits older than this before the one sought are not searched (clock skew between machines). */
 const SKEW_MS = 24 * 60 * 60 * 1000;
 
 type CommitInfo = { parents: string[]; time: number };
 
-const commitInfo = async (store: ChannelStore, oid: string): Promise<CommitInfo> => {
+const commitInfo = async (store: ObjectSource, oid: string): Promise<CommitInfo> => {
   const commit = await store.readCommit(oid);
   return { parents: commit.parent, time: commit.committer.timestamp * 1000 };
 };
@@ -24,7 +24,7 @@ const commitInfo = async (store: ChannelStore, oid: string): Promise<CommitInfo>
  * as git's own does. Clock skew can only make it send a commit the remote
  * already has, never leave one out.
  */
-export const commitsBetween = async (store: ChannelStore, include: string[], exclude: string[], limit = Infinity) => {
+export const commitsBetween = async (store: ObjectSource, include: string[], exclude: string[], limit = Infinity) => {
   type State = { oid: string; info: CommitInfo; excluded: boolean; queued: boolean };
   const seen = new Map<string, State>();
   const heap: State[] = []; // max-heap on commit time
@@ -87,7 +87,7 @@ export const commitsBetween = async (store: ChannelStore, include: string[], exc
 };
 
 /** Whether `ancestor` is `descendant` or one of its ancestors (searching back to the ancestor's time, less the skew). */
-export const isAncestor = async (store: ChannelStore, ancestor: string, descendant: string) => {
+export const isAncestor = async (store: ObjectSource, ancestor: string, descendant: string) => {
   if (ancestor === descendant) return true;
   const floor = (await commitInfo(store, ancestor)).time - SKEW_MS;
   const seen = new Set<string>([descendant]);
@@ -110,7 +110,7 @@ export const isAncestor = async (store: ChannelStore, ancestor: string, descenda
  * before children: a depth-first walk, since commit times are not trusted (a
  * remote can set them to anything).
  */
-export const parentsFirst = async (store: ChannelStore, head: string, within?: ReadonlySet<string>) => {
+export const parentsFirst = async (store: ObjectSource, head: string, within?: ReadonlySet<string>) => {
   const order: string[] = [];
   if (within && !within.has(head)) return order;
   /** false while a commit's parents are being walked, true once it is in `order`. */
@@ -148,7 +148,7 @@ const startsWith = (bytes: Uint8Array, prefix: Uint8Array) =>
  * every file of `tree`.
  */
 export async function* filesNotIn(
-  store: ChannelStore,
+  store: ObjectSource,
   tree: string,
   base: string | undefined,
   prefix = "",
@@ -171,7 +171,7 @@ export class TreeLookup {
   private readonly dirs = new Map<string, TreeEntry[] | undefined>();
 
   constructor(
-    private readonly store: ChannelStore,
+    private readonly store: ObjectSource,
     private readonly root: string,
   ) {}
 
@@ -222,7 +222,7 @@ const findEntry = (entries: readonly TreeEntry[], name: string, directory: boole
 export type AddedObject = { oid: string; path: string; kind: "tree" | "blob" };
 
 /** The trees and blobs of `commit`'s tree that none of its parents' trees has at the same path. */
-export const objectsAddedBy = async (store: ChannelStore, commit: string): Promise<AddedObject[]> => {
+export const objectsAddedBy = async (store: ObjectSource, commit: string): Promise<AddedObject[]> => {
   const { tree, parent } = await store.readCommit(commit);
   const parentTrees = await Promise.all(parent.map(async (p) => (await store.readCommit(p)).tree));
   const added: AddedObject[] = [];
@@ -248,7 +248,7 @@ export const objectsAddedBy = async (store: ChannelStore, commit: string): Promi
  * ours at the path and theirs beside it, and is reported.
  */
 export const unionTrees = async (
-  store: ChannelStore,
+  store: ObjectSink,
   ours: string,
   theirs: string,
   conflicts: string[],

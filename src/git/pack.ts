@@ -16,7 +16,7 @@ import { inflateSync } from "node:zlib";
 import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
 import type { ObjectType } from "./objects.ts";
-import type { ChannelStore } from "./store.ts";
+import type { ObjectSource } from "./object-source.ts";
 import { buildIndex, PackWriter, type IndexEntry } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
@@ -72,7 +72,7 @@ export const readLooseFile = (path: string) => {
  * Version chains: for each tree path, the loose versions in the order the
  * commits made them, found by walking back from `head` while commits are loose.
  */
-const treeChains = async (store: ChannelStore, head: string | undefined, loose: Set<string>) => {
+const treeChains = async (store: ObjectSource, head: string | undefined, loose: Set<string>) => {
   const commits: string[] = [];
   for (let commit = head; commit && loose.has(commit); commit = (await store.readCommit(commit)).parent[0]) commits.push(commit);
   const chains = new Map<string, string[]>();
@@ -126,7 +126,7 @@ export const writeTreeChains = async (
  * removes them. Runs beside commits: it touches no ref, and every object is
  * in a pack or loose at every moment.
  */
-export const packLooseObjects = async (store: ChannelStore, sync: boolean): Promise<PackResult | undefined> => {
+export const packLooseObjects = async (store: ObjectSource, sync: boolean): Promise<PackResult | undefined> => {
   const gitdir = store.gitdir;
   // Read the head first: every object it reaches was written before it, so is in the lists.
   const tip = await store.head();

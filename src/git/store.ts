@@ -32,6 +32,7 @@ import {
 import { installPack, listSmallPacks, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
 import { PackWriter, parsePack, type IndexEntry } from "./packfile.ts";
 import { PackReader } from "./pack-reader.ts";
+import type { ObjectSink } from "./object-source.ts";
 
 let packCounter = 0;
 
@@ -62,7 +63,7 @@ export type CommitPlan = (tree: TreeReader) => Promise<{ files: NewFile[]; messa
 /** A message file that a commit added: its path, blob and the commit itself. */
 export type IntroducedFile = { path: string; oid: string };
 
-export class ChannelStore {
+export class ChannelStore implements ObjectSink {
   private tail: Promise<unknown> = Promise.resolve();
   private cachedHead: string | undefined | null = null;
   private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
