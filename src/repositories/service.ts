@@ -196,6 +196,11 @@ export class RepositoryService {
     return store;
   }
 
+  /** The commit a channel's `main` points at, or undefined while it is empty. */
+  head(channel: Channel): Promise<string | undefined> {
+    return channel.store.head();
+  }
+
   list(): Channel[] {
     return [...this.channels.values()];
   }

@@ -72,3 +72,10 @@ test("no import cycles, not even through types", () => {
   for (const file of files) if (!state.has(file)) visit(file);
   expect(cycles).toEqual([]);
 });
+
+test("the HTTP routes and the views never reach git: they go through the services", () => {
+  const reaching = files
+    .filter((file) => file.startsWith("src/http/") || file.startsWith("views/"))
+    .flatMap((file) => importsOf(file).filter((target) => target.startsWith("src/git/")).map((target) => `${file} -> ${target}`));
+  expect(reaching).toEqual([]);
+});

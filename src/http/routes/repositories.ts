@@ -16,7 +16,7 @@ const SYNC_OFF = {
 export const repositoryRoutes = (repositories: RepositoryService, sync: SyncService | undefined) => {
   const view = async (channel: Channel) => ({
     ...toRepositoryView(channel),
-    head: (await channel.store.head()) ?? null,
+    head: (await repositories.head(channel)) ?? null,
     sync: sync ? await sync.view(channel) : SYNC_OFF,
   });
   return (
