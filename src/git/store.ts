@@ -8,7 +8,7 @@
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
-import { existsSync, readFileSync, rmSync, readdirSync, statSync } from "node:fs";
+import { existsSync, rmSync, readdirSync, statSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
@@ -351,8 +351,10 @@ export class ChannelStore implements ObjectSink {
 
   /** The remote's `main` as last seen, or undefined before the first sync. */
   remoteHead(): string | undefined {
-    const path = join(this.gitdir, REMOTE_REF);
-    return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+    // Read as `main` is (a loose file, else packed-refs after a user's `git gc`).
+    // A damaged remote-tracking ref costs only a fuller fetch: it counts as unknown.
+    const state = readBranch(this.gitdir, REMOTE_REF);
+    return state.kind === "ok" ? state.oid : undefined;
   }
 
   setRemoteHead(commit: string) {

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, writeFileSync, mkdirSync } from "node:fs";
 import { ChannelStore } from "../../src/git/store.ts";
 import { encodeMessage, messagePath, type MessageRecord, commitMessages, isMessagePath } from "../../src/messages/layout.ts";
 import { fsck, runGit } from "../support/git.ts";
@@ -145,4 +145,21 @@ test("a pack runs beside commits without losing either", async () => {
   const check = await fsck(gitdir);
   expect(check.stderr).toBe("");
   expect(check.code).toBe(0);
+});
+
+test("after a user's git gc packs the refs, main and the remote's main are read from packed-refs, and commits go on", async () => {
+  const gitdir = join(tempDir(), "c.git");
+  const store = await ChannelStore.open(gitdir);
+  const first = await commitMessages(store, [record(1)], author);
+  await store.setRemoteHead(first);
+  const second = await commitMessages(store, [record(2)], author);
+  expect((await runGit(["--git-dir", gitdir, "pack-refs", "--all"])).code).toBe(0);
+  expect(existsSync(join(gitdir, "refs", "heads", "main"))).toBe(false);
+  expect(existsSync(join(gitdir, "refs", "remotes", "origin", "main"))).toBe(false);
+
+  const reopened = await ChannelStore.open(gitdir);
+  expect([await reopened.head(), reopened.remoteHead()]).toEqual([second, first]);
+  const third = await commitMessages(reopened, [record(3)], author);
+  expect((await runGit(["--git-dir", gitdir, "rev-parse", "main", "origin/main"])).stdout.trim().split("\n")).toEqual([third, first]);
+  expect((await fsck(gitdir)).code).toBe(0);
 });
