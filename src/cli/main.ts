@@ -28,7 +28,8 @@ commands:
   help      show this
 
 settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
-DATA_DIR (./data), GITHUB_TOKEN, GITHUB_USERNAME, GITHUB_REPO_NAME, SYNC_INTERVAL (30)`;
+DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
+GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET; the README lists them all`;
 
 const serve = async () => {
   const config = loadConfig();

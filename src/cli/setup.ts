@@ -23,6 +23,9 @@ export const setup = (cwd: string, dataDir: string, print: (line: string) => voi
     "# GITHUB_TOKEN=         # back channels up to GitHub and sync them",
     "# GITHUB_USERNAME=",
     "# GITHUB_REPO_NAME=general",
+    "# GITHUB_WEBHOOK_SECRET= # lets GitHub's push webhook tell this server at once (16+ characters)",
+    "# DURABILITY=full       # full: fsync before every answer; process: survives a crash, not a power cut",
+    "# TRUST_PROXY=false     # true behind a reverse proxy that sets X-Forwarded-For and -Proto",
     "",
   ].join("\n");
   writeFileSync(envPath, text, { mode: 0o600, flag: "wx" });
