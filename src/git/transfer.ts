@@ -85,30 +85,45 @@ export const pushChannel = async (store: ChannelStore, remote: SmartHttpRemote):
   return { commits: commits.length, objects, bytes: pack.length };
 };
 
-/** Commits to offer a remote as already held: the last known remote head, then `main` and its first-parent line, thinning out. */
+/** How many commits of `main`'s first-parent line `haves` reads at most. */
+const HAVES_WALK = 512;
+
+/**
+ * Commits to offer a remote as already held: the last known remote head,
+ * then `main` and its first-parent line, thinning out. The walk reads at most
+ * HAVES_WALK commits, so a pull costs the same in a long history as in a
+ * short one; the last known remote head is what a remote nearly always needs.
+ */
 const haves = async (store: ChannelStore) => {
   const list: string[] = [];
   const remoteHead = store.remoteHead();
   if (remoteHead && (await store.hasObject(remoteHead))) list.push(remoteHead);
   let commit = await store.head();
-  for (let step = 0, skip = 1; commit && list.length < 64; step++) {
+  for (let step = 0, skip = 1; commit && list.length < 64 && step < HAVES_WALK; step++) {
     if (step % skip === 0) list.push(commit);
-    if (step >= 16) skip = Math.min(skip * 2, 1024);
+    if (step >= 16 && step % skip === 0) skip = Math.min(skip * 2, 64);
     commit = (await store.readCommit(commit)).parent[0];
   }
   return [...new Set(list)];
 };
 
-export type FetchResult = { remoteHead: string | undefined; objects: number; bytes: number };
+export type FetchResult = {
+  remoteHead: string | undefined;
+  objects: number;
+  bytes: number;
+  /** Whether the remote's head was not here before this fetch: then it cannot be in `main`'s history. */
+  tipIsNew: boolean;
+};
 
 /** Fetches the remote's `main` and what it reaches that we lack, and records where it was. */
 export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote): Promise<FetchResult> => {
   const { refs } = await remote.advertisement("git-upload-pack");
   const tip = refs.get(REF);
-  if (!tip) return { remoteHead: undefined, objects: 0, bytes: 0 };
+  if (!tip) return { remoteHead: undefined, objects: 0, bytes: 0, tipIsNew: false };
   let objects = 0;
   let bytes = 0;
-  if (!(await store.hasObject(tip))) {
+  const tipIsNew = !(await store.hasObject(tip));
+  if (tipIsNew) {
     const pack = await remote.fetchPack([tip], await haves(store));
     if (pack) {
       objects = store.storeReceivedPack(pack);
@@ -116,7 +131,7 @@ export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote)
     }
   }
   await store.setRemoteHead(tip);
-  return { remoteHead: tip, objects, bytes };
+  return { remoteHead: tip, objects, bytes, tipIsNew };
 };
 
 export type MergeResult = {
@@ -134,9 +149,12 @@ export type MergeResult = {
  * fast-forwarded to only when its tree still holds every file of ours as it
  * is (same path, same blob); one that dropped or changed any (a deletion, an
  * edit, a rewrite) is merged like a diverged one, so that nothing this server
- * acknowledged leaves its tree.
+ * acknowledged leaves its tree. `tipIsNew` (the fetch had to bring
+ * `remoteHead`) skips the search for it in `main`'s history, which cannot
+ * hold an object this repository did not have: in a history whose commits
+ * all fall within a day that search is a walk of the whole day.
  */
-export const mergeRemote = async (store: ChannelStore, remoteHead: string, now = Date.now()): Promise<MergeResult> => {
+export const mergeRemote = async (store: ChannelStore, remoteHead: string, now = Date.now(), tipIsNew = false): Promise<MergeResult> => {
   const conflicts: string[] = [];
   const notKept: string[] = [];
   let outcome: MergeResult["outcome"] = "up-to-date";
@@ -145,7 +163,7 @@ export const mergeRemote = async (store: ChannelStore, remoteHead: string, now =
       outcome = "fast-forward";
       return remoteHead;
     }
-    if (local === remoteHead || (await isAncestor(store, remoteHead, local))) return undefined;
+    if (local === remoteHead || (!tipIsNew && (await isAncestor(store, remoteHead, local)))) return undefined;
     const [ours, theirs] = await Promise.all([store.readCommit(local), store.readCommit(remoteHead)]);
     if (await isAncestor(store, local, remoteHead)) {
       for await (const file of filesNotIn(store, ours.tree, theirs.tree)) {

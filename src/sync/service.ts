@@ -60,6 +60,8 @@ class ChannelSync {
   /** The unpushed count, and the `main` and remote head it was taken at (see recount). */
   private count: { head: string | undefined; remote: string | undefined; unpushed: number } | undefined;
   private counting: Promise<void> = Promise.resolve();
+  /** The remote head last merged into `main` (or found in it) by this process. */
+  private merged: string | undefined;
   readonly remote: SmartHttpRemote;
 
   constructor(
@@ -124,8 +126,10 @@ class ChannelSync {
 
   private async pull() {
     const fetched = await fetchChannel(this.channel.store, this.remote);
-    if (fetched.remoteHead) {
-      const merged = await mergeRemote(this.channel.store, fetched.remoteHead);
+    // A remote head already merged into `main` (which only moves forward) needs no look at the history.
+    if (fetched.remoteHead && fetched.remoteHead !== this.merged) {
+      const merged = await mergeRemote(this.channel.store, fetched.remoteHead, Date.now(), fetched.tipIsNew);
+      this.merged = fetched.remoteHead;
       for (const path of merged.conflicts) {
         this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);
       }
