@@ -301,7 +301,7 @@ export const inflate = (input: Uint8Array) => {
 
 type Inflated = { buffer: Buffer; engine: { bytesWritten: number } };
 /** Inflates one zlib stream at the start of `input`; `engine.bytesWritten` is how many input bytes it took. */
-export const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true }) => Inflated;
+export const inflateWithLength = inflateSync as unknown as (input: Uint8Array, options: { info: true; chunkSize?: number }) => Inflated;
 
 /** Where one packed object's parts are: its type, size, delta base, and where its compressed data starts. */
 export type EntryHeader = { start: number; dataAt: number; typeCode: number; size: number; baseOffset?: number; baseOid?: string };
@@ -374,7 +374,7 @@ export const parsePack = (
     if (slot.baseOffset !== undefined) uses.set(slot.baseOffset, (uses.get(slot.baseOffset) ?? 0) + 1);
     if (slot.baseOid !== undefined) uses.set(slot.baseOid, (uses.get(slot.baseOid) ?? 0) + 1);
     at = slot.dataAt;
-    const inflated = inflateWithLength(view.subarray(at), { info: true });
+    const inflated = inflateWithLength(view.subarray(at), { info: true, chunkSize: Math.max(64, slot.size + 64) });
     at += inflated.engine.bytesWritten;
     slot.end = at;
     if (kept + inflated.buffer.length <= KEEP_INFLATED_BYTES) {

@@ -449,8 +449,8 @@ export class ChannelStore {
   }
 
   /** Stores a pack received from a remote, with an index, as one more pack of this repository. */
-  storeReceivedPack(pack: Uint8Array) {
-    const { entries, checksum, count } = parsePack(pack);
+  storeReceivedPack(pack: Uint8Array, onObject?: Parameters<typeof parsePack>[1]) {
+    const { entries, checksum, count } = parsePack(pack, onObject);
     if (count === 0) return 0;
     this.writePack(pack, entries, checksum);
     return count;

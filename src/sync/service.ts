@@ -128,7 +128,7 @@ class ChannelSync {
     const fetched = await fetchChannel(this.channel.store, this.remote);
     // A remote head already merged into `main` (which only moves forward) needs no look at the history.
     if (fetched.remoteHead && fetched.remoteHead !== this.merged) {
-      const merged = await mergeRemote(this.channel.store, fetched.remoteHead, Date.now(), fetched.tipIsNew);
+      const merged = await mergeRemote(this.channel.store, fetched.remoteHead, Date.now(), fetched);
       this.merged = fetched.remoteHead;
       for (const path of merged.conflicts) {
         this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);

@@ -90,3 +90,19 @@ test("after a pull merges what another server pushed, our sends and the merge co
   expect((await call(first, "POST", "/push")).body.success).toBe(true);
   expect(await waiting(first)).toBe(0);
 });
+
+test("a pull of commits built on ours fast-forwards: main becomes the remote's head, and nothing waits", async () => {
+  const github = await standIn();
+  const first = await server(github);
+  const second = await server(github);
+  for (let i = 0; i < 2; i++) await send(first, `first ${i}`);
+  expect((await call(first, "POST", "/push")).body.success).toBe(true);
+  expect((await call(second, "POST", "/pull")).body.success).toBe(true);
+  for (let i = 0; i < 3; i++) await send(second, `second ${i}`);
+  expect((await call(second, "POST", "/push")).body.success).toBe(true);
+
+  expect((await call(first, "POST", "/pull")).body.success).toBe(true);
+  const remoteMain = (await runGit(["--git-dir", github.repoPath("alice", "chat"), "rev-parse", "main"])).stdout.trim();
+  expect((await first.repositories.resolve("alice/chat").store.head()) ?? "").toBe(remoteMain);
+  expect(await waiting(first)).toBe(0);
+});
