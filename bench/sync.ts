@@ -4,7 +4,11 @@
  * them into a second server (fetch, merge, index), beside the git CLI doing
  * the same push and fetch over the same remote.
  *
- *   bun bench/sync.ts [messages]      (default 10000)
+ *   bun bench/sync.ts [messages]      (default 10000, times BENCH_SCALE when set)
+ *
+ * Then 10 more messages written on the second server are pushed, and pulled
+ * by the first: a small change on top of the whole history, which should cost
+ * what the change costs, not what the history does.
  *
  * Three shapes of history, because a commit rewrites the trees along its
  * day's path and so the size of a day matters more than the count:
@@ -20,7 +24,10 @@ import { createGitHub } from "../src/github/client.ts";
 import { openGitchat, type Gitchat } from "../src/gitchat.ts";
 import { startGitHub } from "../test/support/github.ts";
 
-const COUNT = Number(process.argv[2] ?? 10_000);
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+if (!(scale > 0 && scale <= 1)) throw new Error("BENCH_SCALE must be a fraction in (0, 1]");
+const COUNT = Number(process.argv[2] ?? Math.round(10_000 * scale));
+const MORE = 10;
 const TOKEN = "ghp_benchTokenForTheStandIn0000000000000000";
 const root = mkdtempSync(join(tmpdir(), "gitchat-bench-sync-"));
 const github = await startGitHub({ users: [{ login: "alice", token: TOKEN }] });
@@ -68,6 +75,9 @@ type Row = {
   pullSeconds: number;
   gitPushSeconds: number;
   gitFetchSeconds: number;
+  /** Pushing, then pulling, MORE messages written on top of the history (one a commit). */
+  morePushSeconds: number;
+  morePullSeconds: number;
 };
 
 const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
@@ -109,7 +119,18 @@ const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
   if (!pull.value.every((r) => r.success)) throw new Error(`pull failed: ${JSON.stringify(pull.value)}`);
   const indexed = second.db.countMessages(second.repositories.resolve(`alice/${repo}`).id);
   if (indexed !== COUNT) throw new Error(`the second server indexed ${indexed} of ${COUNT} messages`);
+
+  // A small change on top of the history: MORE messages from the second server, pushed, then pulled by the first.
+  for (let i = 0; i < MORE; i++) await second.messages.send({ content: `one more message ${i}` });
+  const morePush = await timed(() => second.sync!.pushAll());
+  if (!morePush.value.every((r) => r.success && r.pushed === MORE)) throw new Error(`the small push failed: ${JSON.stringify(morePush.value)}`);
   await second.close();
+  const firstAgain = await open(join(root, `${shape}-a`), repo);
+  const morePull = await timed(() => firstAgain.sync!.pullAll());
+  if (!morePull.value.every((r) => r.success)) throw new Error(`the small pull failed: ${JSON.stringify(morePull.value)}`);
+  const total = firstAgain.db.countMessages(firstAgain.repositories.resolve(`alice/${repo}`).id);
+  if (total !== COUNT + MORE) throw new Error(`the first server holds ${total} of ${COUNT + MORE} messages after the small pull`);
+  await firstAgain.close();
 
   // The git CLI: the same history pushed to a fresh repository over the same remote, then fetched.
   const cliRepo = `${repo}-cli`;
@@ -128,6 +149,8 @@ const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
     pullSeconds: seconds(pull.ms),
     gitPushSeconds: seconds(gitPush.ms),
     gitFetchSeconds: seconds(gitFetch.ms),
+    morePushSeconds: seconds(morePush.ms),
+    morePullSeconds: seconds(morePull.ms),
   };
 };
 
@@ -139,13 +162,14 @@ try {
     console.log(
       `${shape.padEnd(7)} ${row.messages} messages in ${row.commits} commits (built in ${row.buildSeconds} s): ` +
         `push ${row.pushSeconds} s (git CLI ${row.gitPushSeconds} s, ratio ${(row.pushSeconds / row.gitPushSeconds).toFixed(2)}), ` +
-        `pull into a second server ${row.pullSeconds} s (git CLI fetch ${row.gitFetchSeconds} s, ratio ${(row.pullSeconds / row.gitFetchSeconds).toFixed(2)})`,
+        `pull into a second server ${row.pullSeconds} s (git CLI fetch ${row.gitFetchSeconds} s, ratio ${(row.pullSeconds / row.gitFetchSeconds).toFixed(2)}); ` +
+        `${MORE} more: push ${row.morePushSeconds} s, pull ${row.morePullSeconds} s`,
     );
   }
   mkdirSync(join(import.meta.dir, "out"), { recursive: true });
   writeFileSync(
     join(import.meta.dir, "out", "sync.json"),
-    JSON.stringify({ benchmark: "sync", finishedAt: new Date().toISOString(), bun: Bun.version, rows }, null, 1),
+    JSON.stringify({ benchmark: "sync", finishedAt: new Date().toISOString(), bun: Bun.version, scale, rows }, null, 1),
   );
 } finally {
   await github.stop().catch(() => {});

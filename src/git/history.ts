@@ -106,6 +106,27 @@ export const isAncestor = async (store: ObjectSource, ancestor: string, descenda
 };
 
 /**
+ * Whether `target` is a parent of `from` or of one of the commits of
+ * `within` that `from` reaches through commits of `within` (`from` must be in
+ * it): a search that reads only those commits, whatever their times.
+ */
+export const reachesThrough = async (store: ChannelStore, from: string, target: string, within: ReadonlySet<string>) => {
+  if (from === target) return true;
+  if (!within.has(from)) return false;
+  const seen = new Set<string>([from]);
+  const stack = [from];
+  while (stack.length > 0) {
+    for (const parent of (await store.readCommit(stack.pop()!)).parent) {
+      if (parent === target) return true;
+      if (seen.has(parent) || !within.has(parent)) continue;
+      seen.add(parent);
+      stack.push(parent);
+    }
+  }
+  return false;
+};
+
+/**
  * The commits `head` reaches (only those in `within`, when given), parents
  * before children: a depth-first walk, since commit times are not trusted (a
  * remote can set them to anything).

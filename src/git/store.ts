@@ -404,6 +404,9 @@ export class ChannelStore implements ObjectSink {
   async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
     const pending = this.batch?.get(oid);
     if (pending) return pending;
+    // Packs first: most objects are packed, and a failed open of a loose path costs more than the read itself.
+    const known = this.packs.readKnown(oid);
+    if (known) return known as { type: ObjectType; content: Uint8Array };
     const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
     try {
       return readLooseFile(loose);
@@ -418,13 +421,16 @@ export class ChannelStore implements ObjectSink {
 
   /** A packed object's entry as stored (see PackReader.storedEntry); undefined when it is loose or unknown. */
   storedEntry(oid: string) {
+    // The packs already open first: most objects are there, and a look for a loose file costs a system call.
+    const known = this.packs.storedEntry(oid, false);
+    if (known) return known;
     if (existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2)))) return undefined;
     return this.packs.storedEntry(oid);
   }
 
   /** Stores a pack received from a remote, with an index, as one more pack of this repository. */
-  storeReceivedPack(pack: Uint8Array) {
-    const { entries, checksum, count } = parsePack(pack);
+  storeReceivedPack(pack: Uint8Array, onObject?: Parameters<typeof parsePack>[1]) {
+    const { entries, checksum, count } = parsePack(pack, onObject);
     if (count === 0) return 0;
     this.writePack(pack, entries, checksum);
     return count;

@@ -4,7 +4,7 @@
  * merge the two histories by the union of their trees.
  */
 import { PushRejectedError } from "../errors.ts";
-import { commitsBetween, filesNotIn, isAncestor, objectsAddedBy, unionTrees } from "./history.ts";
+import { commitsBetween, filesNotIn, isAncestor, objectsAddedBy, reachesThrough, unionTrees } from "./history.ts";
 import { writeTreeChains } from "./pack.ts";
 import { PackWriter } from "./packfile.ts";
 import type { SmartHttpRemote } from "./smart-http.ts";
@@ -85,38 +85,63 @@ export const pushChannel = async (store: ChannelStore, remote: SmartHttpRemote):
   return { commits: commits.length, objects, bytes: pack.length };
 };
 
-/** Commits to offer a remote as already held: the last known remote head, then `main` and its first-parent line, thinning out. */
+/** How many commits of `main`'s first-parent line `haves` reads at most. */
+const HAVES_WALK = 512;
+
+/**
+ * Commits to offer a remote as already held: the last known remote head,
+ * then `main` and its first-parent line, thinning out. The walk reads at most
+ * HAVES_WALK commits, so a pull costs the same in a long history as in a
+ * short one; the last known remote head is what a remote nearly always needs.
+ */
 const haves = async (store: ChannelStore) => {
   const list: string[] = [];
   const remoteHead = store.remoteHead();
   if (remoteHead && (await store.hasObject(remoteHead))) list.push(remoteHead);
   let commit = await store.head();
-  for (let step = 0, skip = 1; commit && list.length < 64; step++) {
+  for (let step = 0, skip = 1; commit && list.length < 64 && step < HAVES_WALK; step++) {
     if (step % skip === 0) list.push(commit);
-    if (step >= 16) skip = Math.min(skip * 2, 1024);
+    if (step >= 16 && step % skip === 0) skip = Math.min(skip * 2, 64);
     commit = (await store.readCommit(commit)).parent[0];
   }
   return [...new Set(list)];
 };
 
-export type FetchResult = { remoteHead: string | undefined; objects: number; bytes: number };
+export type FetchResult = {
+  remoteHead: string | undefined;
+  objects: number;
+  bytes: number;
+  /** Whether the remote's head was not here before this fetch: then it cannot be in `main`'s history. */
+  tipIsNew: boolean;
+  /** The commits this fetch brought (undefined past NEW_COMMITS_KEPT): what `mergeRemote` need search. */
+  newCommits: ReadonlySet<string> | undefined;
+};
+
+/** A fetch bringing more commits than this does not keep their ids (a first pull of a long history merges without a search). */
+const NEW_COMMITS_KEPT = 100_000;
 
 /** Fetches the remote's `main` and what it reaches that we lack, and records where it was. */
 export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote): Promise<FetchResult> => {
   const { refs } = await remote.advertisement("git-upload-pack");
   const tip = refs.get(REF);
-  if (!tip) return { remoteHead: undefined, objects: 0, bytes: 0 };
+  if (!tip) return { remoteHead: undefined, objects: 0, bytes: 0, tipIsNew: false, newCommits: undefined };
   let objects = 0;
   let bytes = 0;
-  if (!(await store.hasObject(tip))) {
+  const tipIsNew = !(await store.hasObject(tip));
+  let newCommits: Set<string> | undefined = new Set();
+  if (tipIsNew) {
     const pack = await remote.fetchPack([tip], await haves(store));
     if (pack) {
-      objects = store.storeReceivedPack(pack);
+      objects = store.storeReceivedPack(pack, (object) => {
+        if (object.type !== "commit" || !newCommits) return;
+        newCommits.add(object.oid);
+        if (newCommits.size > NEW_COMMITS_KEPT) newCommits = undefined;
+      });
       bytes = pack.length;
     }
   }
   await store.setRemoteHead(tip);
-  return { remoteHead: tip, objects, bytes };
+  return { remoteHead: tip, objects, bytes, tipIsNew, newCommits: tipIsNew ? newCommits : undefined };
 };
 
 export type MergeResult = {
@@ -135,8 +160,22 @@ export type MergeResult = {
  * is (same path, same blob); one that dropped or changed any (a deletion, an
  * edit, a rewrite) is merged like a diverged one, so that nothing this server
  * acknowledged leaves its tree.
+ *
+ * `fetched` (what the fetch that brought `remoteHead` reports) keeps the
+ * ancestry checks to what the fetch brought: a tip the fetch had to bring is
+ * in no history of ours (`main` cannot hold an object this repository did not
+ * have), and our head descends into the new commits only from one of them,
+ * so the search for it walks those alone. Without it, both checks search back
+ * to a day before the older commit: in a history whose commits fall within a
+ * day, a walk of the whole day. A search cut short can only make a
+ * fast-forward a merge commit, never the reverse.
  */
-export const mergeRemote = async (store: ChannelStore, remoteHead: string, now = Date.now()): Promise<MergeResult> => {
+export const mergeRemote = async (
+  store: ChannelStore,
+  remoteHead: string,
+  now = Date.now(),
+  fetched?: Pick<FetchResult, "tipIsNew" | "newCommits">,
+): Promise<MergeResult> => {
   const conflicts: string[] = [];
   const notKept: string[] = [];
   let outcome: MergeResult["outcome"] = "up-to-date";
@@ -145,9 +184,12 @@ export const mergeRemote = async (store: ChannelStore, remoteHead: string, now =
       outcome = "fast-forward";
       return remoteHead;
     }
-    if (local === remoteHead || (await isAncestor(store, remoteHead, local))) return undefined;
+    if (local === remoteHead || (!fetched?.tipIsNew && (await isAncestor(store, remoteHead, local)))) return undefined;
     const [ours, theirs] = await Promise.all([store.readCommit(local), store.readCommit(remoteHead)]);
-    if (await isAncestor(store, local, remoteHead)) {
+    const descends = fetched?.newCommits
+      ? await reachesThrough(store, remoteHead, local, fetched.newCommits)
+      : await isAncestor(store, local, remoteHead);
+    if (descends) {
       for await (const file of filesNotIn(store, ours.tree, theirs.tree)) {
         if (notKept.push(file.path) >= 10) break;
       }

@@ -38,6 +38,9 @@ export type ChannelSyncView = {
 
 export type PushReport = { repository: string; success: boolean; pushed: number; message: string };
 
+/** Unpushed commits are counted up to this many (the page shows "10000 waiting"). */
+const UNPUSHED_CAP = 10_000;
+
 const describe = (error: unknown) =>
   error instanceof AppError ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
 
@@ -54,6 +57,11 @@ class ChannelSync {
   private notes: string[] = [];
   private ready = false;
   private stopped = false;
+  /** The unpushed count, and the `main` and remote head it was taken at (see recount). */
+  private count: { head: string | undefined; remote: string | undefined; unpushed: number } | undefined;
+  private counting: Promise<void> = Promise.resolve();
+  /** The remote head last merged into `main` (or found in it) by this process. */
+  private merged: string | undefined;
   readonly remote: SmartHttpRemote;
 
   constructor(
@@ -104,6 +112,9 @@ class ChannelSync {
       } catch (error) {
         this.failed(error);
         throw error;
+      } finally {
+        // A pull or a push moved `main` or the remote's head (or, failing, left them): count now, not on the next listing.
+        await this.recount().catch(() => {});
       }
     });
   }
@@ -115,8 +126,10 @@ class ChannelSync {
 
   private async pull() {
     const fetched = await fetchChannel(this.channel.store, this.remote);
-    if (fetched.remoteHead) {
-      const merged = await mergeRemote(this.channel.store, fetched.remoteHead);
+    // A remote head already merged into `main` (which only moves forward) needs no look at the history.
+    if (fetched.remoteHead && fetched.remoteHead !== this.merged) {
+      const merged = await mergeRemote(this.channel.store, fetched.remoteHead, Date.now(), fetched);
+      this.merged = fetched.remoteHead;
       for (const path of merged.conflicts) {
         this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);
       }
@@ -174,12 +187,48 @@ class ChannelSync {
     }
   }
 
+  /**
+   * Commits on `main` the remote lacks, as last counted: answered without a
+   * walk when `main` and the remote's head are where the count was taken
+   * (the commit, push and pull hooks keep it so); otherwise counted again
+   * from what moved.
+   */
   async unpushed() {
     const head = await this.channel.store.head();
-    if (!head) return 0;
-    const remoteHead = this.channel.store.remoteHead();
-    if (head === remoteHead) return 0;
-    return (await commitsBetween(this.channel.store, [head], remoteHead ? [remoteHead] : [], 10_000)).length;
+    const remote = this.channel.store.remoteHead();
+    const known = this.count;
+    if (known && known.head === head && known.remote === remote) return known.unpushed;
+    return this.recount();
+  }
+
+  /**
+   * Brings the unpushed count up to date with `main` and the remote's head,
+   * walking only what moved since the last count: when only `main` moved
+   * (commits, a fast-forward) the commits it gained are added; when the
+   * remote's head moved (a push, a fetch) the commits of `main` it lacks are
+   * counted, a walk that stops where the two histories meet. The first count
+   * after start-up is one walk of what is unpushed. One count at a time.
+   */
+  recount(): Promise<number> {
+    const run = this.counting.then(async () => {
+      const store = this.channel.store;
+      const head = await store.head();
+      const remote = store.remoteHead();
+      const known = this.count;
+      let unpushed: number;
+      if (!head || head === remote) unpushed = 0;
+      else if (known && known.head === head && known.remote === remote) unpushed = known.unpushed;
+      else if (known?.head && known.remote === remote) {
+        unpushed = known.unpushed + (await commitsBetween(store, [head], remote ? [known.head, remote] : [known.head], UNPUSHED_CAP)).length;
+      } else unpushed = (await commitsBetween(store, [head], remote ? [remote] : [], UNPUSHED_CAP)).length;
+      this.count = { head, remote, unpushed };
+      return unpushed;
+    });
+    this.counting = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   async stop() {
@@ -204,7 +253,11 @@ export class SyncService {
     readonly settings: SyncSettings,
     readonly log: (line: string) => void,
   ) {
-    messages.onCommit((channel) => this.worker(channel).schedulePush());
+    messages.onCommit((channel) => {
+      const worker = this.worker(channel);
+      void worker.recount().catch(() => {});
+      worker.schedulePush();
+    });
   }
 
   private worker(channel: Channel) {
@@ -218,7 +271,12 @@ export class SyncService {
 
   /** Starts the interval pulls and a first sync of every channel, in the background. */
   start() {
-    for (const channel of this.repositories.list()) void this.worker(channel).sync("both").catch(() => {});
+    for (const channel of this.repositories.list()) {
+      const worker = this.worker(channel);
+      // The one walk at start-up: the count is not stored, so a restart counts again.
+      void worker.recount().catch(() => {});
+      void worker.sync("both").catch(() => {});
+    }
     this.pullTimer = setInterval(() => {
       for (const channel of this.repositories.list()) void this.worker(channel).sync("both").catch(() => {});
     }, this.settings.intervalMs);
@@ -294,7 +352,7 @@ export class SyncService {
   async view(channel: Channel): Promise<ChannelSyncView> {
     const worker = this.worker(channel);
     const unpushed = await worker.unpushed().catch(() => 0);
-    return { enabled: true, remote: `${channel.owner}/${channel.name}`, unpushed: Math.min(unpushed, 10_000), ...this.db.syncState(channel.id) };
+    return { enabled: true, remote: `${channel.owner}/${channel.name}`, unpushed: Math.min(unpushed, UNPUSHED_CAP), ...this.db.syncState(channel.id) };
   }
 
   async stop() {
