@@ -110,7 +110,7 @@ export const isAncestor = async (store: ObjectSource, ancestor: string, descenda
  * `within` that `from` reaches through commits of `within` (`from` must be in
  * it): a search that reads only those commits, whatever their times.
  */
-export const reachesThrough = async (store: ChannelStore, from: string, target: string, within: ReadonlySet<string>) => {
+export const reachesThrough = async (store: ObjectSource, from: string, target: string, within: ReadonlySet<string>) => {
   if (from === target) return true;
   if (!within.has(from)) return false;
   const seen = new Set<string>([from]);
