@@ -42,7 +42,8 @@ const pct = (values: number[], p: number) => {
 };
 
 let stop = false;
-let draining = false;
+/** Resolved when every sender has had its last answer: then the pollers catch up. */
+const sendersDone = Promise.withResolvers<void>();
 const errors: string[] = [];
 const sendLatency: number[] = [];
 const pollLatency: number[] = [];
@@ -112,9 +113,11 @@ const client = async (index: number, streamSignal: AbortSignal) => {
     }
     await Bun.sleep(2000);
   }
-  // Caught up: polls until one brings nothing new (the senders have stopped).
-  while (draining && !(await poll())) {}
-  return streaming;
+  // Caught up: once the senders have stopped, polls until one brings nothing new.
+  await sendersDone.promise;
+  while (!(await poll())) {}
+  // Wrapped: an async function returning the stream's promise would wait for the stream to end.
+  return { streaming };
 };
 
 const sender = async (index: number) => {
@@ -147,8 +150,8 @@ stop = true;
 await Promise.all(senders);
 clearInterval(sampler);
 const elapsed = (Date.now() - started) / 1000;
-draining = true;
-const streaming = await Promise.all(clients);
+sendersDone.resolve();
+const streaming = (await Promise.all(clients)).map((c) => c.streaming);
 // The streams push as messages are committed: a few seconds to deliver the last ones.
 const deadline = Date.now() + 10_000;
 const streamMissing = () => seen.slice(0, STREAMS).reduce((a, s) => a + [...sent].filter((id) => !s.stream.has(id)).length, 0);
