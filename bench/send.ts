@@ -27,7 +27,6 @@ import { encodeMessage, messagePath, type MessageRecord } from "../src/git/messa
 import { writeLooseObject, type Signature } from "../src/git/objects.ts";
 import { ChannelStore } from "../src/git/store.ts";
 import { startServer, type RunningServer } from "../test/support/server.ts";
-import { countMessageFiles } from "./lib.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -285,6 +284,11 @@ const fsck = async (gitdir: string): Promise<Fsck> => {
   return { ok: result.code === 0, exitCode: result.code, seconds: round((performance.now() - begin) / 1000), output };
 };
 
+/** Message files in the tree of `main`, as the git CLI sees them. */
+const countMessageFiles = async (gitdir: string) => {
+  const names = await git([`--git-dir=${gitdir}`, "ls-tree", "-r", "--name-only", "main"]);
+  return names.split("\n").filter((n) => /^messages\/\d{4}\/\d{2}\/\d{2}\/[0-9a-f-]{36}\.json$/.test(n)).length;
+};
 
 const countCommits = async (gitdir: string) =>
   Number((await git([`--git-dir=${gitdir}`, "rev-list", "--count", "main"])).trim());
