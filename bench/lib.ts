@@ -3,7 +3,6 @@
  * process, and where raw figures go (bench/out/<name>.json).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 
 export const SCALE = (() => {
@@ -66,7 +65,7 @@ export const progress = (line: string) =>
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 
 /** Load averages: other work on this shared machine skews every figure, so each result says how busy it was. */
-export const load = () => loadavg().map((x) => round(x, 2));
+export const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 
 export const writeOut = (name: string, results: unknown) => {
   const file = join(import.meta.dir, "out", `${name}.json`);
