@@ -74,11 +74,5 @@ export const writeOut = (name: string, results: unknown) => {
   return file;
 };
 
-// The message layout and the commit under test, imported in this one place:
-// issue 9 moves them (src/messages/layout.ts, `commitMessages(store, ...)` in
-// main), and then only these lines change.
-export { commitMessageFor, encodeMessage, messagePath, SEGMENT_FILES, type MessageRecord } from "../src/git/message-file.ts";
-import type { Signature } from "../src/git/objects.ts";
-import type { ChannelStore } from "../src/git/store.ts";
-export const commitMessages = (store: ChannelStore, messages: readonly import("../src/git/message-file.ts").MessageRecord[], author: Signature) =>
-  store.commitMessages(messages, author);
+// The message layout and the commit under test, imported in this one place.
+export { commitMessageFor, commitMessages, encodeMessage, messagePath, SEGMENT_FILES, type MessageRecord } from "../src/messages/layout.ts";
