@@ -168,4 +168,5 @@ const result = {
 };
 mkdirSync(join(import.meta.dir, "out"), { recursive: true });
 writeFileSync(join(import.meta.dir, "out", "rebuild.json"), `${JSON.stringify(result, null, 2)}\n`);
-rmSync(root, { recursive: true, force: true });
+// BENCH_KEEP=1 leaves the data directory for a closer look.
+if (!process.env.BENCH_KEEP) rmSync(root, { recursive: true, force: true });

@@ -226,6 +226,7 @@ export const checkDatabaseFile = (path: string) => {
 export class MessageDatabase {
   private readonly insertMessage;
   private readonly setIndexed;
+  private readonly placeQuery;
 
   constructor(
     readonly sqlite: Database,
@@ -235,9 +236,12 @@ export class MessageDatabase {
     /** Opened by `gitchat verify`: a connection of its own that writes nothing. */
     private readonly readonly = false,
   ) {
-    this.insertMessage = sqlite.query<void, [string, number, string, string, string, string, string, number | null]>(
+    this.insertMessage = sqlite.query<unknown, [string, number, string, string, string, string, string, number | null]>(
       `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.placeQuery = sqlite.query<{ id: string; created_at: string; segment: number | null }, [number, string]>(
+      "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
     );
     this.setIndexed = sqlite.query<void, [string | null, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
   }
@@ -269,17 +273,40 @@ export class MessageDatabase {
    * as indexed, in one transaction: either all of it is there or none. (Null
    * records that nothing is indexed yet: the first batches of a rebuild.)
    */
-  insertMessages(
+  insertMessages<Row extends { message: NewMessage; gitHash: string }>(
     repositoryId: number,
-    rows: readonly { message: NewMessage; gitHash: string }[],
+    rows: readonly Row[],
     indexedCommit: string | null,
+    /**
+     * Called, inside the transaction, for each row whose id the channel
+     * already holds (the row is not stored); a file it returns is quarantined
+     * in the same transaction.
+     */
+    onHeld?: (row: Row) => QuarantinedFile | undefined,
   ) {
+    const held: QuarantinedFile[] = [];
     this.sqlite.transaction(() => {
-      for (const { message: m, gitHash } of rows) {
-        this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash, m.segment ?? null);
+      for (const row of rows) {
+        const { message: m, gitHash } = row;
+        const { changes } = this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash, m.segment ?? null);
+        const file = changes === 0 ? onHeld?.(row) : undefined;
+        if (file) held.push(file);
       }
+      if (held.length > 0) this.quarantine(repositoryId, held, new Date().toISOString());
       this.setIndexed.run(indexedCommit, repositoryId);
     })();
+    return held;
+  }
+
+  /** True when the index holds nothing of a channel: no message, no quarantined file. */
+  channelIsEmpty(repositoryId: number) {
+    return (
+      this.sqlite
+        .query<{ one: number }, [number, number]>(
+          "SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM messages WHERE repository_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE repository_id = ?)",
+        )
+        .get(repositoryId, repositoryId) === null
+    );
   }
 
   /** The commit up to which the channel's history is indexed (everything it reaches is in the index). */
@@ -351,6 +378,11 @@ export class MessageDatabase {
         .query<{ one: number }, [number, string, string]>("SELECT 1 AS one FROM quarantine WHERE repository_id = ? AND path = ? AND blob = ?")
         .get(repositoryId, path, blob) !== null
     );
+  }
+
+  /** Where an indexed message's file is (its time and segment), without reading the rest: the index walk asks for every file it finds. */
+  messagePlace(repositoryId: number, id: string): { id: string; created_at: string; segment: number | null } | undefined {
+    return this.placeQuery.get(repositoryId, id) ?? undefined;
   }
 
   getMessage(repositoryId: number, id: string): MessageRow | undefined {

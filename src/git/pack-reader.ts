@@ -241,6 +241,12 @@ export class PackReader {
   }
 
   /** The object, or undefined when no pack holds it. */
+  /** An object of a pack already known, without looking for new packs (undefined: not in one). */
+  readKnown(oid: string): StoredObject | undefined {
+    const found = this.locate(oid);
+    return found && this.readAt(found.pack, found.offset);
+  }
+
   read(oid: string): StoredObject | undefined {
     let found = this.locate(oid);
     if (!found) {

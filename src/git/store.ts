@@ -424,6 +424,10 @@ export class ChannelStore {
   async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
     const pending = this.batch?.get(oid);
     if (pending) return pending;
+    // Packs this process knows first: a loose read that fails costs an
+    // exception, and reading a packed history (a rebuild) is nearly all misses.
+    const known = this.packs.readKnown(oid);
+    if (known) return known as { type: ObjectType; content: Uint8Array };
     const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
     try {
       return readLooseFile(loose);

@@ -270,7 +270,16 @@ export class MessageService {
     const headTree = (await store.readCommit(head)).tree;
     const atHead = new TreeLookup(store, headTree);
 
-    let rows: { message: NewMessage; gitHash: string }[] = [];
+    // Into a channel the index holds nothing of (a rebuild, a first pull),
+    // no file can be known already: ids are checked by the insert itself
+    // (a second path with an indexed id is caught there), not looked up one
+    // by one. The lookups were a third of a rebuild's time.
+    // The last pass (over the head's whole tree, then) does look up each id:
+    // a lookup is far cheaper than reading the blob again.
+    let empty = indexed === null && this.db.channelIsEmpty(channel.id);
+
+    type Row = { message: NewMessage; gitHash: string; path: string; oid: string };
+    let rows: Row[] = [];
     /** This batch's quarantined files, keyed by path and blob. */
     let quarantined = new Map<string, QuarantinedFile>();
     /** Ids taken in this batch, and where: a second path with the same id is a duplicate. */
@@ -279,18 +288,24 @@ export class MessageService {
       if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
       // Arrival numbers (cursors) follow message time within what arrives together.
       rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
-      this.db.insertMessages(channel.id, rows, indexedCommit);
-      report.indexed += rows.length;
-      report.quarantined.push(...quarantined.values());
+      const held = this.db.insertMessages(channel.id, rows, indexedCommit, (row) => {
+        const place = this.db.messagePlace(channel.id, row.message.id);
+        const at = place && storedPath(place);
+        // The same file again (a commit that re-added it): already indexed.
+        if (at === undefined || at === row.path) return undefined;
+        return { path: row.path, blob: row.oid, gitHash: row.gitHash, reason: `the id is already held by ${at}` };
+      });
+      report.indexed += rows.length - held.length;
+      report.quarantined.push(...quarantined.values(), ...held);
       rows = [];
       quarantined = new Map();
       taken = new Map();
     };
     const heldAt = (id: string) => {
       const here = taken.get(id);
-      if (here !== undefined) return here;
-      const row = this.db.getMessage(channel.id, id);
-      return row && storedPath(row);
+      if (here !== undefined || empty) return here;
+      const place = this.db.messagePlace(channel.id, id);
+      return place && storedPath(place);
     };
     const consider = async (file: { path: string; oid: string }, gitHash: string) => {
       const id = idFromPath(file.path);
@@ -298,7 +313,7 @@ export class MessageService {
       const held = heldAt(id);
       if (held === file.path) return;
       const key = `${file.path}\0${file.oid}`;
-      if (quarantined.has(key) || this.db.isQuarantined(channel.id, file.path, file.oid)) return;
+      if (quarantined.has(key) || (!empty && this.db.isQuarantined(channel.id, file.path, file.oid))) return;
       let reason: string | undefined;
       let message: NewMessage | undefined;
       if (held !== undefined) reason = `the id is already held by ${held}`;
@@ -310,7 +325,7 @@ export class MessageService {
         }
       }
       if (message) {
-        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash });
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid });
         taken.set(id, file.path);
       } else {
         quarantined.set(key, { path: file.path, blob: file.oid, gitHash, reason: reason! });
@@ -330,6 +345,7 @@ export class MessageService {
       if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
     }
     const baseTree = base ? (await store.readCommit(base)).tree : undefined;
+    empty = false;
     for await (const file of filesNotIn(store, headTree, baseTree)) {
       await consider(file, head);
       if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
