@@ -92,6 +92,9 @@ const entryEnds = (pack: Pack) => {
   return pack.ends;
 };
 
+/** What a cached object costs beyond its content (its key, the record, the array): counted against the cache's bound. */
+const ENTRY_OVERHEAD = 200;
+
 /** Open pack files, the most recently used last; a few dozen at most. */
 const openFiles = new Map<string, number>();
 const MAX_OPEN = 48;
@@ -204,7 +207,7 @@ export class PackReader {
     for (const [key, object] of [...this.cache]) {
       if (!gone.has(key.slice(0, key.indexOf(":")))) continue;
       this.cache.delete(key);
-      this.cachedBytes -= object.content.length;
+      this.cachedBytes -= object.content.length + ENTRY_OVERHEAD;
     }
   }
 
@@ -258,15 +261,20 @@ export class PackReader {
 
   private remember(key: string, object: StoredObject) {
     this.cache.set(key, object);
-    this.cachedBytes += object.content.length;
+    this.cachedBytes += object.content.length + ENTRY_OVERHEAD;
     while (this.cachedBytes > this.maxCacheBytes && this.cache.size > 1) {
       const [oldest, value] = this.cache.entries().next().value!;
       this.cache.delete(oldest);
-      this.cachedBytes -= value.content.length;
+      this.cachedBytes -= value.content.length + ENTRY_OVERHEAD;
     }
   }
 
-  private readAt(pack: Pack, offset: number): StoredObject {
+  /**
+   * Only delta bases are kept: reading every blob of a history (a rebuild)
+   * once would otherwise fill the cache with objects never asked for again,
+   * and push out the bases that are.
+   */
+  private readAt(pack: Pack, offset: number, asBase = false): StoredObject {
     const key = `${pack.name}:${offset}`;
     const cached = this.cache.get(key);
     if (cached) {
@@ -280,7 +288,7 @@ export class PackReader {
     if (header.baseOffset !== undefined) header.baseOffset += offset;
     let base: StoredObject | undefined;
     if (header.baseOffset !== undefined) {
-      base = this.readAt(pack, header.baseOffset);
+      base = this.readAt(pack, header.baseOffset, true);
     } else if (header.baseOid !== undefined) {
       base = this.read(header.baseOid);
       if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${header.baseOid}, which is missing`);
@@ -296,7 +304,7 @@ export class PackReader {
     const object: StoredObject = base
       ? { type: base.type, content: applyDelta(base.content, inflated) }
       : { type: TYPE_NAMES[header.typeCode] as ObjectType, content: inflated };
-    this.remember(key, object);
+    if (asBase) this.remember(key, object);
     return object;
   }
 }
