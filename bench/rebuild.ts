@@ -55,9 +55,11 @@ const sentence = (n: number) => {
   let x = (n * 2654435761) >>> 0;
   const words: string[] = [];
   for (let i = 0, length = 4 + (n % 16); i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    words.push(WORDS[x % WORDS.length]!);
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    words.push(WORDS[(x >>> 8) % WORDS.length]!);
   }
+  // A ticket number: a vocabulary that grows with the channel, as real ones do.
+  words.splice(n % words.length, 0, `#${(n * 7919) % 100_000}`);
   return words.join(" ");
 };
 

@@ -14,6 +14,8 @@ export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
 
 /** Messages indexed in one transaction: bounds what a rebuild holds in memory at once. */
 const INDEX_BATCH = 500;
+/** At most this many messages of a bulk index (into an empty channel) wait to become searchable. */
+const SEARCH_LAG = 20_000;
 
 
 export type MessageView = {
@@ -76,6 +78,13 @@ export type ListInput = {
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 
+/** Where long work reports how far it is (the CLI draws it on a terminal). */
+export type ProgressSink = {
+  /** `done` of about `total` messages (undefined: not known). */
+  update(done: number, total: number | undefined): void;
+  end(): void;
+};
+
 /** What indexing a channel's history found. */
 export type IndexReport = {
   indexed: number;
@@ -97,7 +106,13 @@ export class MessageService {
   constructor(
     private readonly db: MessageDatabase,
     private readonly repositories: RepositoryService,
-    private readonly options: { author: string; defaultRepository: string; now?: () => number },
+    private readonly options: {
+      author: string;
+      defaultRepository: string;
+      now?: () => number;
+      /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
+      progress?: (channel: Channel) => ProgressSink | undefined;
+    },
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
@@ -269,6 +284,28 @@ export class MessageService {
     const base = indexed !== null && (await store.hasObject(indexed)) ? indexed : undefined;
     const headTree = (await store.readCommit(head)).tree;
     const atHead = new TreeLookup(store, headTree);
+    const baseTree = base ? (await store.readCommit(base)).tree : undefined;
+    const progress = this.options.progress?.(channel);
+    try {
+      return await this.indexFrom(channel, { head, indexed, base, headTree, baseTree, atHead, report }, progress);
+    } finally {
+      progress?.end();
+    }
+  }
+
+  private async indexFrom(
+    channel: Channel,
+    at: { head: string; indexed: string | null; base: string | undefined; headTree: string; baseTree: string | undefined; atHead: TreeLookup; report: IndexReport },
+    progress: ProgressSink | undefined,
+  ): Promise<IndexReport> {
+    const store = channel.store;
+    const { head, indexed, base, headTree, baseTree, atHead, report } = at;
+    // The files to index, counted only for a progress line's estimate (a walk of trees, no blob read).
+    let total: number | undefined;
+    if (progress) {
+      total = 0;
+      for await (const file of filesNotIn(store, headTree, baseTree)) if (idFromPath(file.path)) total++;
+    }
 
     // Into a channel the index holds nothing of (a rebuild, a first pull),
     // no file can be known already: ids are checked by the insert itself
@@ -277,6 +314,8 @@ export class MessageService {
     // The last pass (over the head's whole tree, then) does look up each id:
     // a lookup is far cheaper than reading the blob again.
     let empty = indexed === null && this.db.channelIsEmpty(channel.id);
+    const bulk = empty;
+    let deferred = 0;
 
     type Row = { message: NewMessage; gitHash: string; path: string; oid: string };
     let rows: Row[] = [];
@@ -288,13 +327,21 @@ export class MessageService {
       if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
       // Arrival numbers (cursors) follow message time within what arrives together.
       rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
-      const held = this.db.insertMessages(channel.id, rows, indexedCommit, (row) => {
-        const place = this.db.messagePlace(channel.id, row.message.id);
-        const at = place && storedPath(place);
-        // The same file again (a commit that re-added it): already indexed.
-        if (at === undefined || at === row.path) return undefined;
-        return { path: row.path, blob: row.oid, gitHash: row.gitHash, reason: `the id is already held by ${at}` };
+      const held = this.db.insertMessages(channel.id, rows, indexedCommit, {
+        onHeld: (row) => {
+          const place = this.db.messagePlace(channel.id, row.message.id);
+          const at = place && storedPath(place);
+          // The same file again (a commit that re-added it): already indexed.
+          if (at === undefined || at === row.path) return undefined;
+          return { path: row.path, blob: row.oid, gitHash: row.gitHash, reason: `the id is already held by ${at}` };
+        },
+        // Into an empty channel: searchable in large runs (every SEARCH_LAG rows, and at the end).
+        deferSearch: bulk,
       });
+      if (bulk && (deferred += rows.length) >= SEARCH_LAG) {
+        this.db.catchUpSearch(false);
+        deferred = 0;
+      }
       report.indexed += rows.length - held.length;
       report.quarantined.push(...quarantined.values(), ...held);
       rows = [];
@@ -327,6 +374,7 @@ export class MessageService {
       if (message) {
         rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid });
         taken.set(id, file.path);
+        progress?.update(report.indexed + rows.length, total);
       } else {
         quarantined.set(key, { path: file.path, blob: file.oid, gitHash, reason: reason! });
       }
@@ -344,13 +392,13 @@ export class MessageService {
       // until then a batch records the commit recorded before.
       if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
     }
-    const baseTree = base ? (await store.readCommit(base)).tree : undefined;
     empty = false;
     for await (const file of filesNotIn(store, headTree, baseTree)) {
       await consider(file, head);
       if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
     }
     flush(head);
+    if (bulk) this.db.catchUpSearch();
     for (const file of report.quarantined.slice(0, 50)) {
       report.problems.push(`${file.path} in commit ${file.gitHash} is quarantined: ${file.reason}`);
     }

@@ -151,3 +151,19 @@ test("a rebuild quarantines a file that repeats an id indexed many files earlier
   );
   expect(rebuilt.stdout).toContain(`is quarantined: the id is already held by ${messagePath(messages[0]!, 0)}`);
 });
+
+test("messages indexed by a rebuild are found by search, and so is one sent after it", async () => {
+  const dataDir = tempDir();
+  const first = await openTestGitchat({ dataDir });
+  for (let i = 0; i < 3; i++) await call(first, "POST", "/messages", { content: `quarterly report draft ${i}` });
+  await first.close();
+  dropDatabase(dataDir);
+
+  const second = await openTestGitchat({ dataDir });
+  const rebuilt = (await call(second, "GET", "/messages?q=quarterly")).body as { content: string }[];
+  expect(rebuilt.map((m) => m.content)).toEqual(["quarterly report draft 0", "quarterly report draft 1", "quarterly report draft 2"]);
+  await call(second, "POST", "/messages", { content: "the quarterly numbers are in" });
+  const found = (await call(second, "GET", "/messages?q=quarterly")).body as { content: string }[];
+  expect(found.map((m) => m.content)).toEqual(["quarterly report draft 0", "quarterly report draft 1", "quarterly report draft 2", "the quarterly numbers are in"]);
+  await second.close();
+});
