@@ -268,10 +268,13 @@ export class MessageService {
    * indexed commit reaches (all indexed), never at a commit merely because
    * its files are known: a rewritten history can hide new messages under
    * such a commit. Each new file found is taken with the commit that added
-   * it, if the head still holds it as that commit wrote it; a last pass over
-   * what the head's tree holds that the indexed commit's tree does not (the
-   * same top-down comparison a pull uses) catches files no walked commit
-   * added, such as one a merge brought back. A file that breaks the message
+   * it, if the head still holds it as that commit wrote it; after a walk that
+   * stopped at the indexed commit, a last pass over what the head's tree
+   * holds that the indexed commit's tree does not (the same top-down
+   * comparison a pull uses) catches files no walked commit added, such as one
+   * a merge brought back. Into an empty channel (a rebuild) the messages'
+   * ids are checked by the insert, not looked up one by one, and search
+   * catches up in large runs (see MessageDatabase.catchUpSearch). A file that breaks the message
    * rules, or repeats an indexed id at another path, is quarantined: recorded
    * once, never indexed.
    */
@@ -393,9 +396,16 @@ export class MessageService {
       if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
     }
     empty = false;
-    for await (const file of filesNotIn(store, headTree, baseTree)) {
-      await consider(file, head);
-      if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+    // With no base the walk went through every commit the head reaches, and
+    // each file of the head's tree was taken with the commit that gave it its
+    // head version (one whose parents all lack that version: the root at the
+    // latest): the last pass would find nothing, at the cost of a lookup per
+    // message (and most of a rebuild's peak memory).
+    if (base !== undefined) {
+      for await (const file of filesNotIn(store, headTree, baseTree)) {
+        await consider(file, head);
+        if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+      }
     }
     flush(head);
     if (bulk) this.db.catchUpSearch();
