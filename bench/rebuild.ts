@@ -3,7 +3,7 @@
  * million messages, its peak memory, and the size of the index it makes,
  * beside `git cat-file --batch` reading the same message blobs in the same run.
  *
- *   bun bench/rebuild.ts [messages]      (default 1,000,000 × BENCH_SCALE)
+ *   bun bench/rebuild.ts [messages]      (default 1,000,000 × BENCH_SCALE; BENCH_KEEP=1 keeps the data)
  *
  * The history is made with the git CLI's `fast-import`, in gitchat's layout
  * (`messages/YYYY/MM/DD/<segment>/<id>.json`, the files exactly as
