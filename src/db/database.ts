@@ -38,7 +38,7 @@ export type NewMessage = {
   segment?: number | null;
 };
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE repositories (
      id INTEGER PRIMARY KEY,
      owner TEXT NOT NULL,
