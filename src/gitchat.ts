@@ -12,9 +12,9 @@ import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./error
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
-import { MessageService } from "./messages/service.ts";
+import { MessageService, type ProgressSink } from "./messages/service.ts";
 import { repairRepositories } from "./repositories/repair.ts";
-import { gitdirsUnder, RepositoryService } from "./repositories/service.ts";
+import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
 import pkg from "../package.json" with { type: "json" };
@@ -32,6 +32,8 @@ export type OpenOptions = {
   sync?: Partial<Pick<SyncSettings, "debounceMs" | "maxBackoffMs">>;
   /** The data directory's lock, when the caller took it already (rebuild holds it across deleting the index). */
   lock?: DataDirLock;
+  /** A progress line for indexing a channel (the CLI's, on a terminal). */
+  progress?: (channel: Channel) => ProgressSink | undefined;
 };
 
 /**
@@ -66,7 +68,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     });
     const { owner, name } = config.defaultRepository;
     const defaultRepository = repositories.resolve(`${owner}/${name}`).fullName;
-    const messages = new MessageService(db, repositories, { author: config.author, defaultRepository, now: options.now });
+    const messages = new MessageService(db, repositories, { author: config.author, defaultRepository, now: options.now, progress: options.progress });
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
       if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
@@ -136,7 +138,7 @@ const refuseDamagedRepositories = async (dataDir: string) => {
  * that cannot be opened or read (a damaged file) is moved aside, never
  * deleted, and `movedAside` names where it went.
  */
-export const rebuildGitchat = async (config: Config, log: Log = defaultLog) => {
+export const rebuildGitchat = async (config: Config, log: Log = defaultLog, options: Pick<OpenOptions, "progress"> = {}) => {
   checkWritable(config.dataDir, config.durability === "full");
   const lock = lockDataDir(config.dataDir);
   let movedAside: string | undefined;
@@ -156,7 +158,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog) => {
     lock.release();
     throw error;
   }
-  const gitchat = await openGitchat(config, log, { lock });
+  const gitchat = await openGitchat(config, log, { lock, ...options });
   return { gitchat, movedAside };
 };
 

@@ -11,7 +11,9 @@
 import { loadConfig, loadDotenv } from "../config.ts";
 import { AppError, ConfigError, DataDirLockedError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
 import { databasePath, defaultLog, openGitchat, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
+import type { Channel } from "../repositories/service.ts";
 import type { PushReport } from "../sync/service.ts";
+import { terminalProgress } from "./progress.ts";
 import { verifyGitchat } from "./verify.ts";
 import { setup } from "./setup.ts";
 
@@ -30,6 +32,9 @@ commands:
 settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
 DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
 GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET; the README lists them all`;
+
+/** Indexing progress on the terminal (nothing when stderr is not one). */
+const indexingProgress = (channel: Channel) => terminalProgress(`${channel.fullName}: indexing`);
 
 const serve = async () => {
   const config = loadConfig();
@@ -63,7 +68,7 @@ const serve = async () => {
 const rebuild = async () => {
   const config = loadConfig();
   const started = performance.now();
-  const { gitchat, movedAside } = await rebuildGitchat(config);
+  const { gitchat, movedAside } = await rebuildGitchat(config, undefined, { progress: indexingProgress });
   if (movedAside) console.log(`the index could not be read: moved it aside to ${movedAside}`);
   const count = gitchat.db.countMessages();
   await gitchat.close();
@@ -84,7 +89,7 @@ const syncNow = async (command: "push" | "pull") => {
   let reports: PushReport[];
   let gitchat: Gitchat | undefined;
   try {
-    gitchat = await openGitchat(config, () => {});
+    gitchat = await openGitchat(config, () => {}, { progress: indexingProgress });
   } catch (error) {
     if (!(error instanceof DataDirLockedError)) throw error;
   }

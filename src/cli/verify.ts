@@ -15,6 +15,7 @@ import { readBranch } from "../git/branch.ts";
 import { databasePath } from "../gitchat.ts";
 import { checkChannel } from "../messages/consistency.ts";
 import { RepositoryService, type InspectedRepository } from "../repositories/service.ts";
+import { terminalProgress } from "./progress.ts";
 
 /** How long a head ahead of the index may stay so (a running server records a commit within moments). */
 const CATCH_UP_MS = 3000;
@@ -43,7 +44,8 @@ const verifyRepository = async (db: MessageDatabase, repository: InspectedReposi
       const branch = readBranch(store.gitdir);
       const head = branch.kind === "ok" ? branch.oid : undefined;
       if (head === indexed || Date.now() >= until) {
-        const { files, indexed: count, problems, notes } = await checkChannel(db, store, row.id, indexed);
+        const progress = terminalProgress(`${fullName}: checking`);
+        const { files, indexed: count, problems, notes } = await checkChannel(db, store, row.id, indexed, progress).finally(() => progress?.end());
         if (head !== indexed) problems.push(`git's head ${head} is newer than the last indexed commit ${indexed ?? "(none)"}: start gitchat to index it`);
         const verdict = problems.length ? `, ${problems.length} difference(s)` : ", consistent";
         return { line: `${fullName}: ${files} message(s) in git, ${count} indexed${verdict}${notes.length ? `, ${notes.length} note(s)` : ""}`, problems, notes };

@@ -38,7 +38,7 @@ export type NewMessage = {
   segment?: number | null;
 };
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE repositories (
      id INTEGER PRIMARY KEY,
      owner TEXT NOT NULL,
@@ -99,7 +99,17 @@ const MIGRATIONS = [
   // layout, no segment level): the index knows each file's path, so a second
   // file with the same id elsewhere is told apart from the message itself.
   `ALTER TABLE messages ADD COLUMN segment INTEGER;`,
+  // The search index is written by the code, not by a trigger: a rebuild
+  // adds rows to it in large runs after the messages (a trigger, one row at a
+  // time beside the other inserts, was most of a rebuild's time). It holds
+  // exactly the messages up to search_index.indexed_seq.
+  `DROP TRIGGER messages_fts_insert;
+   CREATE TABLE search_index (one INTEGER PRIMARY KEY CHECK (one = 1), indexed_seq INTEGER NOT NULL);
+   INSERT INTO search_index (one, indexed_seq) VALUES (1, coalesce((SELECT max(seq) FROM messages), 0));`,
 ];
+
+/** Messages added to the search index in one transaction when it catches up. */
+const SEARCH_CATCH_UP = 10_000;
 
 /** An Idempotency-Key as recorded: the message it stands for, and a digest of the request that sent it. */
 export type IdempotencyKeyRow = { message_id: string; fingerprint: string };
@@ -177,6 +187,8 @@ export const openDatabase = (path: string, options: { readonly?: boolean; durabl
     db.run("PRAGMA journal_mode = WAL");
     db.run(`PRAGMA synchronous = ${options.durable === false ? "NORMAL" : "FULL"}`);
     db.run("PRAGMA busy_timeout = 5000");
+    // After a checkpoint the WAL is cut back to this size instead of staying as large as the largest write ever was.
+    db.run("PRAGMA journal_size_limit = 67108864");
     db.run("PRAGMA foreign_keys = ON");
     const { user_version: version } = db.query<{ user_version: number }, []>("PRAGMA user_version").get()!;
     db.transaction(() => {
@@ -190,6 +202,8 @@ export const openDatabase = (path: string, options: { readonly?: boolean; durabl
     })();
     const wrapped = new MessageDatabase(db, fresh, path);
     wrapped.probe();
+    // Messages a killed rebuild stored without searching them.
+    wrapped.catchUpSearch();
     return wrapped;
   } catch (error) {
     throw asOpenFailure(error, path);
@@ -226,6 +240,11 @@ export const checkDatabaseFile = (path: string) => {
 export class MessageDatabase {
   private readonly insertMessage;
   private readonly setIndexed;
+  private readonly placeQuery;
+  private readonly insertSearch;
+  private readonly setSearchIndexed;
+  /** The search index holds the messages up to this arrival number (search_index.indexed_seq); undefined until read. */
+  private searchSeq: number | undefined;
 
   constructor(
     readonly sqlite: Database,
@@ -235,10 +254,15 @@ export class MessageDatabase {
     /** Opened by `gitchat verify`: a connection of its own that writes nothing. */
     private readonly readonly = false,
   ) {
-    this.insertMessage = sqlite.query<void, [string, number, string, string, string, string, string, number | null]>(
+    this.insertMessage = sqlite.query<unknown, [string, number, string, string, string, string, string, number | null]>(
       `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.placeQuery = sqlite.query<{ id: string; created_at: string; segment: number | null }, [number, string]>(
+      "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
+    );
+    this.insertSearch = sqlite.query<void, [number, string]>("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
+    this.setSearchIndexed = sqlite.query<void, [number]>("UPDATE search_index SET indexed_seq = ?");
     this.setIndexed = sqlite.query<void, [string | null, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
   }
 
@@ -269,17 +293,101 @@ export class MessageDatabase {
    * as indexed, in one transaction: either all of it is there or none. (Null
    * records that nothing is indexed yet: the first batches of a rebuild.)
    */
-  insertMessages(
+  insertMessages<Row extends { message: NewMessage; gitHash: string }>(
     repositoryId: number,
-    rows: readonly { message: NewMessage; gitHash: string }[],
+    rows: readonly Row[],
     indexedCommit: string | null,
+    options: {
+      /**
+       * Called, inside the transaction, for each row whose id the channel
+       * already holds (the row is not stored); a file it returns is quarantined
+       * in the same transaction.
+       */
+      onHeld?: (row: Row) => QuarantinedFile | undefined;
+      /** Leave them out of the search index until `catchUpSearch` (a rebuild: far cheaper in large runs). */
+      deferSearch?: boolean;
+    } = {},
   ) {
+    const held: QuarantinedFile[] = [];
+    // Searchable at once, unless the caller adds them to the search index
+    // later (catchUpSearch) or it is behind already (then it must stay in
+    // arrival order: these wait for the same catch-up).
+    const searchNow = !options.deferSearch && this.searchIndexedTo() === this.latestCursor();
+    let last: number | undefined;
     this.sqlite.transaction(() => {
-      for (const { message: m, gitHash } of rows) {
-        this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash, m.segment ?? null);
+      for (const row of rows) {
+        const { message: m, gitHash } = row;
+        const { changes, lastInsertRowid } = this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash, m.segment ?? null);
+        if (changes === 0) {
+          const file = options.onHeld?.(row);
+          if (file) held.push(file);
+        } else if (searchNow) {
+          last = Number(lastInsertRowid);
+          this.insertSearch.run(last, m.content);
+        }
       }
+      if (held.length > 0) this.quarantine(repositoryId, held, new Date().toISOString());
+      if (last !== undefined) this.setSearchIndexed.run(last);
       this.setIndexed.run(indexedCommit, repositoryId);
     })();
+    if (last !== undefined) this.searchSeq = last;
+    // Behind because of an index walk still running (or one that failed): these are searchable now too.
+    else if (!options.deferSearch && !searchNow) this.catchUpSearch(false);
+    return held;
+  }
+
+  private searchIndexedTo() {
+    this.searchSeq ??= this.sqlite.query<{ indexed_seq: number }, []>("SELECT indexed_seq FROM search_index").get()!.indexed_seq;
+    return this.searchSeq;
+  }
+
+  /** How many stored messages the search index does not hold yet. */
+  searchBacklog() {
+    return this.sqlite.query<{ n: number }, [number]>("SELECT count(*) AS n FROM messages WHERE seq > ?").get(this.searchIndexedTo())!.n;
+  }
+
+  /**
+   * Adds every message the search index lacks to it, in runs of
+   * SEARCH_CATCH_UP per transaction; with `settle` (after large writes: a
+   * rebuild), then checkpoints the WAL and cuts it back.
+   */
+  catchUpSearch(settle = true) {
+    if (this.readonly) return;
+    const next = this.sqlite.query<{ last: number | null }, [number, number]>(
+      "SELECT max(seq) AS last FROM (SELECT seq FROM messages WHERE seq > ? ORDER BY seq LIMIT ?)",
+    );
+    const add = this.sqlite.query<void, [number, number]>(
+      "INSERT INTO messages_fts (rowid, content) SELECT seq, content FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq",
+    );
+    let caughtUp = false;
+    for (let from = this.searchIndexedTo(); ; ) {
+      const last = next.get(from, SEARCH_CATCH_UP)?.last ?? null;
+      if (last === null) break;
+      this.sqlite.transaction(() => {
+        add.run(from, last);
+        this.setSearchIndexed.run(last);
+      })();
+      this.searchSeq = from = last;
+      caughtUp = true;
+    }
+    // No message since the last look: it is even with the newest arrival number.
+    const newest = this.latestCursor();
+    if (this.searchIndexedTo() < newest && this.searchBacklog() === 0) {
+      this.setSearchIndexed.run(newest);
+      this.searchSeq = newest;
+    }
+    if (caughtUp && settle) this.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  /** True when the index holds nothing of a channel: no message, no quarantined file. */
+  channelIsEmpty(repositoryId: number) {
+    return (
+      this.sqlite
+        .query<{ one: number }, [number, number]>(
+          "SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM messages WHERE repository_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE repository_id = ?)",
+        )
+        .get(repositoryId, repositoryId) === null
+    );
   }
 
   /** The commit up to which the channel's history is indexed (everything it reaches is in the index). */
@@ -351,6 +459,11 @@ export class MessageDatabase {
         .query<{ one: number }, [number, string, string]>("SELECT 1 AS one FROM quarantine WHERE repository_id = ? AND path = ? AND blob = ?")
         .get(repositoryId, path, blob) !== null
     );
+  }
+
+  /** Where an indexed message's file is (its time and segment), without reading the rest: the index walk asks for every file it finds. */
+  messagePlace(repositoryId: number, id: string): { id: string; created_at: string; segment: number | null } | undefined {
+    return this.placeQuery.get(repositoryId, id) ?? undefined;
   }
 
   getMessage(repositoryId: number, id: string): MessageRow | undefined {
@@ -468,8 +581,8 @@ export class MessageDatabase {
     this.sqlite.transaction(() => {
       this.sqlite.run(
         `INSERT INTO messages_fts(messages_fts, rowid, content)
-         SELECT 'delete', seq, content FROM messages WHERE repository_id = ?`,
-        [repositoryId],
+         SELECT 'delete', seq, content FROM messages WHERE repository_id = ? AND seq <= ?`,
+        [repositoryId, this.searchIndexedTo()],
       );
       this.sqlite.run("DELETE FROM messages WHERE repository_id = ?", [repositoryId]);
       this.sqlite.run("UPDATE repositories SET indexed_commit = NULL WHERE id = ?", [repositoryId]);

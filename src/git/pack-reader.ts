@@ -17,11 +17,12 @@ type Pack = {
   name: string;
   path: string;
   /**
-   * Where each entry ends, by where it starts: found on first use from the
-   * sorted offsets and the pack's size. Entries are read one by one with
+   * Every entry's start, sorted, then the end of the last entry: an entry
+   * ends where the next one starts. Found on first use (8 bytes an object; a
+   * Map of a million was ten times that). Entries are read one by one with
    * pread, so no pack is ever held in memory whole (the OS caches the file).
    */
-  ends?: Map<number, number>;
+  bounds?: Float64Array;
   /** The object at each offset, for naming a delta's base; found on first use. */
   oidAt?: Map<number, string>;
   /** Sorted 20-byte ids, back to back. */
@@ -85,13 +86,30 @@ const loadPack = (dir: string, name: string): Pack => {
   return { name, path: join(dir, `${name}.pack`), oids, offsets, count };
 };
 
-const entryEnds = (pack: Pack) => {
-  if (pack.ends) return pack.ends;
-  const sorted = [...pack.offsets].sort((a, b) => a - b);
-  const size = statSync(pack.path).size - 20;
-  pack.ends = new Map(sorted.map((offset, i) => [offset, sorted[i + 1] ?? size]));
-  return pack.ends;
+/** Where the entry starting at `offset` ends, or undefined when no entry starts there. */
+const entryEnd = (pack: Pack, offset: number) => {
+  if (!pack.bounds) {
+    const bounds = new Float64Array(pack.offsets.length + 1);
+    bounds.set(pack.offsets);
+    bounds.subarray(0, pack.offsets.length).sort();
+    bounds[pack.offsets.length] = statSync(pack.path).size - 20;
+    pack.bounds = bounds;
+  }
+  const bounds = pack.bounds;
+  let low = 0;
+  let high = bounds.length - 2;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const start = bounds[middle]!;
+    if (start === offset) return bounds[middle + 1];
+    if (start < offset) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
 };
+
+/** What a cached object costs beyond its content (its key, the record, the array): counted against the cache's bound. */
+const ENTRY_OVERHEAD = 200;
 
 /** Open pack files, the most recently used last; a few dozen at most. */
 const openFiles = new Map<string, number>();
@@ -123,7 +141,7 @@ const closeFile = (path: string) => {
 
 /** The bytes of one packed entry (header, delta base, compressed data). */
 const readEntry = (pack: Pack, offset: number) => {
-  const end = entryEnds(pack).get(offset);
+  const end = entryEnd(pack, offset);
   if (end === undefined) throw new StoreIntegrityError(`no entry starts at ${offset} in ${pack.name}`);
   const buffer = Buffer.allocUnsafe(end - offset);
   const read = readSync(fileOf(pack.path), buffer, 0, buffer.length, offset);
@@ -219,7 +237,7 @@ export class PackReader {
     for (const [key, object] of [...this.cache]) {
       if (!gone.has(key.slice(0, key.indexOf(":")))) continue;
       this.cache.delete(key);
-      this.cachedBytes -= object.content.length;
+      this.cachedBytes -= object.content.length + ENTRY_OVERHEAD;
     }
   }
 
@@ -273,15 +291,20 @@ export class PackReader {
 
   private remember(key: string, object: StoredObject) {
     this.cache.set(key, object);
-    this.cachedBytes += object.content.length;
+    this.cachedBytes += object.content.length + ENTRY_OVERHEAD;
     while (this.cachedBytes > this.maxCacheBytes && this.cache.size > 1) {
       const [oldest, value] = this.cache.entries().next().value!;
       this.cache.delete(oldest);
-      this.cachedBytes -= value.content.length;
+      this.cachedBytes -= value.content.length + ENTRY_OVERHEAD;
     }
   }
 
-  private readAt(pack: Pack, offset: number): StoredObject {
+  /**
+   * Only delta bases are kept: reading every blob of a history (a rebuild)
+   * once would otherwise fill the cache with objects never asked for again,
+   * and push out the bases that are.
+   */
+  private readAt(pack: Pack, offset: number, asBase = false): StoredObject {
     const key = `${pack.name}:${offset}`;
     const cached = this.cache.get(key);
     if (cached) {
@@ -295,7 +318,7 @@ export class PackReader {
     if (header.baseOffset !== undefined) header.baseOffset += offset;
     let base: StoredObject | undefined;
     if (header.baseOffset !== undefined) {
-      base = this.readAt(pack, header.baseOffset);
+      base = this.readAt(pack, header.baseOffset, true);
     } else if (header.baseOid !== undefined) {
       base = this.read(header.baseOid);
       if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${header.baseOid}, which is missing`);
@@ -311,7 +334,7 @@ export class PackReader {
     const object: StoredObject = base
       ? { type: base.type, content: applyDelta(base.content, inflated) }
       : { type: TYPE_NAMES[header.typeCode] as ObjectType, content: inflated };
-    this.remember(key, object);
+    if (asBase) this.remember(key, object);
     return object;
   }
 }

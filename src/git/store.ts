@@ -404,7 +404,8 @@ export class ChannelStore implements ObjectSink {
   async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
     const pending = this.batch?.get(oid);
     if (pending) return pending;
-    // Packs first: most objects are packed, and a failed open of a loose path costs more than the read itself.
+    // Packs this process knows first: a loose read that fails costs an
+    // exception, and reading a packed history (a rebuild) is nearly all misses.
     const known = this.packs.readKnown(oid);
     if (known) return known as { type: ObjectType; content: Uint8Array };
     const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));

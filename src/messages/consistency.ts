@@ -9,6 +9,7 @@ import { filesNotIn } from "../git/history.ts";
 import { conflictCopyOf, idFromPath, storedPath } from "./layout.ts";
 import type { ChannelStore } from "../git/store.ts";
 import { readMessageFile } from "./rules.ts";
+import type { ProgressSink } from "./service.ts";
 
 export type ChannelCheck = {
   /** Message files in the head's tree that the index should hold. */
@@ -21,7 +22,13 @@ export type ChannelCheck = {
 };
 
 /** Checks the channel's index (`repositoryId`) against the tree of `commit` (the head, or the commit the index recorded). */
-export const checkChannel = async (db: MessageDatabase, store: ChannelStore, repositoryId: number, commit: string | undefined): Promise<ChannelCheck> => {
+export const checkChannel = async (
+  db: MessageDatabase,
+  store: ChannelStore,
+  repositoryId: number,
+  commit: string | undefined,
+  progress?: ProgressSink,
+): Promise<ChannelCheck> => {
   const head = commit;
   const check: ChannelCheck = { files: 0, indexed: db.countMessages(repositoryId), problems: [], notes: [] };
   const inGit = new Set<string>();
@@ -59,6 +66,7 @@ export const checkChannel = async (db: MessageDatabase, store: ChannelStore, rep
         continue;
       }
       check.files++;
+      progress?.update(check.files, check.indexed);
       inGit.add(id);
       const same =
         message.content === stored.content &&

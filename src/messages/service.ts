@@ -14,6 +14,8 @@ export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
 
 /** Messages indexed in one transaction: bounds what a rebuild holds in memory at once. */
 const INDEX_BATCH = 500;
+/** At most this many messages of a bulk index (into an empty channel) wait to become searchable. */
+const SEARCH_LAG = 20_000;
 
 
 export type MessageView = {
@@ -76,6 +78,13 @@ export type ListInput = {
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 
+/** Where long work reports how far it is (the CLI draws it on a terminal). */
+export type ProgressSink = {
+  /** `done` of about `total` messages (undefined: not known). */
+  update(done: number, total: number | undefined): void;
+  end(): void;
+};
+
 /** What indexing a channel's history found. */
 export type IndexReport = {
   indexed: number;
@@ -97,7 +106,13 @@ export class MessageService {
   constructor(
     private readonly db: MessageDatabase,
     private readonly repositories: RepositoryService,
-    private readonly options: { author: string; defaultRepository: string; now?: () => number },
+    private readonly options: {
+      author: string;
+      defaultRepository: string;
+      now?: () => number;
+      /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
+      progress?: (channel: Channel) => ProgressSink | undefined;
+    },
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
@@ -253,10 +268,13 @@ export class MessageService {
    * indexed commit reaches (all indexed), never at a commit merely because
    * its files are known: a rewritten history can hide new messages under
    * such a commit. Each new file found is taken with the commit that added
-   * it, if the head still holds it as that commit wrote it; a last pass over
-   * what the head's tree holds that the indexed commit's tree does not (the
-   * same top-down comparison a pull uses) catches files no walked commit
-   * added, such as one a merge brought back. A file that breaks the message
+   * it, if the head still holds it as that commit wrote it; after a walk that
+   * stopped at the indexed commit, a last pass over what the head's tree
+   * holds that the indexed commit's tree does not (the same top-down
+   * comparison a pull uses) catches files no walked commit added, such as one
+   * a merge brought back. Into an empty channel (a rebuild) the messages'
+   * ids are checked by the insert, not looked up one by one, and search
+   * catches up in large runs (see MessageDatabase.catchUpSearch). A file that breaks the message
    * rules, or repeats an indexed id at another path, is quarantined: recorded
    * once, never indexed.
    */
@@ -269,8 +287,41 @@ export class MessageService {
     const base = indexed !== null && (await store.hasObject(indexed)) ? indexed : undefined;
     const headTree = (await store.readCommit(head)).tree;
     const atHead = new TreeLookup(store, headTree);
+    const baseTree = base ? (await store.readCommit(base)).tree : undefined;
+    const progress = this.options.progress?.(channel);
+    try {
+      return await this.indexFrom(channel, { head, indexed, base, headTree, baseTree, atHead, report }, progress);
+    } finally {
+      progress?.end();
+    }
+  }
 
-    let rows: { message: NewMessage; gitHash: string }[] = [];
+  private async indexFrom(
+    channel: Channel,
+    at: { head: string; indexed: string | null; base: string | undefined; headTree: string; baseTree: string | undefined; atHead: TreeLookup; report: IndexReport },
+    progress: ProgressSink | undefined,
+  ): Promise<IndexReport> {
+    const store = channel.store;
+    const { head, indexed, base, headTree, baseTree, atHead, report } = at;
+    // The files to index, counted only for a progress line's estimate (a walk of trees, no blob read).
+    let total: number | undefined;
+    if (progress) {
+      total = 0;
+      for await (const file of filesNotIn(store, headTree, baseTree)) if (idFromPath(file.path)) total++;
+    }
+
+    // Into a channel the index holds nothing of (a rebuild, a first pull),
+    // no file can be known already: ids are checked by the insert itself
+    // (a second path with an indexed id is caught there), not looked up one
+    // by one. The lookups were a third of a rebuild's time.
+    // The last pass (over the head's whole tree, then) does look up each id:
+    // a lookup is far cheaper than reading the blob again.
+    let empty = indexed === null && this.db.channelIsEmpty(channel.id);
+    const bulk = empty;
+    let deferred = 0;
+
+    type Row = { message: NewMessage; gitHash: string; path: string; oid: string };
+    let rows: Row[] = [];
     /** This batch's quarantined files, keyed by path and blob. */
     let quarantined = new Map<string, QuarantinedFile>();
     /** Ids taken in this batch, and where: a second path with the same id is a duplicate. */
@@ -279,18 +330,32 @@ export class MessageService {
       if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
       // Arrival numbers (cursors) follow message time within what arrives together.
       rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
-      this.db.insertMessages(channel.id, rows, indexedCommit);
-      report.indexed += rows.length;
-      report.quarantined.push(...quarantined.values());
+      const held = this.db.insertMessages(channel.id, rows, indexedCommit, {
+        onHeld: (row) => {
+          const place = this.db.messagePlace(channel.id, row.message.id);
+          const at = place && storedPath(place);
+          // The same file again (a commit that re-added it): already indexed.
+          if (at === undefined || at === row.path) return undefined;
+          return { path: row.path, blob: row.oid, gitHash: row.gitHash, reason: `the id is already held by ${at}` };
+        },
+        // Into an empty channel: searchable in large runs (every SEARCH_LAG rows, and at the end).
+        deferSearch: bulk,
+      });
+      if (bulk && (deferred += rows.length) >= SEARCH_LAG) {
+        this.db.catchUpSearch(false);
+        deferred = 0;
+      }
+      report.indexed += rows.length - held.length;
+      report.quarantined.push(...quarantined.values(), ...held);
       rows = [];
       quarantined = new Map();
       taken = new Map();
     };
     const heldAt = (id: string) => {
       const here = taken.get(id);
-      if (here !== undefined) return here;
-      const row = this.db.getMessage(channel.id, id);
-      return row && storedPath(row);
+      if (here !== undefined || empty) return here;
+      const place = this.db.messagePlace(channel.id, id);
+      return place && storedPath(place);
     };
     const consider = async (file: { path: string; oid: string }, gitHash: string) => {
       const id = idFromPath(file.path);
@@ -298,7 +363,7 @@ export class MessageService {
       const held = heldAt(id);
       if (held === file.path) return;
       const key = `${file.path}\0${file.oid}`;
-      if (quarantined.has(key) || this.db.isQuarantined(channel.id, file.path, file.oid)) return;
+      if (quarantined.has(key) || (!empty && this.db.isQuarantined(channel.id, file.path, file.oid))) return;
       let reason: string | undefined;
       let message: NewMessage | undefined;
       if (held !== undefined) reason = `the id is already held by ${held}`;
@@ -310,8 +375,9 @@ export class MessageService {
         }
       }
       if (message) {
-        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash });
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid });
         taken.set(id, file.path);
+        progress?.update(report.indexed + rows.length, total);
       } else {
         quarantined.set(key, { path: file.path, blob: file.oid, gitHash, reason: reason! });
       }
@@ -329,12 +395,20 @@ export class MessageService {
       // until then a batch records the commit recorded before.
       if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
     }
-    const baseTree = base ? (await store.readCommit(base)).tree : undefined;
-    for await (const file of filesNotIn(store, headTree, baseTree)) {
-      await consider(file, head);
-      if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+    empty = false;
+    // With no base the walk went through every commit the head reaches, and
+    // each file of the head's tree was taken with the commit that gave it its
+    // head version (one whose parents all lack that version: the root at the
+    // latest): the last pass would find nothing, at the cost of a lookup per
+    // message (and most of a rebuild's peak memory).
+    if (base !== undefined) {
+      for await (const file of filesNotIn(store, headTree, baseTree)) {
+        await consider(file, head);
+        if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+      }
     }
     flush(head);
+    if (bulk) this.db.catchUpSearch();
     for (const file of report.quarantined.slice(0, 50)) {
       report.problems.push(`${file.path} in commit ${file.gitHash} is quarantined: ${file.reason}`);
     }

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { openDatabase } from "../../src/db/database.ts";
+import { Database } from "bun:sqlite";
+import { MIGRATIONS, openDatabase } from "../../src/db/database.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const message = (n: number) => ({
@@ -92,4 +93,26 @@ test("channel names are unique whatever their letter case", () => {
   db.insertRepository("Alice", "Team", "2026-01-01T00:00:00.000Z");
   expect(db.findRepository("alice", "team")?.owner).toBe("Alice");
   expect(() => db.insertRepository("alice", "TEAM", "2026-01-01T00:00:00.000Z")).toThrow();
+});
+
+test("a database from before the search index was written by the code still finds its messages, and new ones, after the upgrade", () => {
+  const path = join(tempDir(), "g.db");
+  // Schema version 6: the search index was filled by a trigger.
+  const old = new Database(path, { create: true, strict: true });
+  old.run("PRAGMA journal_mode = WAL");
+  for (const migration of MIGRATIONS.slice(0, 6)) old.run(migration);
+  old.run("PRAGMA user_version = 6");
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
+  const m = message(1);
+  old.run(
+    "INSERT INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment) VALUES (?, 1, ?, 'deploy before the upgrade', ?, ?, ?, 0)",
+    [m.id, m.author, m.type, m.created_at, "a".repeat(40)],
+  );
+  old.close();
+
+  const db = openDatabase(path);
+  db.insertMessages(1, [{ message: { ...message(2), content: "deploy after the upgrade" }, gitHash: "b".repeat(40) }], "b".repeat(40));
+  expect(db.listMessages({ search: "deploy", limit: 10 }).map((m) => m.content)).toEqual(["deploy before the upgrade", "deploy after the upgrade"]);
+  // SQLite's own check that the search index matches the messages exactly (it throws when not).
+  expect(() => db.sqlite.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow();
 });

@@ -1,6 +1,7 @@
 import { commitMessages } from "../../src/messages/layout.ts";
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { messagePath } from "../../src/messages/layout.ts";
 import { databasePath, dropDatabase } from "../../src/gitchat.ts";
 import { call, openTestGitchat } from "../support/app.ts";
 import { CLI, ROOT } from "../support/server.ts";
@@ -121,4 +122,49 @@ test("gitchat verify fails, naming the file, when the index's copy of a message 
   const verified = await runCli(["verify"], dataDir);
   expect(verified.stdout).toContain(`${sent.id}.json differs between git and the index`);
   expect(verified.code).toBe(1);
+});
+
+test("a rebuild quarantines a file that repeats an id indexed many files earlier, and keeps the first", async () => {
+  const dataDir = tempDir();
+  const gitchat = await openTestGitchat({ dataDir });
+  const store = gitchat.repositories.resolve("local/general").store;
+  const author = { name: "local", email: "local@gitchat.invalid", timestamp: Date.now() };
+  const now = Date.now();
+  // More files than one index transaction holds, so the repeat is checked against the database, not the batch.
+  const messages = Array.from({ length: 600 }, (_, i) => ({
+    id: Bun.randomUUIDv7("hex", now + i),
+    author: "local",
+    content: `original ${i}`,
+    type: "message",
+    created_at: new Date(now + i).toISOString(),
+  }));
+  await commitMessages(store, messages, author);
+  const impostor = { ...messages[0]!, content: "impostor", created_at: "2001-01-01T00:00:00.000Z" };
+  const placed = new Map<string, number>();
+  await commitMessages(store, [impostor], author, placed);
+  await gitchat.close();
+
+  const rebuilt = await runCli(["rebuild"], dataDir);
+  expect(rebuilt.code).toBe(0);
+  expect(rebuilt.stdout).toContain("600 message(s)");
+  expect(rebuilt.stdout).toContain(
+    `${messagePath(impostor, placed.get(impostor.id)!)} in commit`,
+  );
+  expect(rebuilt.stdout).toContain(`is quarantined: the id is already held by ${messagePath(messages[0]!, 0)}`);
+});
+
+test("messages indexed by a rebuild are found by search, and so is one sent after it", async () => {
+  const dataDir = tempDir();
+  const first = await openTestGitchat({ dataDir });
+  for (let i = 0; i < 3; i++) await call(first, "POST", "/messages", { content: `quarterly report draft ${i}` });
+  await first.close();
+  dropDatabase(dataDir);
+
+  const second = await openTestGitchat({ dataDir });
+  const rebuilt = (await call(second, "GET", "/messages?q=quarterly")).body as { content: string }[];
+  expect(rebuilt.map((m) => m.content)).toEqual(["quarterly report draft 0", "quarterly report draft 1", "quarterly report draft 2"]);
+  await call(second, "POST", "/messages", { content: "the quarterly numbers are in" });
+  const found = (await call(second, "GET", "/messages?q=quarterly")).body as { content: string }[];
+  expect(found.map((m) => m.content)).toEqual(["quarterly report draft 0", "quarterly report draft 1", "quarterly report draft 2", "the quarterly numbers are in"]);
+  await second.close();
 });

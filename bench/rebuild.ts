@@ -1,0 +1,174 @@
+/**
+ * bench/rebuild.ts: how long `gitchat rebuild` takes to index a channel of a
+ * million messages, its peak memory, and the size of the index it makes,
+ * beside `git cat-file --batch` reading the same message blobs in the same run.
+ *
+ *   bun bench/rebuild.ts [messages]      (default 1,000,000 × BENCH_SCALE; BENCH_KEEP=1 keeps the data)
+ *
+ * The history is made with the git CLI's `fast-import`, in gitchat's layout
+ * (`messages/YYYY/MM/DD/<segment>/<id>.json`, the files exactly as
+ * `encodeMessage` writes them): 1,000 messages a commit, 10,000 a day, so a
+ * day has ten segments. The data directory is a real gitchat one
+ * (`repos/local/general.git` with the `gitchat.*` config keys), and the
+ * rebuild is a real `gitchat rebuild` process; its peak RSS is what the
+ * kernel reports for it (getrusage's ru_maxrss). Raw numbers: bench/out/rebuild.json.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { commitMessageFor, encodeMessage, messagePath, type MessageRecord } from "../src/messages/layout.ts";
+
+const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+if (!(SCALE > 0 && SCALE <= 1)) throw new Error("BENCH_SCALE must be a fraction in (0, 1]");
+const COUNT = Math.round(Number(process.argv[2] ?? 1_000_000) * SCALE);
+const PER_COMMIT = 1_000;
+const PER_DAY = 10_000;
+const DAY_MS = 86_400_000;
+const START = Date.UTC(2026, 0, 1);
+
+const root = mkdtempSync(join(tmpdir(), "gitchat-bench-rebuild-"));
+const dataDir = join(root, "data");
+const gitdir = join(dataDir, "repos", "local", "general.git");
+mkdirSync(gitdir, { recursive: true });
+
+const run = async (cmd: string[], options: { stdin?: "pipe" | Blob; env?: Record<string, string> } = {}) => {
+  const proc = Bun.spawn(cmd, { stdin: options.stdin ?? "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...options.env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`${cmd.join(" ")} failed (${code}): ${stderr}`);
+  return { stdout, stderr, proc };
+};
+
+const git = (...args: string[]) => run(["git", `--git-dir=${gitdir}`, ...args]);
+
+/** Bytes under a path (files only, recursively). */
+const sizeOf = (path: string): number => {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
+};
+
+const WORDS = "deploy went out fine the build is green again who broke staging lunch at noon review my pull request please logs show a timeout on the queue we should ship it tomorrow".split(" ");
+const AUTHORS = ["ann", "bo", "cy", "dee", "eli", "fay", "gus", "hal"];
+/** A deterministic sentence of 4 to 19 words. */
+const sentence = (n: number) => {
+  let x = (n * 2654435761) >>> 0;
+  const words: string[] = [];
+  for (let i = 0, length = 4 + (n % 16); i < length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    words.push(WORDS[(x >>> 8) % WORDS.length]!);
+  }
+  // A ticket number: a vocabulary that grows with the channel, as real ones do.
+  words.splice(n % words.length, 0, `#${(n * 7919) % 100_000}`);
+  return words.join(" ");
+};
+
+/** Writes the whole history through one `git fast-import`, streaming. */
+const generate = async () => {
+  await git("init", "--bare", "--quiet", "--initial-branch=main");
+  await git("config", "gitchat.owner", "local");
+  await git("config", "gitchat.name", "general");
+  await git("config", "gitchat.createdAt", new Date(START).toISOString());
+  const proc = Bun.spawn(["git", `--git-dir=${gitdir}`, "fast-import", "--quiet", "--done"], { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
+  const encoder = new TextEncoder();
+  const out = proc.stdin;
+  for (let first = 0, commit = 0; first < COUNT; first += PER_COMMIT, commit++) {
+    const messages: MessageRecord[] = [];
+    const day = Math.floor(first / PER_DAY);
+    for (let n = first; n < Math.min(first + PER_COMMIT, COUNT); n++) {
+      const at = START + day * DAY_MS + Math.floor(((n % PER_DAY) * DAY_MS) / PER_DAY);
+      messages.push({ id: Bun.randomUUIDv7("hex", at), author: AUTHORS[n % AUTHORS.length]!, content: sentence(n), type: "message", created_at: new Date(at).toISOString() });
+    }
+    const segment = Math.floor((first % PER_DAY) / PER_COMMIT);
+    const last = messages[messages.length - 1]!;
+    const subject = encoder.encode(commitMessageFor(messages));
+    const when = Math.floor(Date.parse(last.created_at) / 1000);
+    out.write(`commit refs/heads/main\ncommitter gitchat <gitchat@gitchat.invalid> ${when} +0000\ndata ${subject.length}\n`);
+    out.write(subject);
+    out.write("\n");
+    for (const m of messages) {
+      const bytes = encodeMessage(m);
+      out.write(`M 100644 inline ${messagePath(m, segment)}\ndata ${bytes.length}\n`);
+      out.write(bytes);
+      out.write("\n");
+    }
+    if (commit % 20 === 0) await out.flush();
+  }
+  out.write("done\n");
+  await out.end();
+  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`git fast-import failed: ${stderr}`);
+};
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+
+console.log(`rebuild bench: ${COUNT} messages, ${PER_COMMIT} a commit, ${PER_DAY} a day (data in ${root})`);
+let started = performance.now();
+await generate();
+const generateMs = performance.now() - started;
+console.log(`fast-import: ${seconds(generateMs)} s`);
+
+// The reference: the git CLI reads every message blob, given their ids.
+const blobs = (await git("ls-tree", "-r", "--object-only", "main", "messages")).stdout;
+const listFile = join(root, "blobs.txt");
+writeFileSync(listFile, blobs);
+started = performance.now();
+const catFile = Bun.spawn(["git", `--git-dir=${gitdir}`, "cat-file", "--batch"], { stdin: Bun.file(listFile), stdout: "pipe", stderr: "ignore" });
+let catBytes = 0;
+for (const reader = catFile.stdout.getReader(); ; ) {
+  const { done, value } = await reader.read();
+  if (done) break;
+  catBytes += value.length;
+}
+if ((await catFile.exited) !== 0) throw new Error("git cat-file --batch failed");
+const catFileMs = performance.now() - started;
+
+// gitchat rebuild, as a real process.
+started = performance.now();
+const rebuild = Bun.spawn([process.execPath, "src/cli/main.ts", "rebuild"], {
+  cwd: join(import.meta.dir, ".."),
+  env: { ...process.env, DATA_DIR: dataDir },
+  stdin: "ignore",
+  stdout: "pipe",
+  stderr: "pipe",
+});
+const [rebuildOut, rebuildErr, rebuildCode] = await Promise.all([new Response(rebuild.stdout).text(), new Response(rebuild.stderr).text(), rebuild.exited]);
+const rebuildMs = performance.now() - started;
+if (rebuildCode !== 0) throw new Error(`gitchat rebuild failed (${rebuildCode}): ${rebuildErr}`);
+// ru_maxrss of the rebuild process, in bytes.
+const peakBytes = rebuild.resourceUsage()?.maxRSS ?? 0;
+console.log(rebuildOut.trim());
+
+const dbBytes = sizeOf(join(dataDir, "gitchat.db")) + sizeOf(join(dataDir, "gitchat.db-wal")) + sizeOf(join(dataDir, "gitchat.db-shm"));
+const gitBytes = sizeOf(gitdir);
+
+const rows = [
+  ["work", "gitchat", "reference", "ratio"],
+  ["--- ", "---", "---", "---"],
+  [`read/index ${COUNT} messages`, `rebuild ${seconds(rebuildMs)} s`, `git cat-file --batch ${seconds(catFileMs)} s`, `${(rebuildMs / catFileMs).toFixed(1)}x`],
+  ["peak RSS", `${mb(peakBytes)} MB`, "target < 400 MB", ""],
+  ["disk", `index ${mb(dbBytes)} MB (db + wal)`, `git repository ${mb(gitBytes)} MB`, `${(dbBytes / gitBytes).toFixed(2)}x`],
+];
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+
+const result = {
+  messages: COUNT,
+  perCommit: PER_COMMIT,
+  perDay: PER_DAY,
+  generateMs: Math.round(generateMs),
+  catFileMs: Math.round(catFileMs),
+  catFileBytes: catBytes,
+  rebuildMs: Math.round(rebuildMs),
+  ratio: rebuildMs / catFileMs,
+  peakRssBytes: peakBytes,
+  indexBytes: dbBytes,
+  gitBytes,
+  indexToGit: dbBytes / gitBytes,
+  rebuildOutput: rebuildOut.trim(),
+  machine: "2 cores, shared with other workers",
+};
+mkdirSync(join(import.meta.dir, "out"), { recursive: true });
+writeFileSync(join(import.meta.dir, "out", "rebuild.json"), `${JSON.stringify(result, null, 2)}\n`);
+// BENCH_KEEP=1 leaves the data directory for a closer look.
+if (!process.env.BENCH_KEEP) rmSync(root, { recursive: true, force: true });
