@@ -63,6 +63,9 @@ export const segmentOfPath = (path: string) => {
   return parts.length === 6 ? (segmentNumber(parts[4]!) ?? null) : null;
 };
 
+/** Lines of a batch commit's body: one a message, up to this many. */
+const COMMIT_BODY_LINES = 10;
+
 const firstLine = (text: string, max: number) => {
   const line = text.trim().split("\n")[0]!.replace(/\s+/g, " ");
   return [...line].length > max ? `${[...line].slice(0, max - 1).join("")}…` : line;
@@ -71,13 +74,16 @@ const firstLine = (text: string, max: number) => {
 /**
  * A commit's message, so that `git log --oneline` reads as the conversation:
  * `ann: Deploy went out fine` for one message, `3 messages from ann, bo` for
- * a batch, whose body then has one line a message.
+ * a batch, whose body then has one line for each of its first messages.
  */
 export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author" | "content">[]) => {
   if (messages.length === 1) return firstLine(`${messages[0]!.author}: ${messages[0]!.content}`, 72);
   const authors = [...new Set(messages.map((m) => m.author))];
   const names = authors.length <= 3 ? authors.join(", ") : `${authors.slice(0, 3).join(", ")} and ${authors.length - 3} more`;
-  const body = messages.map((m) => firstLine(`${m.author}: ${m.content}`, 72)).join("\n");
+  // A few lines are enough to browse by; a commit of a thousand messages must not carry a thousand.
+  const lines = messages.slice(0, COMMIT_BODY_LINES).map((m) => firstLine(`${m.author}: ${m.content}`, 72));
+  if (messages.length > COMMIT_BODY_LINES) lines.push(`... and ${messages.length - COMMIT_BODY_LINES} more`);
+  const body = lines.join("\n");
   return `${messages.length} messages from ${names}\n\n${body}`;
 };
 

@@ -98,4 +98,8 @@ test("git log --oneline reads as the conversation: one message by its author and
   await commitMessages(store, [record(2, "ann"), record(3, "bo"), record(4, "ann")], author);
   const log = await runGit(["--git-dir", gitdir, "log", "--format=%s", "main"]);
   expect(log.stdout.trim().split("\n")).toEqual(["3 messages from ann, bo", "ann: Deploy went out fine"]);
+  // A big batch lists its first ten in the body, not all of them.
+  await commitMessages(store, Array.from({ length: 25 }, (_, i) => record(10 + i, "cy")), author);
+  const body = (await runGit(["--git-dir", gitdir, "log", "-1", "--format=%b", "main"])).stdout.trim().split("\n");
+  expect([body.length, body[0], body.at(-1)]).toEqual([11, "cy: message 10", "... and 15 more"]);
 });
