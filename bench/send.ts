@@ -27,6 +27,7 @@ import { encodeMessage, idFromPath, messagePath, type MessageRecord, commitMessa
 import { writeLooseObject, type Signature } from "../src/git/objects.ts";
 import { ChannelStore } from "../src/git/store.ts";
 import { startServer, type RunningServer } from "../test/support/server.ts";
+import { GIT_ENV } from "./lib.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -78,17 +79,6 @@ const LINES = [
 ];
 const contentFor = (i: number) => LINES[i % LINES.length]!;
 
-const GIT_ENV: Record<string, string | undefined> = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "bench",
-  GIT_AUTHOR_EMAIL: "bench@localhost",
-  GIT_COMMITTER_NAME: "bench",
-  GIT_COMMITTER_EMAIL: "bench@localhost",
-  // Nobody's own git settings (signing, hooks, gc) may change what is measured.
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_TERMINAL_PROMPT: "0",
-};
 
 // ---------------------------------------------------------------- housekeeping
 

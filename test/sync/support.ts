@@ -1,8 +1,9 @@
 /** gitchat servers in-process, syncing with the GitHub stand-in. */
+import { afterEach } from "bun:test";
 import { createGitHub } from "../../src/github/client.ts";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { call, openTestGitchat } from "../support/app.ts";
-import type { GitHubStandIn } from "../support/github.ts";
+import { startGitHub, type GitHubStandIn } from "../support/github.ts";
 import { tempDir } from "../support/tmp.ts";
 
 export const ALICE = "ghp_aliceSyncTestToken0000000000000000000";
@@ -64,4 +65,31 @@ export const eventually = async (check: () => Promise<boolean> | boolean, timeou
     if (Date.now() > deadline) throw new Error("the condition did not hold in time");
     await Bun.sleep(20);
   }
+};
+
+/**
+ * A GitHub stand-in (users alice and bob) and synced servers for the tests of
+ * one file; whatever a test started is closed after it, newest first.
+ */
+export const closedAfterEach = () => {
+  const running: { close: () => Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const item of running.splice(0).reverse()) await item.close();
+  });
+  const standIn = async () => {
+    const github = await startGitHub({ users: [{ login: "alice", token: ALICE }, { login: "bob", token: BOB }] });
+    running.push({ close: () => github.stop() });
+    return github;
+  };
+  const server = async (...args: Parameters<typeof syncedGitchat>) => {
+    const gitchat = await syncedGitchat(...args);
+    running.push(gitchat);
+    return gitchat;
+  };
+  /** Closes a server before the test ends (a restart), so that it is not closed twice. */
+  const closeNow = async (item: { close: () => Promise<void> }) => {
+    running.splice(running.indexOf(item), 1);
+    await item.close();
+  };
+  return { standIn, server, closeNow };
 };

@@ -1,25 +1,12 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { call } from "../support/app.ts";
 import { fsck, runGit } from "../support/git.ts";
-import { startGitHub, webhookSignature, type GitHubStandIn } from "../support/github.ts";
-import { ALICE, BOB, contents, eventually, send, syncedGitchat, WEBHOOK_SECRET } from "./support.ts";
+import { webhookSignature, type GitHubStandIn } from "../support/github.ts";
+import { ALICE, closedAfterEach, contents, eventually, send, WEBHOOK_SECRET } from "./support.ts";
 
-const running: { close: () => Promise<void> }[] = [];
-afterEach(async () => {
-  for (const item of running.splice(0).reverse()) await item.close();
-});
-const standIn = async () => {
-  const github = await startGitHub({ users: [{ login: "alice", token: ALICE }, { login: "bob", token: BOB }] });
-  running.push({ close: () => github.stop() });
-  return github;
-};
-const server = async (...args: Parameters<typeof syncedGitchat>) => {
-  const gitchat = await syncedGitchat(...args);
-  running.push(gitchat);
-  return gitchat;
-};
+const { standIn, server, closeNow } = closedAfterEach();
 const remoteFiles = async (github: GitHubStandIn, owner = "alice", name = "chat") => {
   const listed = await runGit(["--git-dir", github.repoPath(owner, name), "ls-tree", "-r", "--name-only", "main"]);
   return listed.stdout.trim().split("\n").filter(Boolean);
@@ -161,8 +148,7 @@ test("the token and the webhook secret never reach git config, the data director
     expect(answer.status).toBe(signature === webhookSignature(WEBHOOK_SECRET, push) ? 202 : 401);
     answers.push(JSON.stringify(answer.body));
   }
-  await gitchat.close();
-  running.splice(running.indexOf(gitchat), 1);
+  await closeNow(gitchat);
   const files = readdirSync(gitchat.dataDir, { recursive: true }) as string[];
   for (const file of files) {
     const path = join(gitchat.dataDir, file);

@@ -1,23 +1,9 @@
-import { afterEach, expect, spyOn, test } from "bun:test";
+import { expect, spyOn, test } from "bun:test";
 import { call } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
-import { startGitHub } from "../support/github.ts";
-import { ALICE, BOB, send, syncedGitchat } from "./support.ts";
+import { closedAfterEach, send } from "./support.ts";
 
-const running: { close: () => Promise<void> }[] = [];
-afterEach(async () => {
-  for (const item of running.splice(0).reverse()) await item.close();
-});
-const standIn = async () => {
-  const github = await startGitHub({ users: [{ login: "alice", token: ALICE }, { login: "bob", token: BOB }] });
-  running.push({ close: () => github.stop() });
-  return github;
-};
-const server = async (...args: Parameters<typeof syncedGitchat>) => {
-  const gitchat = await syncedGitchat(...args);
-  running.push(gitchat);
-  return gitchat;
-};
+const { standIn, server, closeNow } = closedAfterEach();
 type Gitchat = Awaited<ReturnType<typeof server>>;
 const waiting = async (gitchat: Gitchat) => (await call(gitchat, "GET", "/repositories")).body[0].sync.unpushed as number;
 /** What the git CLI counts: commits of main that the remote's last seen head does not reach. */
@@ -37,8 +23,7 @@ test("the waiting count is the sends the remote lacks, through a failed push, a 
 
   // A restart counts again from the repository.
   const dataDir = first.dataDir;
-  running.splice(running.indexOf(first), 1);
-  await first.close();
+  await closeNow(first);
   const again = await server(github, { dataDir });
   expect(await waiting(again)).toBe(7);
   await send(again, "after the restart");
@@ -47,8 +32,7 @@ test("the waiting count is the sends the remote lacks, through a failed push, a 
   await github.up();
   expect((await call(again, "POST", "/push")).body.success).toBe(true);
   expect(await waiting(again)).toBe(0);
-  running.splice(running.indexOf(again), 1);
-  await again.close();
+  await closeNow(again);
   expect(await waiting(await server(github, { dataDir }))).toBe(0);
 });
 
