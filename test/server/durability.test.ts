@@ -85,7 +85,7 @@ const renames = (calls: Call[]) =>
       return { line: c.line, from: from!, to: to! };
     });
 
-test("before a 201 is written, the commit's pack, index, ref and their directories and the WAL are on the disk", async () => {
+test("before a 201 is written, the commit's pack, index, ref and their directories, the WAL and the new repository itself are on the disk", async () => {
   const { calls, commit, dataDir } = await traceOneSend({});
   const answer = calls.find((c) => (c.name === "sendto" || c.name === "write" || c.name === "writev") && c.args.includes("HTTP/1.1 201"));
   expect(answer).toBeDefined();
@@ -109,6 +109,9 @@ test("before a 201 is written, the commit's pack, index, ref and their directori
     "ref data synced before its rename": syncedBetween(refRename.from, idxRename.line, refRename.line),
     "ref directory synced after its rename, before the answer": syncedBetween(join(gitdir, "refs", "heads"), refRename.line, answer!.line),
     "SQLite WAL synced after the ref, before the answer": syncedBetween(join(dataDir, "gitchat.db-wal"), refRename.line, answer!.line),
+    "the new repository synced into its parent, with its HEAD and config, before any answer": [join(dataDir, "repos", "local"), join(gitdir, "HEAD"), join(gitdir, "config")].every(
+      (path) => syncedBetween(path, 0, answer!.line),
+    ),
   };
   expect(steps).toEqual({
     "pack data synced before its rename": true,
@@ -117,6 +120,7 @@ test("before a 201 is written, the commit's pack, index, ref and their directori
     "ref data synced before its rename": true,
     "ref directory synced after its rename, before the answer": true,
     "SQLite WAL synced after the ref, before the answer": true,
+    "the new repository synced into its parent, with its HEAD and config, before any answer": true,
   });
 }, 30_000);
 
