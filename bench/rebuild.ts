@@ -11,12 +11,19 @@
  * day has ten segments. The data directory is a real gitchat one
  * (`repos/local/general.git` with the `gitchat.*` config keys), and the
  * rebuild is a real `gitchat rebuild` process; its peak RSS is what the
- * kernel reports for it (getrusage's ru_maxrss). Raw numbers: bench/out/rebuild.json.
+ * kernel reports for it (getrusage's ru_maxrss).
+ *
+ * Then a new server joins the channel: the history is pushed to the GitHub
+ * stand-in (a real `git http-backend` on 127.0.0.1), and a real `gitchat pull`
+ * process, on an empty data directory, fetches it and indexes every message,
+ * beside `git clone --bare` of the same repository over the same remote.
+ * Raw numbers: bench/out/rebuild.json.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commitMessageFor, encodeMessage, messagePath, type MessageRecord } from "../src/messages/layout.ts";
+import { startGitHub } from "../test/support/github.ts";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 if (!(SCALE > 0 && SCALE <= 1)) throw new Error("BENCH_SCALE must be a fraction in (0, 1]");
@@ -140,6 +147,45 @@ if (rebuildCode !== 0) throw new Error(`gitchat rebuild failed (${rebuildCode}):
 const peakBytes = rebuild.resourceUsage()?.maxRSS ?? 0;
 console.log(rebuildOut.trim());
 
+// A new server joins: first pull (fetch and index everything) against git clone, over the same smart-HTTP remote.
+const TOKEN = "ghp_benchJoinTokenForTheStandIn000000000000";
+const github = await startGitHub({ users: [{ login: "alice", token: TOKEN }] });
+let joinMs = 0;
+let cloneMs = 0;
+let joinPeakBytes = 0;
+let joinOut = "";
+try {
+  await github.createRepo("alice", "chat", { private: true });
+  await git("push", "--quiet", github.repoPath("alice", "chat"), "main");
+  const authed = github.remoteUrl("alice", "chat").replace("://", `://x-access-token:${TOKEN}@`);
+  started = performance.now();
+  await run(["git", "clone", "--quiet", "--bare", authed, join(root, "clone.git")]);
+  cloneMs = performance.now() - started;
+  started = performance.now();
+  const pull = Bun.spawn([process.execPath, "src/cli/main.ts", "pull"], {
+    cwd: join(import.meta.dir, ".."),
+    env: {
+      ...process.env,
+      DATA_DIR: join(root, "joined"),
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_USERNAME: "alice",
+      GITHUB_REPO_NAME: "chat",
+      GITHUB_API_URL: github.apiUrl,
+      GITHUB_GIT_URL: github.gitUrl,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [pullOut, pullErr, pullCode] = await Promise.all([new Response(pull.stdout).text(), new Response(pull.stderr).text(), pull.exited]);
+  joinMs = performance.now() - started;
+  if (pullCode !== 0) throw new Error(`gitchat pull failed (${pullCode}): ${pullOut}${pullErr}`);
+  joinPeakBytes = pull.resourceUsage()?.maxRSS ?? 0;
+  joinOut = pullOut.trim();
+} finally {
+  await github.stop();
+}
+
 const dbBytes = sizeOf(join(dataDir, "gitchat.db")) + sizeOf(join(dataDir, "gitchat.db-wal")) + sizeOf(join(dataDir, "gitchat.db-shm"));
 const gitBytes = sizeOf(gitdir);
 
@@ -149,6 +195,7 @@ const rows = [
   [`read/index ${COUNT} messages`, `rebuild ${seconds(rebuildMs)} s`, `git cat-file --batch ${seconds(catFileMs)} s`, `${(rebuildMs / catFileMs).toFixed(1)}x`],
   ["peak RSS", `${mb(peakBytes)} MB`, "target < 400 MB", ""],
   ["disk", `index ${mb(dbBytes)} MB (db + wal)`, `git repository ${mb(gitBytes)} MB`, `${(dbBytes / gitBytes).toFixed(2)}x`],
+  [`a new server joins: first pull of ${COUNT}`, `gitchat pull ${seconds(joinMs)} s, peak RSS ${mb(joinPeakBytes)} MB`, `git clone --bare ${seconds(cloneMs)} s`, `${(joinMs / cloneMs).toFixed(1)}x`],
 ];
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 
@@ -166,6 +213,10 @@ const result = {
   gitBytes,
   indexToGit: dbBytes / gitBytes,
   rebuildOutput: rebuildOut.trim(),
+  joinMs: Math.round(joinMs),
+  joinPeakRssBytes: joinPeakBytes,
+  cloneMs: Math.round(cloneMs),
+  joinOutput: joinOut,
   machine: "2 cores, shared with other workers",
 };
 mkdirSync(join(import.meta.dir, "out"), { recursive: true });
