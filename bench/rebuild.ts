@@ -24,6 +24,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commitMessageFor, encodeMessage, messagePath, type MessageRecord } from "../src/messages/layout.ts";
 import { startGitHub } from "../test/support/github.ts";
+import { Database } from "bun:sqlite";
+import { loadavg } from "node:os";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 if (!(SCALE > 0 && SCALE <= 1)) throw new Error("BENCH_SCALE must be a fraction in (0, 1]");
@@ -182,6 +184,11 @@ try {
   if (pullCode !== 0) throw new Error(`gitchat pull failed (${pullCode}): ${pullOut}${pullErr}`);
   joinPeakBytes = pull.resourceUsage()?.maxRSS ?? 0;
   joinOut = pullOut.trim();
+  // The figure counts only if the new server really holds every message.
+  const joined = new Database(join(root, "joined", "gitchat.db"), { readonly: true });
+  const held = joined.query<{ n: number }, []>("SELECT count(*) AS n FROM messages").get()!.n;
+  joined.close();
+  if (held !== COUNT) throw new Error(`the joining server indexed ${held} messages, not ${COUNT}`);
 } finally {
   await github.stop();
 }
@@ -217,7 +224,7 @@ const result = {
   joinPeakRssBytes: joinPeakBytes,
   cloneMs: Math.round(cloneMs),
   joinOutput: joinOut,
-  machine: "2 cores, shared with other workers",
+  loadAverageAtEnd: loadavg(),
 };
 mkdirSync(join(import.meta.dir, "out"), { recursive: true });
 writeFileSync(join(import.meta.dir, "out", "rebuild.json"), `${JSON.stringify(result, null, 2)}\n`);
