@@ -40,7 +40,7 @@ const verifyRepository = async (db: MessageDatabase, repository: InspectedReposi
     db.sqlite.run("BEGIN");
     try {
       // What the index recorded, in the same snapshot as the rows compared with it.
-      const indexed = db.listRepositories().find((r) => r.id === row.id)?.indexed_commit ?? undefined;
+      const indexed = db.indexedCommit(row.id) ?? undefined;
       const branch = readBranch(store.gitdir);
       const head = branch.kind === "ok" ? branch.oid : undefined;
       if (head === indexed || Date.now() >= until) {

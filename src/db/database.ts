@@ -429,14 +429,6 @@ export class MessageDatabase {
     })();
   }
 
-  hasMessage(repositoryId: number, id: string) {
-    return (
-      this.sqlite
-        .query<{ one: number }, [number, string]>("SELECT 1 AS one FROM messages WHERE repository_id = ? AND id = ?")
-        .get(repositoryId, id) !== null
-    );
-  }
-
   /** Every message id of a channel, one at a time (for `gitchat verify`). */
   *messageIds(repositoryId: number): Generator<string> {
     const query = this.sqlite.query<{ id: string }, [number]>("SELECT id FROM messages WHERE repository_id = ?");
@@ -592,10 +584,6 @@ export class MessageDatabase {
   /** Every message of a channel, oldest first (for `gitchat repair` to put back into git what git lost). */
   channelMessages(repositoryId: number): MessageRow[] {
     return this.sqlite.query<MessageRow, [number]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? ORDER BY m.id`).all(repositoryId);
-  }
-
-  quickCheck(): string {
-    return this.sqlite.query<{ quick_check: string }, []>("PRAGMA quick_check").get()!.quick_check;
   }
 
   close() {

@@ -6,8 +6,8 @@
  * the fsyncs: a killed process still leaves whole files (the kernel holds
  * them), but a power cut may lose or empty recent ones.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** Writes `data` to a new file at `path`; with `sync`, it is on the disk when this returns. */
 export const writeNewFile = (path: string, data: Uint8Array | string, sync: boolean, mode = 0o444) => {
@@ -55,4 +55,15 @@ export const replaceFile = (path: string, tmp: string, data: Uint8Array | string
     throw error;
   }
   syncPath(dirname(path), sync);
+};
+
+/** Syncs a file, or a directory and everything in it, and the directory holding it. */
+export const syncTree = (path: string, sync: boolean) => {
+  if (!sync) return;
+  const visit = (p: string) => {
+    if (statSync(p).isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+    syncPath(p, true);
+  };
+  visit(path);
+  syncPath(join(path, ".."), true);
 };

@@ -8,14 +8,14 @@
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
-import { existsSync, rmSync, readdirSync, statSync } from "node:fs";
+import { existsSync, rmSync, readdirSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
 import { BRANCH, describeBranch, readBranch, REF } from "./branch.ts";
-import { makeDirectory, replaceFile, syncPath, writeNewFile } from "./durable.ts";
+import { makeDirectory, replaceFile, syncTree, writeNewFile } from "./durable.ts";
 import {
   compareEntries,
   hashObject,
@@ -223,6 +223,7 @@ export class ChannelStore implements ObjectSink {
 
   private async writeCommitOf(plan: CommitPlan, author: Signature) {
     const parent = await this.head();
+    // Before anything is written: never a commit on top of a ref that moved or vanished.
     this.checkHeadUnchanged();
     let tree = parent ? await this.commitTree(parent) : undefined;
     const base = tree;
@@ -338,9 +339,12 @@ export class ChannelStore implements ObjectSink {
     return changed;
   }
 
-  /** Moves a ref: a temporary file beside it, synced, renamed over it, its directory synced. */
+  /**
+   * Moves a ref: a temporary file beside it, synced, renamed over it, its
+   * directory synced. Callers that move `main` check first that it is still
+   * where this server left it (checkHeadUnchanged).
+   */
   private updateRef(commit: string, ref = REF) {
-    if (ref === REF) this.checkHeadUnchanged();
     const path = join(this.gitdir, ref);
     makeDirectory(join(path, ".."), this.sync);
     // On failure the ref stays where it was, and no temporary is left behind.
@@ -378,6 +382,7 @@ export class ChannelStore implements ObjectSink {
         this.batch = undefined;
       }
       if (next !== undefined) {
+        this.checkHeadUnchanged();
         this.updateRef(next);
         this.maybePack();
       }
@@ -560,17 +565,6 @@ export class ChannelStore implements ObjectSink {
     await this.packing;
   }
 }
-
-/** Syncs a file, or a directory and everything in it, and the directory holding it. */
-const syncTree = (path: string, sync: boolean) => {
-  if (!sync) return;
-  const visit = (p: string) => {
-    if (statSync(p).isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
-    syncPath(p, true);
-  };
-  visit(path);
-  syncPath(join(path, ".."), true);
-};
 
 /** Two writes of the same name into one directory keep one entry (for messages: same id, same path). */
 const dedupe = (entries: TreeEntry[]) =>

@@ -282,7 +282,7 @@ export class MessageService {
     const store = channel.store;
     const report: IndexReport = { indexed: 0, problems: [], quarantined: [] };
     const head = await store.head();
-    const indexed = this.db.listRepositories().find((r) => r.id === channel.id)?.indexed_commit ?? null;
+    const indexed = this.db.indexedCommit(channel.id);
     if (!head || head === indexed) return report;
     const base = indexed !== null && (await store.hasObject(indexed)) ? indexed : undefined;
     const headTree = (await store.readCommit(head)).tree;
@@ -313,9 +313,9 @@ export class MessageService {
     // Into a channel the index holds nothing of (a rebuild, a first pull),
     // no file can be known already: ids are checked by the insert itself
     // (a second path with an indexed id is caught there), not looked up one
-    // by one. The lookups were a third of a rebuild's time.
-    // The last pass (over the head's whole tree, then) does look up each id:
-    // a lookup is far cheaper than reading the blob again.
+    // by one. The lookups were a third of a rebuild's time. The last pass,
+    // which runs only after a walk that stopped at the indexed commit, looks
+    // up each id: a lookup is far cheaper than reading the blob again.
     let empty = indexed === null && this.db.channelIsEmpty(channel.id);
     const bulk = empty;
     let deferred = 0;
@@ -326,14 +326,18 @@ export class MessageService {
     let quarantined = new Map<string, QuarantinedFile>();
     /** Ids taken in this batch, and where: a second path with the same id is a duplicate. */
     let taken = new Map<string, string>();
+    /** Where the index holds the message with this id: the path of its file, or undefined. */
+    const heldPath = (id: string) => {
+      const place = this.db.messagePlace(channel.id, id);
+      return place && storedPath(place);
+    };
     const flush = (indexedCommit: string | null) => {
       if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
       // Arrival numbers (cursors) follow message time within what arrives together.
       rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
       const held = this.db.insertMessages(channel.id, rows, indexedCommit, {
         onHeld: (row) => {
-          const place = this.db.messagePlace(channel.id, row.message.id);
-          const at = place && storedPath(place);
+          const at = heldPath(row.message.id);
           // The same file again (a commit that re-added it): already indexed.
           if (at === undefined || at === row.path) return undefined;
           return { path: row.path, blob: row.oid, gitHash: row.gitHash, reason: `the id is already held by ${at}` };
@@ -354,8 +358,7 @@ export class MessageService {
     const heldAt = (id: string) => {
       const here = taken.get(id);
       if (here !== undefined || empty) return here;
-      const place = this.db.messagePlace(channel.id, id);
-      return place && storedPath(place);
+      return heldPath(id);
     };
     const consider = async (file: { path: string; oid: string }, gitHash: string) => {
       const id = idFromPath(file.path);
