@@ -630,7 +630,7 @@ test("text passes WCAG AA contrast (4.5:1) in both themes", async () => {
 }, 30_000);
 
 test("with GitHub sync on, the sidebar shows each channel's state and Push now shows a spinner, then the result", async () => {
-  const { startGitHub } = await import("../support/github.ts");
+  const { standInSettings, startGitHub } = await import("../support/github.ts");
   const token = "ghp_pageTestToken000000000000000000000000";
   const github = await startGitHub({ users: [{ login: "alice", token }] });
   try {
@@ -638,12 +638,7 @@ test("with GitHub sync on, the sidebar shows each channel's state and Push now s
       dataDir: tempDir(),
       env: {
         ...LOCAL_ONLY,
-        GITHUB_TOKEN: token,
-        GITHUB_USERNAME: "alice",
-        GITHUB_REPO_NAME: "chat",
-        GITHUB_API_URL: github.apiUrl,
-        GITHUB_GIT_URL: github.gitUrl,
-        SYNC_INTERVAL: "3600",
+        ...standInSettings(github, { token }),
       },
     });
     ownServers.push(synced);

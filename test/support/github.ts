@@ -1241,3 +1241,17 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
   };
   return standIn;
 };
+
+/**
+ * The settings that point a gitchat at the stand-in: channel `owner/name`
+ * (alice/chat unless told) synced with `token`, pulled only on demand (an
+ * hour between interval pulls, so that a test decides when one happens).
+ */
+export const standInSettings = (github: GitHubStandIn, options: { token: string; owner?: string; name?: string }): Record<string, string> => ({
+  GITHUB_TOKEN: options.token,
+  GITHUB_USERNAME: options.owner ?? "alice",
+  GITHUB_REPO_NAME: options.name ?? "chat",
+  GITHUB_API_URL: github.apiUrl,
+  GITHUB_GIT_URL: github.gitUrl,
+  SYNC_INTERVAL: "3600",
+});

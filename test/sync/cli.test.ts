@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { runGit } from "../support/git.ts";
-import { startGitHub } from "../support/github.ts";
+import { standInSettings, startGitHub } from "../support/github.ts";
 import { CLI, ROOT, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 import { ALICE } from "./support.ts";
@@ -8,15 +8,7 @@ import { ALICE } from "./support.ts";
 const github = await startGitHub({ users: [{ login: "alice", token: ALICE }] });
 afterAll(() => github.stop());
 
-const env = (dataDir: string) => ({
-  DATA_DIR: dataDir,
-  GITHUB_TOKEN: ALICE,
-  GITHUB_USERNAME: "alice",
-  GITHUB_REPO_NAME: "chat",
-  GITHUB_API_URL: github.apiUrl,
-  GITHUB_GIT_URL: github.gitUrl,
-  SYNC_INTERVAL: "3600",
-});
+const env = (dataDir: string) => ({ DATA_DIR: dataDir, ...standInSettings(github, { token: ALICE }) });
 
 const gitchat = async (args: string[], extra: Record<string, string>) => {
   const proc = Bun.spawn([process.execPath, CLI, ...args], { cwd: ROOT, env: { ...process.env, ...extra }, stdout: "pipe", stderr: "pipe" });

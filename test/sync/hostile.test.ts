@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { encodeMessage, messagePath, type MessageRecord } from "../../src/messages/layout.ts";
 import { call } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
-import { startGitHub, type GitHubStandIn } from "../support/github.ts";
-import { CLI, ROOT } from "../support/server.ts";
+import { standInSettings, startGitHub, type GitHubStandIn } from "../support/github.ts";
+import { runCli } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 import { ALICE, contents, send, syncedGitchat } from "./support.ts";
 
@@ -86,24 +86,7 @@ const localTree = async (dataDir: string) =>
   (await runGit(["--git-dir", join(dataDir, "repos", "alice", "chat.git"), "ls-tree", "-r", "main"])).stdout;
 
 /** `gitchat verify` as a user runs it, on a stopped server's data directory. */
-const verify = async (dataDir: string, github: GitHubStandIn) => {
-  const proc = Bun.spawn([process.execPath, CLI, "verify"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      GITHUB_TOKEN: ALICE,
-      GITHUB_USERNAME: "alice",
-      GITHUB_REPO_NAME: "chat",
-      GITHUB_API_URL: github.apiUrl,
-      GITHUB_GIT_URL: github.gitUrl,
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
-};
+const verify = (dataDir: string, github: GitHubStandIn) => runCli(["verify"], { dataDir, env: standInSettings(github, { token: ALICE }) });
 
 test("content from the remote that breaks the message rules is quarantined: never served, reported in sync.last_error and by verify", async () => {
   const github = await standIn();

@@ -3,7 +3,7 @@ import { afterEach } from "bun:test";
 import { createGitHub } from "../../src/github/client.ts";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { call, openTestGitchat } from "../support/app.ts";
-import { startGitHub, type GitHubStandIn } from "../support/github.ts";
+import { standInSettings, startGitHub, type GitHubStandIn } from "../support/github.ts";
 import { tempDir } from "../support/tmp.ts";
 
 export const ALICE = "ghp_aliceSyncTestToken0000000000000000000";
@@ -29,12 +29,8 @@ export const syncedGitchat = async (
   const gitchat = await openTestGitchat({
     dataDir,
     env: {
-      GITHUB_TOKEN: token,
-      GITHUB_USERNAME: options.user ?? "alice",
-      GITHUB_REPO_NAME: options.repo ?? "chat",
-      GITHUB_API_URL: github.apiUrl,
-      GITHUB_GIT_URL: github.gitUrl,
-      SYNC_INTERVAL: options.interval ?? "3600",
+      ...standInSettings(github, { token, owner: options.user, name: options.repo }),
+      ...(options.interval ? { SYNC_INTERVAL: options.interval } : {}),
       ...(options.webhookSecret ? { GITHUB_WEBHOOK_SECRET: options.webhookSecret } : {}),
     },
     github: createGitHub({ token, apiUrl: github.apiUrl, fast: true }),

@@ -12,7 +12,7 @@ import { loadConfig } from "../../src/config.ts";
 import { signatureOf } from "../../src/http/routes/github-webhook.ts";
 import { call, openTestGitchat } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
-import { startGitHub, webhookSignature, ZERO_SHA, type GitHubStandIn } from "../support/github.ts";
+import { standInSettings, startGitHub, webhookSignature, ZERO_SHA, type GitHubStandIn } from "../support/github.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 import { ALICE, BOB, eventually } from "./support.ts";
@@ -28,14 +28,9 @@ let serverA: RunningServer;
 let serverB: RunningServer;
 let hookB: string;
 
+// An hour between interval pulls: nothing but the webhook makes B pull during a test.
 const syncEnv = (token: string, owner: string, name: string, extra: Record<string, string> = {}) => ({
-  GITHUB_TOKEN: token,
-  GITHUB_USERNAME: owner,
-  GITHUB_REPO_NAME: name,
-  GITHUB_API_URL: github.apiUrl,
-  GITHUB_GIT_URL: github.gitUrl,
-  // An hour: nothing but the webhook makes B pull during a test.
-  SYNC_INTERVAL: "3600",
+  ...standInSettings(github, { token, owner, name }),
   ...extra,
 });
 
