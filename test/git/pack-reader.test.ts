@@ -1,0 +1,37 @@
+import { expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { hashObject } from "../../src/git/objects.ts";
+import { PackReader } from "../../src/git/pack-reader.ts";
+import { runGit } from "../support/git.ts";
+import { tempDir } from "../support/tmp.ts";
+
+test("every object of a pack with long delta chains, as git gc writes it, reads back whole", async () => {
+  const work = tempDir();
+  await runGit(["init", "-q", "-b", "main", work]);
+  const env = { GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@b", GIT_COMMITTER_NAME: "a", GIT_COMMITTER_EMAIL: "a@b" };
+  // One file changed a line at a time over 60 commits: each version is best
+  // stored as a delta of the next, so git makes one long chain.
+  for (let i = 0; i < 60; i++) {
+    writeFileSync(join(work, "log.txt"), Array.from({ length: 2000 }, (_, n) => (n < i * 30 ? `changed line ${n}\n` : `line ${n}\n`)).join(""));
+    await runGit(["add", "-A"], { cwd: work });
+    await runGit(["commit", "-q", "-m", `c${i}`], { cwd: work, env });
+  }
+  expect((await runGit(["repack", "-adfq", "--depth=60", "--window=60"], { cwd: work })).code).toBe(0);
+  const gitdir = join(work, ".git");
+  const listed = await runGit(["cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(deltabase)"], { cwd: work });
+  const objects = listed.stdout.trim().split("\n").map((line) => line.split(" "));
+  // The pack really holds long chains (verify-pack's histogram: "chain length = N: M objects").
+  const idx = (await runGit(["rev-parse", "--git-path", "objects/pack"], { cwd: work })).stdout.trim();
+  const packs = (await runGit(["count-objects", "-v"], { cwd: work })).stdout;
+  expect(packs).toContain("packs: 1");
+  const histogram = (await runGit(["verify-pack", "-v", ...(await Array.fromAsync(new Bun.Glob("*.idx").scan({ cwd: join(work, idx), absolute: true })))])).stdout;
+  const chains = [...histogram.matchAll(/chain length = (\d+):/g)].map((m) => Number(m[1]));
+  expect(Math.max(...chains)).toBeGreaterThan(20);
+  // Read cold, each from a new reader: every chain is walked to its end from the first read.
+  for (const [oid, type] of objects) {
+    const object = new PackReader(gitdir).read(oid!);
+    expect(object?.type).toBe(type as "blob");
+    expect(hashObject(object!.type as "blob", object!.content).oid).toBe(oid!);
+  }
+});
