@@ -151,7 +151,7 @@ export const MIGRATIONS = [
    CREATE TABLE search_index (one INTEGER PRIMARY KEY CHECK (one = 1), indexed_seq INTEGER NOT NULL);
    INSERT INTO search_index (one, indexed_seq) VALUES (1, coalesce((SELECT max(seq) FROM messages), 0));`,
   // The compact index: no larger than the git repository it indexes (it was
-  // 1.8x; the README's "Rebuild" has the measurements). Each value is stored
+  // 1.85x; the README's "The index on disk" has the measurements). Each value is stored
   // in the smallest form that reads back exactly as the text it stands for
   // (see messageKey, timeKey and hashKey; a value of another shape stays the
   // text it is, so nothing an older version stored is lost):
@@ -320,7 +320,13 @@ export const openDatabase = (path: string, options: { readonly?: boolean; durabl
       }
     })();
     // The compact index leaves the old tables' pages free: give them back to the disk, once.
-    if (version > 0 && version < COMPACT_VERSION) db.run("VACUUM");
+    if (version > 0 && version < COMPACT_VERSION) {
+      try {
+        db.run("VACUUM");
+      } catch {
+        // No room for the copy VACUUM makes (a full disk): the free pages stay in the file and later inserts reuse them.
+      }
+    }
     const wrapped = new MessageDatabase(db, fresh, path);
     wrapped.probe();
     // Messages a killed rebuild stored without searching them.
@@ -447,8 +453,9 @@ export class MessageDatabase {
     const searchNow = !options.deferSearch && this.searchIndexedTo() === this.latestSeq();
     let last: number | undefined;
     // Each commit's number in `commits`: the last insert's commit is reused
-    // (checked, since a transaction that failed may have made it), others are
-    // made here; one that no stored message came to use is removed again.
+    // (checked first: forgetChannel may have removed it since, and its number
+    // gone to another commit), others are made here; one that no stored
+    // message came to use is removed again.
     const commits = new Map<string, number>();
     const made = new Set<number>();
     const used = new Set<number>();
