@@ -79,6 +79,24 @@ test("a database made by the schema before the compact index migrates in place a
   expect(() => db.sqlite.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow();
 });
 
+test("an index migrated to the compact form gives the old tables' pages back to the disk", () => {
+  const path = join(tempDir(), "g.db");
+  const old = new Database(path, { create: true, strict: true });
+  for (const migration of MIGRATIONS.slice(0, 7)) old.run(migration);
+  old.run("PRAGMA user_version = 7");
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
+  const insert = old.query(
+    "INSERT INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment) VALUES (?, 1, 'alice', ?, 'message', ?, ?, 0)",
+  );
+  old.transaction(() => {
+    for (let n = 0; n < 2000; n++) insert.run(message(n).id, `message ${n} of a channel`, at(n), HASH_A);
+  })();
+  old.close();
+
+  const db = openDatabase(path);
+  expect(db.sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()!.freelist_count).toBe(0);
+});
+
 test("an id or a time not in canonical form is stored as given, found by it, and kept once", () => {
   const db = openDatabase(join(tempDir(), "g.db"));
   const repo = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
