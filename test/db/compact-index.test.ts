@@ -111,6 +111,15 @@ test("an id or a time not in canonical form is stored as given, found by it, and
   expect(db.getMessage(repo.id, canonical.id.toUpperCase())).toBeUndefined();
 });
 
+test("a message's type reads back as it was stored, the usual one and any other", () => {
+  const db = openDatabase(join(tempDir(), "g.db"));
+  const repo = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
+  const plain = message(1);
+  const note = { ...message(2), type: "note" };
+  db.insertMessages(repo.id, [plain, note].map((m) => ({ message: m, gitHash: HASH_A })), HASH_A);
+  expect([db.getMessage(repo.id, plain.id)!.type, db.getMessage(repo.id, note.id)!.type]).toEqual(["message", "note"]);
+});
+
 test("a channel forgotten by `gitchat repair` and indexed again reads back each message with its commit", () => {
   const db = openDatabase(join(tempDir(), "g.db"));
   const team = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
