@@ -195,6 +195,16 @@ try {
 
 const dbBytes = sizeOf(join(dataDir, "gitchat.db")) + sizeOf(join(dataDir, "gitchat.db-wal")) + sizeOf(join(dataDir, "gitchat.db-shm"));
 const gitBytes = sizeOf(gitdir);
+// What each table and index of the rebuilt index takes (SQLite's dbstat: pages, with their free space).
+const stats = new Database(join(dataDir, "gitchat.db"), { readonly: true });
+const indexParts = Object.fromEntries(
+  stats
+    .query<{ name: string; bytes: number }, []>("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
+    .all()
+    .map((part) => [part.name, part.bytes]),
+);
+stats.close();
+console.log(`index parts: ${Object.entries(indexParts).filter(([, bytes]) => bytes >= 1e5).map(([name, bytes]) => `${name} ${mb(bytes)} MB`).join(", ")}`);
 
 const rows = [
   ["work", "gitchat", "reference", "ratio"],
@@ -219,6 +229,7 @@ const result = {
   indexBytes: dbBytes,
   gitBytes,
   indexToGit: dbBytes / gitBytes,
+  indexParts,
   rebuildOutput: rebuildOut.trim(),
   joinMs: Math.round(joinMs),
   joinPeakRssBytes: joinPeakBytes,

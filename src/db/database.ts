@@ -38,6 +38,50 @@ export type NewMessage = {
   segment?: number | null;
 };
 
+/*
+ * How the index stores a message id, a time and a commit hash: in the smallest
+ * form that reads back exactly as the text, and otherwise as the text itself
+ * (a column holds either: SQLite's types are per value). Each is a function of
+ * the text alone, so a lookup finds what an insert stored; the migration to
+ * the compact index converts with the same rules in SQL (the *Sql twins).
+ */
+const hex = (n: number) => "[0-9a-f]".repeat(n);
+const UUID_GLOB = [hex(8), hex(4), hex(4), hex(4), hex(12)].join("-");
+const HASH_GLOB = hex(40);
+const TIME_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HASH = /^[0-9a-f]{40}$/;
+
+/** A message id as the index stores it: a canonical (lower-case) UUID as its 16 bytes, any other text as it is. */
+export const messageKey = (id: string): Uint8Array | string => (UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex") : id);
+const messageText = (key: Uint8Array | string) => {
+  if (typeof key === "string") return key;
+  const h = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+/** A time as the index stores it: milliseconds since the epoch when they give back the same ISO text, else the text. */
+const timeKey = (iso: string): number | string => {
+  const ms = Date.parse(iso);
+  return !Number.isNaN(ms) && new Date(ms).toISOString() === iso ? ms : iso;
+};
+const timeText = (key: number | string) => (typeof key === "number" ? new Date(key).toISOString() : key);
+/** A commit hash as the index stores it: 20 bytes for 40 lower-case hex digits, else the text. */
+const hashKey = (hash: string): Uint8Array | string => (HASH.test(hash) ? Buffer.from(hash, "hex") : hash);
+const hashText = (key: Uint8Array | string) =>
+  typeof key === "string" ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
+
+function messageKeySql(column: string) {
+  return `CASE WHEN ${column} GLOB '${UUID_GLOB}' THEN unhex(replace(${column}, '-', '')) ELSE ${column} END`;
+}
+function hashKeySql(column: string) {
+  return `CASE WHEN ${column} GLOB '${HASH_GLOB}' THEN unhex(${column}) ELSE ${column} END`;
+}
+function timeKeySql(column: string) {
+  const ms = `CAST(round(unixepoch(${column}, 'subsec') * 1000) AS INTEGER)`;
+  return `CASE WHEN ${column} GLOB '${TIME_GLOB}' AND strftime('%Y-%m-%dT%H:%M:%fZ', ${ms} / 1000.0, 'unixepoch') = ${column}
+    THEN ${ms} ELSE ${column} END`;
+}
+
 export const MIGRATIONS = [
   `CREATE TABLE repositories (
      id INTEGER PRIMARY KEY,
@@ -106,7 +150,67 @@ export const MIGRATIONS = [
   `DROP TRIGGER messages_fts_insert;
    CREATE TABLE search_index (one INTEGER PRIMARY KEY CHECK (one = 1), indexed_seq INTEGER NOT NULL);
    INSERT INTO search_index (one, indexed_seq) VALUES (1, coalesce((SELECT max(seq) FROM messages), 0));`,
+  // The compact index: no larger than the git repository it indexes (it was
+  // 1.85x; the README's "The index on disk" has the measurements). Each value is stored
+  // in the smallest form that reads back exactly as the text it stands for
+  // (see messageKey, timeKey and hashKey; a value of another shape stays the
+  // text it is, so nothing an older version stored is lost):
+  // - a message id that is a canonical UUID as 16 bytes, not 36 characters;
+  // - created_at as milliseconds, where that gives back the same ISO text;
+  // - the commit as a number into `commits` (a group commit holds many
+  //   messages), its hash there as 20 bytes, not 40 hex characters;
+  // - type NULL for "message", the type nearly every message has;
+  // - one index on the id, (repository_id, id), where there were two: the
+  //   other, on id alone, served only a listing of all channels, which now
+  //   merges each channel's newest (listMessages);
+  // - arrival numbers (seq) counted from 1, the cursor a client sees being
+  //   arrival.cursor_base + seq: a cursor of this size (the time a database
+  //   was made, in microseconds) took 8 bytes in every row and in both
+  //   indexes, where a count takes 3;
+  // - no per-row size table in the search index (columnsize=0: it serves
+  //   only ranking by relevance, and search is newest first).
+  // Search stays detail=full: each word of a query is a quoted phrase, and a
+  // word of several tokens ("foo-bar") is a phrase query, which FTS5
+  // refuses without positions (detail=column or none).
+  // Cursors stay what they were: the base is the oldest arrival number less one.
+  // The search index is filled again under the new numbers by catchUpSearch.
+  `CREATE TABLE arrival (one INTEGER PRIMARY KEY CHECK (one = 1), cursor_base INTEGER NOT NULL);
+   INSERT INTO arrival (one, cursor_base) VALUES (1, coalesce(
+     (SELECT min(seq) - 1 FROM messages), (SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0));
+   CREATE TABLE commits (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+   CREATE TEMP TABLE commit_numbers (hash TEXT PRIMARY KEY, id INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO commit_numbers (hash, id) SELECT git_hash, row_number() OVER (ORDER BY min(seq)) FROM messages GROUP BY git_hash;
+   INSERT INTO commits (id, hash) SELECT id, ${hashKeySql("hash")} FROM commit_numbers;
+   CREATE TABLE messages_compact (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     id BLOB NOT NULL,
+     author TEXT NOT NULL,
+     content TEXT NOT NULL,
+     type TEXT,
+     created_at BLOB NOT NULL,
+     commit_id INTEGER NOT NULL,
+     segment INTEGER
+   );
+   INSERT INTO messages_compact (seq, repository_id, id, author, content, type, created_at, commit_id, segment)
+     SELECT m.seq - (SELECT cursor_base FROM arrival), m.repository_id, ${messageKeySql("m.id")}, m.author, m.content,
+       nullif(m.type, 'message'), ${timeKeySql("m.created_at")}, c.id, m.segment
+     FROM messages m JOIN commit_numbers c ON c.hash = m.git_hash ORDER BY m.seq;
+   DELETE FROM sqlite_sequence WHERE name = 'messages_compact';
+   INSERT INTO sqlite_sequence (name, seq)
+     SELECT 'messages_compact', seq - (SELECT cursor_base FROM arrival) FROM sqlite_sequence WHERE name = 'messages';
+   DROP TABLE commit_numbers;
+   DROP TABLE messages_fts;
+   DROP TABLE messages;
+   ALTER TABLE messages_compact RENAME TO messages;
+   CREATE UNIQUE INDEX messages_by_id ON messages(repository_id, id);
+   CREATE INDEX messages_by_arrival ON messages(repository_id, seq);
+   CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='seq', columnsize=0);
+   UPDATE search_index SET indexed_seq = 0;`,
 ];
+
+/** The schema version that made the index compact (the migration above). */
+const COMPACT_VERSION = 8;
 
 /** Messages added to the search index in one transaction when it catches up. */
 const SEARCH_CATCH_UP = 10_000;
@@ -124,8 +228,23 @@ export type SyncStateRow = {
   last_error_at: string | null;
 };
 
-const SELECT_MESSAGE = `SELECT m.seq AS cursor, m.id, r.owner || '/' || r.name AS repository, m.author,
-  m.content, m.type, m.created_at, m.git_hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id`;
+const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.content, m.type,
+  m.created_at, c.hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
+
+/** A row of SELECT_MESSAGE, as stored (see messageKey). */
+type StoredMessage = {
+  seq: number;
+  id: Uint8Array | string;
+  repository: string;
+  author: string;
+  content: string;
+  type: string | null;
+  created_at: number | string;
+  hash: Uint8Array | string;
+  segment: number | null;
+};
+
+const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export type MessageQuery = {
   repositoryId?: number;
@@ -196,10 +315,18 @@ export const openDatabase = (path: string, options: { readonly?: boolean; durabl
       db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
       if (version === 0) {
         // Cursors from a database this one replaces (after a rebuild) must not
-        // hide new messages: start arrival numbers above any earlier database's.
-        db.run("INSERT INTO sqlite_sequence(name, seq) VALUES ('messages', ?)", [Date.now() * 1000]);
+        // hide new messages: start them above any earlier database's.
+        db.run("UPDATE arrival SET cursor_base = ?", [Date.now() * 1000]);
       }
     })();
+    // The compact index leaves the old tables' pages free: give them back to the disk, once.
+    if (version > 0 && version < COMPACT_VERSION) {
+      try {
+        db.run("VACUUM");
+      } catch {
+        // No room for the copy VACUUM makes (a full disk): the free pages stay in the file and later inserts reuse them.
+      }
+    }
     const wrapped = new MessageDatabase(db, fresh, path);
     wrapped.probe();
     // Messages a killed rebuild stored without searching them.
@@ -243,6 +370,12 @@ export class MessageDatabase {
   private readonly placeQuery;
   private readonly insertSearch;
   private readonly setSearchIndexed;
+  private readonly insertCommit;
+  private readonly commitHash;
+  /** The commit the last insert stored messages under: the next insert is usually of the same one (a group commit, or a rebuild's batches). */
+  private lastCommit: { hash: string; id: number } | undefined;
+  /** What a cursor adds to an arrival number (arrival.cursor_base); undefined until read. */
+  private base: number | undefined;
   /** The search index holds the messages up to this arrival number (search_index.indexed_seq); undefined until read. */
   private searchSeq: number | undefined;
 
@@ -254,13 +387,18 @@ export class MessageDatabase {
     /** Opened by `gitchat verify`: a connection of its own that writes nothing. */
     private readonly readonly = false,
   ) {
-    this.insertMessage = sqlite.query<unknown, [string, number, string, string, string, string, string, number | null]>(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment)
+    this.insertMessage = sqlite.query<
+      unknown,
+      [Uint8Array | string, number, string, string, string | null, number | string, number, number | null]
+    >(
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, commit_id, segment)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.placeQuery = sqlite.query<{ id: string; created_at: string; segment: number | null }, [number, string]>(
+    this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
     );
+    this.insertCommit = sqlite.query<{ id: number }, [Uint8Array | string]>("INSERT INTO commits (hash) VALUES (?) RETURNING id");
+    this.commitHash = sqlite.query<{ hash: Uint8Array | string }, [number]>("SELECT hash FROM commits WHERE id = ?");
     this.insertSearch = sqlite.query<void, [number, string]>("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
     this.setSearchIndexed = sqlite.query<void, [number]>("UPDATE search_index SET indexed_seq = ?");
     this.setIndexed = sqlite.query<void, [string | null, number]>("UPDATE repositories SET indexed_commit = ? WHERE id = ?");
@@ -312,24 +450,53 @@ export class MessageDatabase {
     // Searchable at once, unless the caller adds them to the search index
     // later (catchUpSearch) or it is behind already (then it must stay in
     // arrival order: these wait for the same catch-up).
-    const searchNow = !options.deferSearch && this.searchIndexedTo() === this.latestCursor();
+    const searchNow = !options.deferSearch && this.searchIndexedTo() === this.latestSeq();
     let last: number | undefined;
+    // Each commit's number in `commits`: the last insert's commit is reused
+    // (checked first: forgetChannel may have removed it since, and its number
+    // gone to another commit), others are made here; one that no stored
+    // message came to use is removed again.
+    const commits = new Map<string, number>();
+    const made = new Set<number>();
+    const used = new Set<number>();
+    const known = this.lastCommit;
+    if (known && hashText(this.commitHash.get(known.id)?.hash ?? "") === known.hash) commits.set(known.hash, known.id);
+    const commitOf = (hash: string) => {
+      let id = commits.get(hash);
+      if (id === undefined) {
+        id = this.insertCommit.get(hashKey(hash))!.id;
+        commits.set(hash, id);
+        made.add(id);
+      }
+      return id;
+    };
+    let lastCommit: { hash: string; id: number } | undefined;
     this.sqlite.transaction(() => {
       for (const row of rows) {
         const { message: m, gitHash } = row;
-        const { changes, lastInsertRowid } = this.insertMessage.run(m.id, repositoryId, m.author, m.content, m.type, m.created_at, gitHash, m.segment ?? null);
+        const commit = commitOf(gitHash);
+        const type = m.type === "message" ? null : m.type;
+        const { changes, lastInsertRowid } = this.insertMessage.run(
+          messageKey(m.id), repositoryId, m.author, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
+        );
         if (changes === 0) {
           const file = options.onHeld?.(row);
           if (file) held.push(file);
-        } else if (searchNow) {
+          continue;
+        }
+        used.add(commit);
+        lastCommit = { hash: gitHash, id: commit };
+        if (searchNow) {
           last = Number(lastInsertRowid);
           this.insertSearch.run(last, m.content);
         }
       }
+      for (const id of made) if (!used.has(id)) this.sqlite.run("DELETE FROM commits WHERE id = ?", [id]);
       if (held.length > 0) this.quarantine(repositoryId, held, new Date().toISOString());
       if (last !== undefined) this.setSearchIndexed.run(last);
       this.setIndexed.run(indexedCommit, repositoryId);
     })();
+    if (lastCommit) this.lastCommit = lastCommit;
     if (last !== undefined) this.searchSeq = last;
     // Behind because of an index walk still running (or one that failed): these are searchable now too.
     else if (!options.deferSearch && !searchNow) this.catchUpSearch(false);
@@ -371,7 +538,7 @@ export class MessageDatabase {
       caughtUp = true;
     }
     // No message since the last look: it is even with the newest arrival number.
-    const newest = this.latestCursor();
+    const newest = this.latestSeq();
     if (this.searchIndexedTo() < newest && this.searchBacklog() === 0) {
       this.setSearchIndexed.run(newest);
       this.searchSeq = newest;
@@ -431,8 +598,8 @@ export class MessageDatabase {
 
   /** Every message id of a channel, one at a time (for `gitchat verify`). */
   *messageIds(repositoryId: number): Generator<string> {
-    const query = this.sqlite.query<{ id: string }, [number]>("SELECT id FROM messages WHERE repository_id = ?");
-    for (const row of query.iterate(repositoryId)) yield row.id;
+    const query = this.sqlite.query<{ id: Uint8Array | string }, [number]>("SELECT id FROM messages WHERE repository_id = ?");
+    for (const row of query.iterate(repositoryId)) yield messageText(row.id);
   }
 
   /** Records files as quarantined (those already recorded stay as they were). */
@@ -455,15 +622,35 @@ export class MessageDatabase {
 
   /** Where an indexed message's file is (its time and segment), without reading the rest: the index walk asks for every file it finds. */
   messagePlace(repositoryId: number, id: string): { id: string; created_at: string; segment: number | null } | undefined {
-    return this.placeQuery.get(repositoryId, id) ?? undefined;
+    const place = this.placeQuery.get(repositoryId, messageKey(id));
+    return place ? { id: messageText(place.id), created_at: timeText(place.created_at), segment: place.segment } : undefined;
   }
 
   getMessage(repositoryId: number, id: string): MessageRow | undefined {
-    return (
-      this.sqlite
-        .query<MessageRow, [number, string]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? AND m.id = ?`)
-        .get(repositoryId, id) ?? undefined
-    );
+    const row = this.sqlite
+      .query<StoredMessage, [number, Uint8Array | string]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? AND m.id = ?`)
+      .get(repositoryId, messageKey(id));
+    return row ? this.toRow(row) : undefined;
+  }
+
+  /** A stored message as the text it was given as (see messageKey). */
+  private toRow(row: StoredMessage): MessageRow {
+    return {
+      cursor: this.cursorBase() + row.seq,
+      id: messageText(row.id),
+      repository: row.repository,
+      author: row.author,
+      content: row.content,
+      type: row.type ?? "message",
+      created_at: timeText(row.created_at),
+      git_hash: hashText(row.hash),
+      segment: row.segment,
+    };
+  }
+
+  private cursorBase() {
+    this.base ??= this.sqlite.query<{ cursor_base: number }, []>("SELECT cursor_base FROM arrival").get()!.cursor_base;
+    return this.base;
   }
 
   /**
@@ -471,8 +658,16 @@ export class MessageDatabase {
    * the newest `limit` (older than `before`, matching `search`), in time order.
    */
   listMessages(query: MessageQuery): MessageRow[] {
+    // The newest of all channels: each channel's newest through the index on
+    // (channel, id), merged (an index on the id alone would cost as much disk
+    // as that one, for this listing only).
+    if (query.repositoryId === undefined && query.after === undefined && query.search === undefined) {
+      const repositories = this.sqlite.query<{ id: number }, []>("SELECT id FROM repositories").all();
+      const rows = repositories.flatMap((r) => this.listMessages({ ...query, repositoryId: r.id }));
+      return rows.sort(byId).slice(-query.limit);
+    }
     const where: string[] = [];
-    const params: (string | number)[] = [];
+    const params: (string | number | Uint8Array)[] = [];
     if (query.repositoryId !== undefined) {
       where.push("m.repository_id = ?");
       params.push(query.repositoryId);
@@ -483,25 +678,29 @@ export class MessageDatabase {
     }
     if (query.after !== undefined) {
       where.push("m.seq > ?");
-      params.push(query.after);
+      params.push(query.after - this.cursorBase());
       const sql = `${SELECT_MESSAGE} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.seq LIMIT ?`;
-      return this.sqlite.query<MessageRow, (string | number)[]>(sql).all(...params, query.limit);
+      return this.sqlite.query<StoredMessage, (string | number | Uint8Array)[]>(sql).all(...params, query.limit).map((r) => this.toRow(r));
     }
     if (query.before !== undefined) {
+      // Ids stored as text (not canonical UUIDs, from older versions) sort before every one stored as bytes.
       where.push("m.id < ?");
-      params.push(query.before);
+      params.push(messageKey(query.before));
     }
     const order = query.search !== undefined ? "m.seq DESC" : "m.id DESC";
     const sql = `${SELECT_MESSAGE} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ?`;
-    const rows = this.sqlite.query<MessageRow, (string | number)[]>(sql).all(...params, query.limit);
-    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows = this.sqlite.query<StoredMessage, (string | number | Uint8Array)[]>(sql).all(...params, query.limit);
+    return rows.map((r) => this.toRow(r)).sort(byId);
   }
 
   /** The newest arrival cursor, for clients that start polling from now. */
   latestCursor(): number {
-    return (
-      this.sqlite.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get()?.seq ?? 0
-    );
+    return this.cursorBase() + this.latestSeq();
+  }
+
+  /** The newest arrival number (a cursor less the base). */
+  private latestSeq(): number {
+    return this.sqlite.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get()?.seq ?? 0;
   }
 
   countMessages(repositoryId?: number): number {
@@ -552,9 +751,10 @@ export class MessageDatabase {
       fresh.query("SELECT count(*) FROM sqlite_master").get();
       fresh.query("SELECT * FROM repositories ORDER BY id DESC LIMIT 1").get();
       fresh.query("SELECT * FROM messages ORDER BY seq DESC LIMIT 1").get();
-      fresh.query("SELECT id FROM messages INDEXED BY messages_by_id ORDER BY id DESC LIMIT 1").get();
+      fresh.query("SELECT id FROM messages INDEXED BY messages_by_id ORDER BY repository_id DESC, id DESC LIMIT 1").get();
       fresh.query("SELECT seq FROM messages INDEXED BY messages_by_arrival ORDER BY repository_id DESC, seq DESC LIMIT 1").get();
-      fresh.query("SELECT 1 FROM messages WHERE repository_id = -1 AND id = ''").get();
+      fresh.query("SELECT * FROM commits ORDER BY id DESC LIMIT 1").get();
+      fresh.query("SELECT cursor_base FROM arrival").get();
       fresh.query("SELECT seq FROM sqlite_sequence").all();
       fresh.query("SELECT length(block) FROM messages_fts_data ORDER BY id DESC LIMIT 1").get();
       fresh.query("SELECT * FROM sync_state ORDER BY repository_id DESC LIMIT 1").get();
@@ -568,6 +768,12 @@ export class MessageDatabase {
    * search index too, and how far it was indexed), so that the next index
    * walk records its history again from git. For `gitchat repair`, after a
    * branch was restored to a commit that does not contain the indexed one.
+   *
+   * The search index keeps no text of its own (external content): a
+   * message's words leave it only through FTS5's 'delete' command given the
+   * text it was indexed with, which the row still holds. A delete event (or
+   * an edit, then re-adding the new text under the same rowid) takes a
+   * message out of search the same way, before its row changes.
    */
   forgetChannel(repositoryId: number) {
     this.sqlite.transaction(() => {
@@ -577,13 +783,19 @@ export class MessageDatabase {
         [repositoryId, this.searchIndexedTo()],
       );
       this.sqlite.run("DELETE FROM messages WHERE repository_id = ?", [repositoryId]);
+      // Commits no message refers to any more (a scan: repair is rare).
+      this.sqlite.run("DELETE FROM commits WHERE id NOT IN (SELECT commit_id FROM messages)");
       this.sqlite.run("UPDATE repositories SET indexed_commit = NULL WHERE id = ?", [repositoryId]);
     })();
   }
 
   /** Every message of a channel, oldest first (for `gitchat repair` to put back into git what git lost). */
   channelMessages(repositoryId: number): MessageRow[] {
-    return this.sqlite.query<MessageRow, [number]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? ORDER BY m.id`).all(repositoryId);
+    return this.sqlite
+      .query<StoredMessage, [number]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? ORDER BY m.id`)
+      .all(repositoryId)
+      .map((r) => this.toRow(r))
+      .sort(byId);
   }
 
   close() {

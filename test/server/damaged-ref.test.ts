@@ -10,6 +10,7 @@ import { fsck, runGit } from "../support/git.ts";
 import { gitdirOf, hasStackTrace, listAll, post, sendMany } from "../support/damage.ts";
 import { runCli, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
+import { messageKey } from "../../src/db/database.ts";
 
 setDefaultTimeout(60_000);
 
@@ -102,7 +103,7 @@ test("gitchat repair prefers the newest intact descendant of the indexed commit,
   // The index lags (it knew the second commit only), and the ref is gone.
   const db = new Database(join(dataDir, "gitchat.db"));
   db.run("UPDATE repositories SET indexed_commit = ?", [sent[1]!.git_hash]);
-  db.run("DELETE FROM messages WHERE id IN (?, ?)", [sent[2]!.id, sent[3]!.id]);
+  db.run("DELETE FROM messages WHERE id IN (?, ?)", [messageKey(sent[2]!.id), messageKey(sent[3]!.id)]);
   db.close();
   rmSync(refPath(dataDir));
 

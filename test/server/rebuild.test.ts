@@ -6,6 +6,7 @@ import { databasePath, dropDatabase } from "../../src/gitchat.ts";
 import { call, openTestGitchat } from "../support/app.ts";
 import { CLI, ROOT } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
+import { messageKey } from "../../src/db/database.ts";
 
 const everything = async (gitchat: Awaited<ReturnType<typeof openTestGitchat>>) => {
   const all = (await call(gitchat, "GET", "/messages?limit=1000")).body as Record<string, unknown>[];
@@ -90,7 +91,7 @@ test("gitchat verify fails, naming the message, when the index lost one that git
   const gitchat = await openTestGitchat({ dataDir });
   const sent = (await call(gitchat, "POST", "/messages", { content: "will vanish from the index" })).body;
   await call(gitchat, "POST", "/messages", { content: "stays" });
-  gitchat.db.sqlite.run("DELETE FROM messages WHERE id = ?", [sent.id]);
+  gitchat.db.sqlite.run("DELETE FROM messages WHERE id = ?", [messageKey(sent.id)]);
   await gitchat.close();
 
   const verified = await runCli(["verify"], dataDir);
@@ -116,7 +117,7 @@ test("gitchat verify fails, naming the file, when the index's copy of a message 
   const dataDir = tempDir();
   const gitchat = await openTestGitchat({ dataDir });
   const sent = (await call(gitchat, "POST", "/messages", { content: "as written" })).body;
-  gitchat.db.sqlite.run("UPDATE messages SET content = 'not as written' WHERE id = ?", [sent.id]);
+  gitchat.db.sqlite.run("UPDATE messages SET content = 'not as written' WHERE id = ?", [messageKey(sent.id)]);
   await gitchat.close();
 
   const verified = await runCli(["verify"], dataDir);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { gitdirOf, post, sendMany, snapshotTree } from "../support/damage.ts";
 import { runCli, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
+import { messageKey } from "../../src/db/database.ts";
 
 setDefaultTimeout(60_000);
 
@@ -37,7 +38,7 @@ test("gitchat verify reports an index that lags git, and indexes nothing", async
   // As if the process died between the commit and the index: the index knows the second commit only.
   const db = new Database(join(dataDir, "gitchat.db"));
   db.run("UPDATE repositories SET indexed_commit = ? WHERE name = 'general'", [sent[1]!.git_hash]);
-  db.run("DELETE FROM messages WHERE id = ?", [sent[2]!.id]);
+  db.run("DELETE FROM messages WHERE id = ?", [messageKey(sent[2]!.id)]);
   db.close();
   const before = snapshotTree(dataDir);
   const verified = await runCli(["verify"], { dataDir });

@@ -1,0 +1,151 @@
+/**
+ * The compact index (schema version 8): ids, times and commits stored in their
+ * smallest exact form, one index on the id, cursors counted from a base. What
+ * a user sees must not change, for a database made by the older schema too.
+ */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { MIGRATIONS, openDatabase, type MessageRow } from "../../src/db/database.ts";
+import { tempDir } from "../support/tmp.ts";
+
+const HASH_A = "a".repeat(40);
+const HASH_B = "b".repeat(40);
+const at = (n: number) => new Date(Date.parse("2026-01-01T00:00:00Z") + n * 1000).toISOString();
+const message = (n: number, content = `message ${n}`) => ({
+  id: Bun.randomUUIDv7("hex", Date.parse(at(n))),
+  author: "alice",
+  content,
+  type: "message",
+  created_at: at(n),
+});
+
+/** The message listing as the version before the compact index answered it (its SELECT, verbatim). */
+const OLD_SELECT = `SELECT m.seq AS cursor, m.id, r.owner || '/' || r.name AS repository, m.author,
+  m.content, m.type, m.created_at, m.git_hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id`;
+
+test("a database made by the schema before the compact index migrates in place and answers every read as before", () => {
+  const path = join(tempDir(), "g.db");
+  // Schema version 7, filled as that version filled it: arrival numbers from
+  // the time the database was made in microseconds, the search index by the code.
+  const old = new Database(path, { create: true, strict: true });
+  old.run("PRAGMA journal_mode = WAL");
+  for (const migration of MIGRATIONS.slice(0, 7)) old.run(migration);
+  old.run("PRAGMA user_version = 7");
+  const start = 1_764_000_000_000_000;
+  old.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', ?)", [start]);
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('bo', 'ops', '2026-01-01T00:00:00.000Z')");
+  const rows: [number, ReturnType<typeof message>, string, number | null][] = [
+    [1, message(1, "deploy went out"), HASH_A, 0],
+    [1, { ...message(2, "a notice about the deploy"), type: "notice" }, HASH_A, 0],
+    // As a version without the message rules indexed it from a remote: an id in capitals, a time without milliseconds.
+    [1, { ...message(3, "written elsewhere"), id: message(3).id.toUpperCase(), created_at: "2026-01-01T00:00:03Z" }, HASH_B, null],
+    [2, message(4, "deploy in another channel"), HASH_B, 1],
+    [1, message(5, "lunch?"), "c".repeat(40), 1],
+  ];
+  const insert = old.query(
+    "INSERT INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+  );
+  const addSearch = old.query("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
+  for (const [repository, m, hash, segment] of rows) {
+    const { seq } = insert.get(m.id, repository, m.author, m.content, m.type, m.created_at, hash, segment) as { seq: number };
+    addSearch.run(seq, m.content);
+  }
+  old.run("UPDATE search_index SET indexed_seq = (SELECT max(seq) FROM messages)");
+  const before = old.query<MessageRow, []>(`${OLD_SELECT} ORDER BY m.seq`).all();
+  const latest = start + rows.length;
+  old.close();
+
+  const db = openDatabase(path);
+  expect(db.sqlite.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version).toBe(MIGRATIONS.length);
+  // Get by id: every message, every field (cursor, id, time, commit) as it was.
+  expect(before.map((m) => db.getMessage(m.repository === "alice/team" ? 1 : 2, m.id))).toEqual(before);
+  const inTeam = before.filter((m) => m.repository === "alice/team");
+  const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : 1);
+  expect(db.listMessages({ repositoryId: 1, limit: 10 })).toEqual([...inTeam].sort(byId));
+  expect(db.listMessages({ repositoryId: 1, after: before[1]!.cursor, limit: 10 })).toEqual(inTeam.filter((m) => m.cursor > before[1]!.cursor));
+  expect(db.listMessages({ search: "deploy", limit: 10 }).map((m) => m.content)).toEqual([
+    "deploy went out",
+    "a notice about the deploy",
+    "deploy in another channel",
+  ]);
+  expect(db.latestCursor()).toBe(latest);
+  // A message stored after the upgrade arrives after every cursor handed out before it.
+  db.insertMessages(1, [{ message: message(6, "deploy after the upgrade"), gitHash: "d".repeat(40) }], "d".repeat(40));
+  expect(db.listMessages({ after: latest, limit: 10 }).map((m) => m.content)).toEqual(["deploy after the upgrade"]);
+  expect(db.getMessage(1, rows[0]![1].id)!.git_hash).toBe(HASH_A);
+  // SQLite's own check that the search index matches the messages exactly (it throws when not).
+  expect(() => db.sqlite.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow();
+});
+
+test("an index migrated to the compact form gives the old tables' pages back to the disk", () => {
+  const path = join(tempDir(), "g.db");
+  const old = new Database(path, { create: true, strict: true });
+  for (const migration of MIGRATIONS.slice(0, 7)) old.run(migration);
+  old.run("PRAGMA user_version = 7");
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
+  const insert = old.query(
+    "INSERT INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment) VALUES (?, 1, 'alice', ?, 'message', ?, ?, 0)",
+  );
+  old.transaction(() => {
+    for (let n = 0; n < 2000; n++) insert.run(message(n).id, `message ${n} of a channel`, at(n), HASH_A);
+  })();
+  old.close();
+
+  const db = openDatabase(path);
+  expect(db.sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()!.freelist_count).toBe(0);
+});
+
+test("an id or a time not in canonical form is stored as given, found by it, and kept once", () => {
+  const db = openDatabase(join(tempDir(), "g.db"));
+  const repo = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
+  const canonical = message(1);
+  const odd = { ...message(2), id: message(2).id.toUpperCase(), created_at: "2026-01-01T00:00:02Z" };
+  db.insertMessages(repo.id, [{ message: canonical, gitHash: HASH_A }, { message: odd, gitHash: HASH_A }], HASH_A);
+  db.insertMessages(repo.id, [{ message: { ...odd, content: "again" }, gitHash: HASH_B }], HASH_B);
+  expect(db.countMessages(repo.id)).toBe(2);
+  const read = db.getMessage(repo.id, odd.id)!;
+  expect([read.id, read.created_at, read.content]).toEqual([odd.id, odd.created_at, odd.content]);
+  expect(db.messagePlace(repo.id, odd.id)).toEqual({ id: odd.id, created_at: odd.created_at, segment: null });
+  expect(db.getMessage(repo.id, canonical.id.toUpperCase())).toBeUndefined();
+});
+
+test("a message's type reads back as it was stored, the usual one and any other", () => {
+  const db = openDatabase(join(tempDir(), "g.db"));
+  const repo = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
+  const plain = message(1);
+  const note = { ...message(2), type: "note" };
+  db.insertMessages(repo.id, [plain, note].map((m) => ({ message: m, gitHash: HASH_A })), HASH_A);
+  expect([db.getMessage(repo.id, plain.id)!.type, db.getMessage(repo.id, note.id)!.type]).toEqual(["message", "note"]);
+});
+
+test("a channel forgotten by `gitchat repair` and indexed again reads back each message with its commit", () => {
+  const db = openDatabase(join(tempDir(), "g.db"));
+  const team = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
+  const first = message(1);
+  db.insertMessages(team.id, [{ message: first, gitHash: HASH_A }], HASH_A);
+  db.forgetChannel(team.id);
+  // The index walk finds the same history again: the same message under the same commit.
+  db.insertMessages(team.id, [{ message: first, gitHash: HASH_A }], HASH_A);
+  expect(db.getMessage(team.id, first.id)?.git_hash).toBe(HASH_A);
+});
+
+test("the listing of all channels is the newest messages of every channel together", () => {
+  const db = openDatabase(join(tempDir(), "g.db"));
+  const team = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
+  const ops = db.insertRepository("bo", "ops", "2026-01-01T00:00:00.000Z");
+  const messages = Array.from({ length: 7 }, (_, n) => message(n));
+  db.insertMessages(team.id, [1, 2, 5].map((n) => ({ message: messages[n]!, gitHash: HASH_A })), HASH_A);
+  db.insertMessages(ops.id, [3, 4, 6].map((n) => ({ message: messages[n]!, gitHash: HASH_B })), HASH_B);
+  expect(db.listMessages({ limit: 4 }).map((m) => m.content)).toEqual(["message 3", "message 4", "message 5", "message 6"]);
+  expect(db.listMessages({ limit: 2, before: messages[5]!.id }).map((m) => m.content)).toEqual(["message 3", "message 4"]);
+});
+
+test("a search word made of several tokens matches them side by side, in order", () => {
+  const db = openDatabase(join(tempDir(), "g.db"));
+  const repo = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
+  const texts = ["the foo-bar job failed", "bar then foo", "foo and bar"];
+  db.insertMessages(repo.id, texts.map((content, i) => ({ message: message(i, content), gitHash: HASH_A })), HASH_A);
+  expect(db.listMessages({ search: "foo-bar", limit: 10 }).map((m) => m.content)).toEqual(["the foo-bar job failed"]);
+});
