@@ -227,8 +227,11 @@ export type ResetSpec = {
 export type TamperSpec = {
   path: RegExp | string;
   method?: string;
-  /** The answer's body as the real remote made it, and what to send instead (cut short, changed, replaced). */
-  body: (real: Uint8Array) => Uint8Array;
+  /**
+   * The answer's body as the real remote made it, and what to send instead
+   * (cut short, changed, replaced), or a stream (one that never ends stalls the client).
+   */
+  body: (real: Uint8Array) => Uint8Array | ReadableStream<Uint8Array>;
   /** How many matching requests are tampered with (default 1). */
   times?: number;
 };
@@ -1152,7 +1155,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
         const headers = new Headers(real.headers);
         headers.delete("content-length");
         log.status = real.status;
-        return new Response(body as Uint8Array<ArrayBuffer>, { status: real.status, headers });
+        return new Response(body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, { status: real.status, headers });
       }
       const response = failure(rule.rule as FailSpec, req, path, auth);
       log.status = response.status;
