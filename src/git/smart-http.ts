@@ -168,7 +168,8 @@ export class SmartHttpRemote {
       headers: { "content-type": "application/x-git-upload-pack-request", accept: "application/x-git-upload-pack-result" },
     });
     const demux = new UploadPackDemux(sideBand, sink, this.options.label);
-    const reader = response.body!.getReader();
+    if (!response.body) return demux.end();
+    const reader = response.body.getReader();
     try {
       for (;;) {
         let chunk: Awaited<ReturnType<typeof reader.read>>;
