@@ -128,7 +128,8 @@ export const applyDelta = (base: Uint8Array, delta: Uint8Array): Uint8Array => {
   return out;
 };
 
-const entryHeader = (type: number, size: number) => {
+/** A pack entry's header: its type code and its (inflated) size. */
+export const entryHeader = (type: number, size: number) => {
   const out = [(type << 4) | (size & 0x0f)];
   let rest = Math.floor(size / 16);
   while (rest > 0) {

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { indexPackFile } from "../../src/git/index-pack.ts";
-import { buildIndex, PackWriter } from "../../src/git/packfile.ts";
+import { buildIndex, entryHeader as headerBytes, PackWriter } from "../../src/git/packfile.ts";
 import { hashObject } from "../../src/git/objects.ts";
 import { ChannelStore } from "../../src/git/store.ts";
 import { runGit } from "../support/git.ts";
@@ -75,16 +75,7 @@ test("deltas naming their base by id, and an object larger than the read window,
 
 // --- packs that lie, as a hostile remote could send them (their checksums are right)
 
-const entryHeader = (type: number, size: number) => {
-  const out = [(type << 4) | (size & 0x0f)];
-  let rest = Math.floor(size / 16);
-  while (rest > 0) {
-    out[out.length - 1]! |= 0x80;
-    out.push(rest & 0x7f);
-    rest = Math.floor(rest / 128);
-  }
-  return Buffer.from(out);
-};
+const entryHeader = (type: number, size: number) => Uint8Array.from(headerBytes(type, size));
 
 /** A pack of `entries` (header bytes and data), saying it holds `count`, with a right checksum. */
 const craftPack = (entries: Uint8Array[], count = entries.length) => {
