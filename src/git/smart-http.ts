@@ -52,6 +52,10 @@ export type RemoteOptions = {
 export class SmartHttpRemote {
   constructor(readonly url: string, private readonly options: RemoteOptions) {}
 
+  private get timeoutMs() {
+    return this.options.timeoutMs ?? 120_000;
+  }
+
   /** The repository's name for messages: "owner/name". */
   get label() {
     return this.options.label;
@@ -72,15 +76,19 @@ export class SmartHttpRemote {
     }
   }
 
-  /** A successful response, its body not read yet; any other status becomes the error it stands for. */
-  private async open(path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string> }) {
+  /**
+   * A successful response, its body not read yet; any other status becomes
+   * the error it stands for. The request is abandoned after the timeout, or
+   * when `signal` aborts (with a TimeoutError: the remote went silent).
+   */
+  private async open(path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string>; signal?: AbortSignal }) {
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, {
         method: init.method,
         headers: this.headers(init.headers),
         body: init.body as BodyInit | undefined,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
+        signal: init.signal ?? AbortSignal.timeout(this.timeoutMs),
         redirect: "follow",
       });
     } catch (error) {
@@ -162,30 +170,49 @@ export class SmartHttpRemote {
     parts.push(FLUSH);
     for (const oid of haves) parts.push(pktLine(`have ${oid}\n`));
     parts.push(pktLine("done\n"));
-    const response = await this.open("/git-upload-pack", {
-      method: "POST",
-      body: Buffer.concat(parts),
-      headers: { "content-type": "application/x-git-upload-pack-request", accept: "application/x-git-upload-pack-result" },
-    });
-    const demux = new UploadPackDemux(sideBand, sink, this.options.label);
-    if (!response.body) return demux.end();
-    const reader = response.body.getReader();
+    // The timeout counts silence, not the whole answer: a big pack over a slow link may take longer than it.
+    const silence = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => silence.abort(new DOMException("the remote went silent", "TimeoutError")), this.timeoutMs);
+    };
+    rearm();
     try {
-      for (;;) {
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          chunk = await reader.read();
-        } catch {
-          throw new RemoteUnavailableError(`the connection to the git remote of ${this.options.label} broke while it sent the pack; will retry`);
+      const response = await this.open("/git-upload-pack", {
+        method: "POST",
+        body: Buffer.concat(parts),
+        headers: { "content-type": "application/x-git-upload-pack-request", accept: "application/x-git-upload-pack-result" },
+        signal: silence.signal,
+      });
+      const demux = new UploadPackDemux(sideBand, sink, this.options.label);
+      if (!response.body) return demux.end();
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            chunk = await reader.read();
+          } catch {
+            const label = this.options.label;
+            throw new RemoteUnavailableError(
+              silence.signal.aborted
+                ? `the git remote of ${label} sent nothing for ${this.timeoutMs / 1000} s in the middle of the pack; will retry`
+                : `the connection to the git remote of ${label} broke while it sent the pack; will retry`,
+            );
+          }
+          if (chunk.done) break;
+          rearm();
+          demux.push(chunk.value);
         }
-        if (chunk.done) break;
-        demux.push(chunk.value);
+      } finally {
+        reader.releaseLock();
+        await response.body.cancel().catch(() => {});
       }
+      return demux.end();
     } finally {
-      reader.releaseLock();
-      await response.body?.cancel().catch(() => {});
+      clearTimeout(timer);
     }
-    return demux.end();
   }
 }
 

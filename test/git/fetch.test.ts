@@ -42,12 +42,12 @@ afterAll(async () => (await made)?.github.stop());
 afterEach(async () => (await made)?.github.clearFaults());
 
 /** The remote above, and a new empty repository to fetch it into. */
-const remoteWithHistory = async () => {
+const remoteWithHistory = async (timeoutMs?: number) => {
   made ??= makeRemote();
   const { github, objects } = await made;
   const gitdir = join(tempDir(), "chat.git");
   const store = await ChannelStore.open(gitdir);
-  const remote = new SmartHttpRemote(github.remoteUrl("alice", "chat"), { token: github.token("alice"), label: "alice/chat" });
+  const remote = new SmartHttpRemote(github.remoteUrl("alice", "chat"), { token: github.token("alice"), label: "alice/chat", timeoutMs });
   return { github, store, remote, gitdir, objects, packDir: join(gitdir, "objects", "pack") };
 };
 
@@ -118,4 +118,38 @@ test("from a remote that offers no side-band the pack streams raw: stored whole,
   github.tamper({ path: /info\/refs$/, method: "GET", body: noSideBand });
   expect((await fetchChannel(store, remote)).objects).toBe(objects);
   expect((await runGit(["verify-pack", join(packDir, packsIn(packDir)[0]!)])).code).toBe(0);
+}, 60_000);
+
+test("a remote that goes silent in the middle of the pack fails the fetch once it has said nothing for the timeout, leaving nothing", async () => {
+  const { github, store, remote, packDir } = await remoteWithHistory(1000);
+  github.tamper({
+    path: /git-upload-pack$/,
+    method: "POST",
+    body: (real) => new ReadableStream({ start: (controller) => controller.enqueue(real.subarray(0, real.length >> 1)) }),
+  });
+  await expect(fetchChannel(store, remote)).rejects.toThrow(
+    "the git remote of alice/chat sent nothing for 1 s in the middle of the pack; will retry",
+  );
+  expect(readdirSync(packDir)).toEqual([]);
+}, 60_000);
+
+test("a pack that trickles in for longer than the timeout, never silent for as long, is fetched whole", async () => {
+  const { github, store, remote, objects } = await remoteWithHistory(1000);
+  // Ten pieces, 300 ms apart: 3 s in all against a timeout of 1 s.
+  github.tamper({
+    path: /git-upload-pack$/,
+    method: "POST",
+    body: (real) => {
+      let piece = 0;
+      const size = Math.ceil(real.length / 10);
+      return new ReadableStream({
+        async pull(controller) {
+          if (piece > 0) await Bun.sleep(300);
+          if (piece * size >= real.length) return controller.close();
+          controller.enqueue(real.subarray(piece * size, ++piece * size));
+        },
+      });
+    },
+  });
+  expect((await fetchChannel(store, remote)).objects).toBe(objects);
 }, 60_000);
