@@ -22,6 +22,12 @@ const MIN_ENTRY_BYTES = 9;
 const MAX_HEADER_BYTES = 11 + 20;
 /** How much of the file the first pass reads at a time (it grows for an entry that does not fit). */
 const WINDOW_BYTES = 1 << 20;
+/**
+ * The largest object a received pack may hold: GitHub refuses files over
+ * 100 MiB, and messages and trees are far smaller. A hostile remote could
+ * otherwise declare (and inflate to) gigabytes for one object.
+ */
+export const MAX_OBJECT_BYTES = 100 * 1024 * 1024;
 /** How many bytes of delta bases the second pass keeps on its chain before it re-reads them from the file. */
 const BASE_BUDGET_BYTES = 32 * 1024 * 1024;
 
@@ -203,6 +209,9 @@ const indexOpenPack = (fd: number, size: number, onObject: (object: { oid: strin
     const header = readEntryHeader(buffer, at - window.start);
     const dataAt = header.dataAt + window.start;
     if (dataAt >= dataEnd) throw new StoreIntegrityError(`the object at ${at} in the pack runs past its end`);
+    if (header.size > MAX_OBJECT_BYTES) {
+      throw new StoreIntegrityError(`the object at ${at} in the pack is ${header.size} bytes, more than the 100 MiB a file may have on GitHub`);
+    }
     types[i] = header.typeCode;
     if (header.typeCode === OFS_DELTA) {
       const base = entryAt(header.baseOffset! + window.start, i);

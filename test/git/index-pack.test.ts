@@ -105,6 +105,11 @@ const lies: [string, Buffer, string][] = [
   ["fewer objects than the header counts", craftPack([blob("the first object of this pack"), blob("the second object of this pack")], 3), "the pack ends after 2 of the 3 objects it says it holds"],
   ["bytes after the last object", craftPack([blob("one"), Buffer.from("trailing")], 1), "the pack has bytes after its last object"],
   ["an entry that is not zlib data", craftPack([Buffer.concat([entryHeader(3, 5), Buffer.from("not zlib at all")])]), "the object at 12 in the pack cannot be inflated"],
+  [
+    "an object declared larger than GitHub allows a file (100 MiB)",
+    craftPack([blob("tiny", 200 * 1024 * 1024)]),
+    "the object at 12 in the pack is 209715200 bytes, more than the 100 MiB a file may have on GitHub",
+  ],
   ["a count no pack of its size can hold", craftPack([blob("one")], 0xffffffff), "the pack says it holds 4294967295 objects"],
 ];
 
