@@ -16,7 +16,11 @@
  * Then a new server joins the channel: the history is pushed to the GitHub
  * stand-in (a real `git http-backend` on 127.0.0.1), and a real `gitchat pull`
  * process, on an empty data directory, fetches it and indexes every message,
- * beside `git clone --bare` of the same repository over the same remote.
+ * beside `git clone --bare` of the same repository over the same remote, and
+ * a fetch alone (bench/fetch-only.ts: the pack received and stored, no
+ * index) shows what the transport costs apart from indexing the messages.
+ * BENCH_COMPARE_TREE=<a checkout of another version> runs its pull and its
+ * fetch too, in the same run, for a before/after on the same machine load.
  * Raw numbers: bench/out/rebuild.json.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -156,6 +160,11 @@ let joinMs = 0;
 let cloneMs = 0;
 let joinPeakBytes = 0;
 let joinOut = "";
+type Measured = { ms: number; peakBytes: number; out: string };
+let fetched: Measured | undefined;
+const compareTree = process.env.BENCH_COMPARE_TREE;
+let compareFetched: Measured | undefined;
+let comparePulled: Measured | undefined;
 try {
   await github.createRepo("alice", "chat", { private: true });
   await git("push", "--quiet", github.repoPath("alice", "chat"), "main");
@@ -163,32 +172,40 @@ try {
   started = performance.now();
   await run(["git", "clone", "--quiet", "--bare", authed, join(root, "clone.git")]);
   cloneMs = performance.now() - started;
-  started = performance.now();
-  const pull = Bun.spawn([process.execPath, "src/cli/main.ts", "pull"], {
-    cwd: join(import.meta.dir, ".."),
-    env: {
-      ...process.env,
-      DATA_DIR: join(root, "joined"),
+  /** A real process in `cwd`; its time and its peak RSS (ru_maxrss). */
+  const measure = async (cmd: string[], cwd: string, env: Record<string, string> = {}) => {
+    const began = performance.now();
+    const proc = Bun.spawn(cmd, { cwd, env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    if (code !== 0) throw new Error(`${cmd.join(" ")} failed in ${cwd} (${code}): ${out}${err}`);
+    return { ms: performance.now() - began, peakBytes: proc.resourceUsage()?.maxRSS ?? 0, out: out.trim() };
+  };
+  const fetchOnly = (tree: string, name: string) =>
+    measure([process.execPath, join(import.meta.dir, "fetch-only.ts"), tree, join(root, name), github.remoteUrl("alice", "chat"), TOKEN], tree);
+  const pullInto = async (tree: string, name: string) => {
+    const pulled = await measure([process.execPath, "src/cli/main.ts", "pull"], tree, {
+      DATA_DIR: join(root, name),
       GITHUB_TOKEN: TOKEN,
       GITHUB_USERNAME: "alice",
       GITHUB_REPO_NAME: "chat",
       GITHUB_API_URL: github.apiUrl,
       GITHUB_GIT_URL: github.gitUrl,
-    },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [pullOut, pullErr, pullCode] = await Promise.all([new Response(pull.stdout).text(), new Response(pull.stderr).text(), pull.exited]);
-  joinMs = performance.now() - started;
-  if (pullCode !== 0) throw new Error(`gitchat pull failed (${pullCode}): ${pullOut}${pullErr}`);
-  joinPeakBytes = pull.resourceUsage()?.maxRSS ?? 0;
-  joinOut = pullOut.trim();
-  // The figure counts only if the new server really holds every message.
-  const joined = new Database(join(root, "joined", "gitchat.db"), { readonly: true });
-  const held = joined.query<{ n: number }, []>("SELECT count(*) AS n FROM messages").get()!.n;
-  joined.close();
-  if (held !== COUNT) throw new Error(`the joining server indexed ${held} messages, not ${COUNT}`);
+    });
+    // The figure counts only if the new server really holds every message.
+    const joined = new Database(join(root, name, "gitchat.db"), { readonly: true });
+    const held = joined.query<{ n: number }, []>("SELECT count(*) AS n FROM messages").get()!.n;
+    joined.close();
+    if (held !== COUNT) throw new Error(`the joining server (${tree}) indexed ${held} messages, not ${COUNT}`);
+    return pulled;
+  };
+  const here = join(import.meta.dir, "..");
+  fetched = await fetchOnly(here, "fetched.git");
+  if (compareTree) compareFetched = await fetchOnly(compareTree, "compare-fetched.git");
+  const pulled = await pullInto(here, "joined");
+  joinMs = pulled.ms;
+  joinPeakBytes = pulled.peakBytes;
+  joinOut = pulled.out;
+  if (compareTree) comparePulled = await pullInto(compareTree, "compare-joined");
 } finally {
   await github.stop();
 }
@@ -213,6 +230,13 @@ const rows = [
   ["peak RSS", `${mb(peakBytes)} MB`, "target < 400 MB", ""],
   ["disk", `index ${mb(dbBytes)} MB (db + wal)`, `git repository ${mb(gitBytes)} MB`, `${(dbBytes / gitBytes).toFixed(2)}x`],
   [`a new server joins: first pull of ${COUNT}`, `gitchat pull ${seconds(joinMs)} s, peak RSS ${mb(joinPeakBytes)} MB`, `git clone --bare ${seconds(cloneMs)} s`, `${(joinMs / cloneMs).toFixed(1)}x`],
+  [`its fetch alone (no index)`, `${seconds(fetched!.ms)} s, peak RSS ${mb(fetched!.peakBytes)} MB`, `git clone --bare ${seconds(cloneMs)} s`, `${(fetched!.ms / cloneMs).toFixed(1)}x`],
+  ...(compareTree
+    ? [
+        [`${compareTree}: pull`, `${seconds(comparePulled!.ms)} s, peak RSS ${mb(comparePulled!.peakBytes)} MB`, "", `${(comparePulled!.ms / cloneMs).toFixed(1)}x`],
+        [`${compareTree}: fetch alone`, `${seconds(compareFetched!.ms)} s, peak RSS ${mb(compareFetched!.peakBytes)} MB`, "", `${(compareFetched!.ms / cloneMs).toFixed(1)}x`],
+      ]
+    : []),
 ];
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 
@@ -235,6 +259,18 @@ const result = {
   joinPeakRssBytes: joinPeakBytes,
   cloneMs: Math.round(cloneMs),
   joinOutput: joinOut,
+  fetchOnlyMs: Math.round(fetched!.ms),
+  fetchOnlyPeakRssBytes: fetched!.peakBytes,
+  fetchOnlyOutput: fetched!.out,
+  compare: compareTree
+    ? {
+        tree: compareTree,
+        joinMs: Math.round(comparePulled!.ms),
+        joinPeakRssBytes: comparePulled!.peakBytes,
+        fetchOnlyMs: Math.round(compareFetched!.ms),
+        fetchOnlyPeakRssBytes: compareFetched!.peakBytes,
+      }
+    : undefined,
   loadAverageAtEnd: loadavg(),
 };
 mkdirSync(join(import.meta.dir, "out"), { recursive: true });

@@ -17,7 +17,7 @@ import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
-import { buildIndex, PackWriter, type IndexEntry } from "./packfile.ts";
+import { buildIndex, PackWriter, type IndexEntry, type ObjectTable } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
 
@@ -177,7 +177,13 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
  * the index appears, whole. With `sync`, both names are on the disk when
  * this returns.
  */
-export const installPack = (packDir: string, tmpPack: string, entries: readonly IndexEntry[], checksum: Uint8Array, sync: boolean) => {
+export const installPack = (
+  packDir: string,
+  tmpPack: string,
+  entries: readonly IndexEntry[] | ObjectTable,
+  checksum: Uint8Array,
+  sync: boolean,
+) => {
   const name = `pack-${Buffer.from(checksum).toString("hex")}`;
   const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
   // The index is written (and synced) before the pack is renamed: a full disk

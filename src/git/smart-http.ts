@@ -52,6 +52,15 @@ export type RemoteOptions = {
 export class SmartHttpRemote {
   constructor(readonly url: string, private readonly options: RemoteOptions) {}
 
+  private get timeoutMs() {
+    return this.options.timeoutMs ?? 120_000;
+  }
+
+  /** The repository's name for messages: "owner/name". */
+  get label() {
+    return this.options.label;
+  }
+
   private headers(extra: Record<string, string> = {}) {
     const headers: Record<string, string> = { "user-agent": "gitchat/1", ...extra };
     if (this.options.token) headers.authorization = `Basic ${btoa(`x-access-token:${this.options.token}`)}`;
@@ -59,20 +68,34 @@ export class SmartHttpRemote {
   }
 
   private async request(path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string> }) {
+    const response = await this.open(path, init);
+    try {
+      return new Uint8Array(await response.arrayBuffer());
+    } catch {
+      throw new RemoteUnavailableError(`the connection to the git remote of ${this.options.label} broke during its answer; will retry`);
+    }
+  }
+
+  /**
+   * A successful response, its body not read yet; any other status becomes
+   * the error it stands for. The request is abandoned after the timeout, or
+   * when `signal` aborts (with a TimeoutError: the remote went silent).
+   */
+  private async open(path: string, init: { method: string; body?: Uint8Array; headers?: Record<string, string>; signal?: AbortSignal }) {
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, {
         method: init.method,
         headers: this.headers(init.headers),
         body: init.body as BodyInit | undefined,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
+        signal: init.signal ?? AbortSignal.timeout(this.timeoutMs),
         redirect: "follow",
       });
     } catch (error) {
       const reason = (error as Error).name === "TimeoutError" ? "timed out" : "could not be reached";
       throw new RemoteUnavailableError(`the git remote of ${this.options.label} ${reason}; will retry`);
     }
-    if (response.ok) return new Uint8Array(await response.arrayBuffer());
+    if (response.ok) return response;
     await response.body?.cancel();
     const label = this.options.label;
     switch (response.status) {
@@ -130,29 +153,149 @@ export class SmartHttpRemote {
     throw new RemoteUnavailableError(`the remote refused the push to ${this.options.label}: ${reason}`);
   }
 
-  /** A pack holding `wants` and what they reach beyond `haves`; undefined when there is nothing to fetch. */
-  async fetchPack(wants: string[], haves: string[]): Promise<Uint8Array | undefined> {
-    if (wants.length === 0) return undefined;
+  /**
+   * Asks for a pack holding `wants` and what they reach beyond `haves`, and
+   * hands its bytes to `sink` as they arrive (never holding the pack whole).
+   * With `side-band-64k` (when the remote offers it) the pack comes in
+   * numbered packets beside the remote's own error messages, and a flush
+   * marks its end, so an answer cut short is told from a whole one here.
+   * Returns false when there is nothing to fetch.
+   */
+  async fetchPack(wants: string[], haves: string[], sink: (bytes: Uint8Array) => void, capabilities: ReadonlySet<string> = new Set()) {
+    if (wants.length === 0) return false;
+    const sideBand = capabilities.has("side-band-64k");
     const parts: Uint8Array[] = [];
-    wants.forEach((oid, i) => parts.push(pktLine(i === 0 ? `want ${oid} ofs-delta ${AGENT}\n` : `want ${oid}\n`)));
+    const asked = `ofs-delta${sideBand ? " side-band-64k" : ""}${capabilities.has("no-progress") ? " no-progress" : ""} ${AGENT}`;
+    wants.forEach((oid, i) => parts.push(pktLine(i === 0 ? `want ${oid} ${asked}\n` : `want ${oid}\n`)));
     parts.push(FLUSH);
     for (const oid of haves) parts.push(pktLine(`have ${oid}\n`));
     parts.push(pktLine("done\n"));
-    const answer = await this.request("/git-upload-pack", {
-      method: "POST",
-      body: Buffer.concat(parts),
-      headers: { "content-type": "application/x-git-upload-pack-request", accept: "application/x-git-upload-pack-result" },
-    });
-    // Acknowledgements (NAK / ACK <oid>) in pkt-lines, then the raw pack.
-    let at = 0;
-    const decoder = new TextDecoder();
-    while (at + 4 <= answer.length && decoder.decode(answer.subarray(at, at + 4)) !== "PACK") {
-      const { lines, end } = readPktLines(answer, at, () => true);
-      const line = lines[0];
-      if (line?.startsWith("ERR ")) throw new RemoteUnavailableError(`the remote refused the fetch: ${line.slice(4).trim()}`);
-      at = end;
+    // The timeout counts silence, not the whole answer: a big pack over a slow link may take longer than it.
+    const silence = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => silence.abort(new DOMException("the remote went silent", "TimeoutError")), this.timeoutMs);
+    };
+    rearm();
+    try {
+      const response = await this.open("/git-upload-pack", {
+        method: "POST",
+        body: Buffer.concat(parts),
+        headers: { "content-type": "application/x-git-upload-pack-request", accept: "application/x-git-upload-pack-result" },
+        signal: silence.signal,
+      });
+      const demux = new UploadPackDemux(sideBand, sink, this.options.label);
+      if (!response.body) return demux.end();
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            chunk = await reader.read();
+          } catch {
+            const label = this.options.label;
+            throw new RemoteUnavailableError(
+              silence.signal.aborted
+                ? `the git remote of ${label} sent nothing for ${this.timeoutMs / 1000} s in the middle of the pack; will retry`
+                : `the connection to the git remote of ${label} broke while it sent the pack; will retry`,
+            );
+          }
+          if (chunk.done) break;
+          rearm();
+          demux.push(chunk.value);
+        }
+      } finally {
+        reader.releaseLock();
+        await response.body.cancel().catch(() => {});
+      }
+      return demux.end();
+    } finally {
+      clearTimeout(timer);
     }
-    if (at >= answer.length) throw new RemoteUnavailableError(`the remote of ${this.options.label} sent no pack`);
-    return answer.subarray(at);
+  }
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Splits upload-pack's answer as it streams in: acknowledgements (NAK /
+ * ACK <oid>) in pkt-lines, then the pack, either raw to the end or in
+ * side-band packets (1: pack data, 2: progress, 3: an error) ended by a flush.
+ */
+class UploadPackDemux {
+  /** Bytes of a pkt-line not complete yet (at most one packet, 64 KB). */
+  private pending = Buffer.alloc(0);
+  private state: "acks" | "bands" | "raw" | "done" = "acks";
+  private packBytes = 0;
+
+  constructor(
+    private readonly sideBand: boolean,
+    private readonly sink: (bytes: Uint8Array) => void,
+    private readonly label: string,
+  ) {}
+
+  push(chunk: Uint8Array) {
+    if (this.raw) {
+      this.deliver(chunk);
+      return;
+    }
+    let data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let at = 0;
+    while (this.state !== "raw" && this.state !== "done" && at + 4 <= data.length) {
+      if (this.state === "acks" && data.toString("latin1", at, at + 4) === "PACK") {
+        this.state = "raw";
+        break;
+      }
+      const length = parseInt(data.toString("latin1", at, at + 4), 16);
+      if (!/^[0-9a-f]{4}$/i.test(data.toString("latin1", at, at + 4)) || (length > 0 && length < 4)) {
+        throw new RemoteUnavailableError(`the git remote of ${this.label} sent a malformed answer to a fetch`);
+      }
+      if (length === 0) {
+        at += 4;
+        if (this.state === "bands") this.state = "done";
+        continue;
+      }
+      if (at + length > data.length) break;
+      const payload = data.subarray(at + 4, at + length);
+      at += length;
+      const band = payload[0]!;
+      if (this.state === "acks" && this.sideBand && band >= 1 && band <= 3) this.state = "bands";
+      if (this.state === "acks") {
+        const line = decoder.decode(payload);
+        if (line.startsWith("ERR ")) throw new RemoteUnavailableError(`the remote refused the fetch: ${line.slice(4).trim()}`);
+        continue;
+      }
+      if (band === 1) this.deliver(payload.subarray(1));
+      else if (band === 3) throw new RemoteUnavailableError(`the remote failed while sending the pack: ${decoder.decode(payload.subarray(1)).trim()}`);
+      else if (band !== 2) throw new RemoteUnavailableError(`the git remote of ${this.label} sent a malformed answer to a fetch`);
+    }
+    data = data.subarray(at);
+    if (this.raw) {
+      this.pending = Buffer.alloc(0);
+      if (data.length > 0) this.deliver(data);
+    } else {
+      // Copied: `chunk` is the stream's buffer, which may be reused.
+      this.pending = Buffer.from(data);
+    }
+  }
+
+  /** Whether the rest of the answer is the pack itself (no side-band). */
+  private get raw() {
+    return this.state === "raw";
+  }
+
+  private deliver(bytes: Uint8Array) {
+    this.packBytes += bytes.length;
+    this.sink(bytes);
+  }
+
+  /** Whether a pack came; throws when the answer stopped before its end. */
+  end() {
+    if (this.state === "bands") {
+      throw new RemoteUnavailableError(`the answer of the git remote of ${this.label} ended before the pack was complete; will retry`);
+    }
+    if (this.packBytes === 0) throw new RemoteUnavailableError(`the remote of ${this.label} sent no pack`);
+    return true;
   }
 }

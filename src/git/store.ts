@@ -30,7 +30,8 @@ import {
   type TreeEntry,
 } from "./objects.ts";
 import { installPack, listSmallPacks, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
-import { PackWriter, parsePack, type IndexEntry } from "./packfile.ts";
+import { PackFileWriter, indexPackFile } from "./index-pack.ts";
+import { PackWriter, type IndexEntry } from "./packfile.ts";
 import { PackReader } from "./pack-reader.ts";
 import type { ObjectSink } from "./object-source.ts";
 
@@ -434,12 +435,49 @@ export class ChannelStore implements ObjectSink {
     return this.packs.storedEntry(oid);
   }
 
-  /** Stores a pack received from a remote, with an index, as one more pack of this repository. */
-  storeReceivedPack(pack: Uint8Array, onObject?: Parameters<typeof parsePack>[1]) {
-    const { entries, checksum, count } = parsePack(pack, onObject);
-    if (count === 0) return 0;
-    this.writePack(pack, entries, checksum);
-    return count;
+  /**
+   * Receives a pack from a remote as one more pack of this repository:
+   * `fill` hands its bytes to the sink as they arrive (resolving false when
+   * there was nothing to fetch); they go straight to a temporary file in the
+   * pack directory, which is then checked and indexed from the disk (see
+   * index-pack.ts) and published as `writePack` publishes a pack: data and
+   * index synced before their renames, the directory after. On any failure
+   * the temporary file is removed: nothing half-written stays.
+   */
+  async receivePack(
+    fill: (sink: (bytes: Uint8Array) => void) => Promise<boolean>,
+    onObject?: (object: { oid: string; type: ObjectType | "tag" }) => void,
+  ): Promise<{ objects: number; bytes: number }> {
+    const packDir = join(this.gitdir, "objects", "pack");
+    makeDirectory(packDir, this.sync);
+    const file = new PackFileWriter(join(packDir, `tmp_pack_${process.pid}_${++packCounter}`));
+    let objects = 0;
+    try {
+      if (!(await fill((bytes) => file.write(bytes)))) {
+        file.close(false);
+        rmSync(file.path, { force: true });
+        return { objects: 0, bytes: 0 };
+      }
+      const checksum = file.checksum();
+      const { table, count } = indexPackFile(file.path, file.size, onObject);
+      file.close(this.sync);
+      if (count === 0) {
+        rmSync(file.path, { force: true });
+        return { objects: 0, bytes: file.size };
+      }
+      objects = count;
+      installPack(packDir, file.path, table, checksum, this.sync);
+    } catch (error) {
+      try {
+        file.close(false);
+      } finally {
+        rmSync(file.path, { force: true });
+      }
+      throw error;
+    }
+    // Read back from the index just written: a received pack can hold millions of objects.
+    this.packs.refresh();
+    return { objects, bytes: file.size };
   }
 
   async readTree(oid: string): Promise<TreeEntry[]> {

@@ -3,7 +3,7 @@
  * lacks (one pack, deltas between tree versions), fetch what we lack, and
  * merge the two histories by the union of their trees.
  */
-import { PushRejectedError } from "../errors.ts";
+import { PushRejectedError, StoreIntegrityError } from "../errors.ts";
 import { commitsBetween, filesNotIn, isAncestor, objectsAddedBy, reachesThrough, unionTrees } from "./history.ts";
 import { writeTreeChains } from "./pack.ts";
 import { PackWriter } from "./packfile.ts";
@@ -122,7 +122,7 @@ const NEW_COMMITS_KEPT = 100_000;
 
 /** Fetches the remote's `main` and what it reaches that we lack, and records where it was. */
 export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote): Promise<FetchResult> => {
-  const { refs } = await remote.advertisement("git-upload-pack");
+  const { refs, capabilities } = await remote.advertisement("git-upload-pack");
   const tip = refs.get(REF);
   if (!tip) return { remoteHead: undefined, objects: 0, bytes: 0, tipIsNew: false, newCommits: undefined };
   let objects = 0;
@@ -130,14 +130,21 @@ export const fetchChannel = async (store: ChannelStore, remote: SmartHttpRemote)
   const tipIsNew = !(await store.hasObject(tip));
   let newCommits: Set<string> | undefined = new Set();
   if (tipIsNew) {
-    const pack = await remote.fetchPack([tip], await haves(store));
-    if (pack) {
-      objects = store.storeReceivedPack(pack, (object) => {
-        if (object.type !== "commit" || !newCommits) return;
-        newCommits.add(object.oid);
-        if (newCommits.size > NEW_COMMITS_KEPT) newCommits = undefined;
-      });
-      bytes = pack.length;
+    const offered = await haves(store);
+    try {
+      ({ objects, bytes } = await store.receivePack(
+        (sink) => remote.fetchPack([tip], offered, sink, capabilities),
+        (object) => {
+          if (object.type !== "commit" || !newCommits) return;
+          newCommits.add(object.oid);
+          if (newCommits.size > NEW_COMMITS_KEPT) newCommits = undefined;
+        },
+      ));
+    } catch (error) {
+      if (!(error instanceof StoreIntegrityError)) throw error;
+      throw new StoreIntegrityError(
+        `the pack fetched from the remote of ${remote.label} was refused: ${error.message}; nothing of it was stored, and the next pull fetches it again`,
+      );
     }
   }
   await store.setRemoteHead(tip);

@@ -201,7 +201,7 @@ export type LoggedRequest = {
   authorization: boolean;
   /** The login the credentials resolved to, if they were valid. */
   user: string | null;
-  fault: "fail" | "reset" | null;
+  fault: "fail" | "reset" | "tamper" | null;
   /** For git requests: what `git http-backend` wrote to stderr, once it has exited. */
   gitStderr?: string;
 };
@@ -221,6 +221,18 @@ export type ResetSpec = {
   path: RegExp | string;
   method?: string;
   /** How many matching requests are dropped (default 1). Bun's fetch retries a GET once on a reset reused connection, so a GET needs 2 to be seen. */
+  times?: number;
+};
+
+export type TamperSpec = {
+  path: RegExp | string;
+  method?: string;
+  /**
+   * The answer's body as the real remote made it, and what to send instead
+   * (cut short, changed, replaced), or a stream (one that never ends stalls the client).
+   */
+  body: (real: Uint8Array) => Uint8Array | ReadableStream<Uint8Array>;
+  /** How many matching requests are tampered with (default 1). */
   times?: number;
 };
 
@@ -256,6 +268,8 @@ export type GitHubStandIn = {
   fail: (spec: FailSpec) => Fault;
   /** Drops matching requests' connections with no answer at all. */
   reset: (spec: ResetSpec) => Fault;
+  /** Serves matching requests for real, then sends `body(real answer)` as the answer's body (same status and headers). */
+  tamper: (spec: TamperSpec) => Fault;
   clearFaults: () => void;
   /** Closes the listener and every connection: clients get ECONNREFUSED until `up()`. */
   down: () => Promise<void>;
@@ -391,7 +405,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
 
   const repos = new Map<string, { repo: StandInRepo; ready: Promise<void> }>();
   let nextRepoId = 100_000;
-  const rules: { rule: FailSpec | ResetSpec; kind: "fail" | "reset"; hits: number; remaining: number }[] = [];
+  const rules: { rule: FailSpec | ResetSpec | TamperSpec; kind: "fail" | "reset" | "tamper"; hits: number; remaining: number }[] = [];
   const requests: LoggedRequest[] = [];
   const problems: string[] = [];
   const gitProcesses = new Set<Bun.Subprocess>();
@@ -1056,7 +1070,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
 
   // --- faults and dispatch
 
-  const addRule = (rule: FailSpec | ResetSpec, kind: "fail" | "reset"): Fault => {
+  const addRule = (rule: FailSpec | ResetSpec | TamperSpec, kind: "fail" | "reset" | "tamper"): Fault => {
     const entry = { rule, kind, hits: 0, remaining: rule.times ?? 1 };
     rules.push(entry);
     return {
@@ -1135,6 +1149,14 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
       rule.hits += 1;
       log.fault = rule.kind;
       if (rule.kind === "reset") return dropped();
+      if (rule.kind === "tamper") {
+        const real = path.startsWith("/git/") ? await serveGit(req, url, path.slice("/git".length), auth, log) : await serveRest(req, path.slice("/api".length) || "/", auth);
+        const body = (rule.rule as TamperSpec).body(new Uint8Array(await real.arrayBuffer()));
+        const headers = new Headers(real.headers);
+        headers.delete("content-length");
+        log.status = real.status;
+        return new Response(body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, { status: real.status, headers });
+      }
       const response = failure(rule.rule as FailSpec, req, path, auth);
       log.status = response.status;
       return response;
@@ -1201,6 +1223,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
       return addRule(spec, "fail");
     },
     reset: (spec) => addRule(spec, "reset"),
+    tamper: (spec) => addRule(spec, "tamper"),
     clearFaults: () => {
       rules.length = 0;
     },
