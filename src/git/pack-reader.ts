@@ -240,6 +240,14 @@ export class PackReader {
     }
   }
 
+  /** Where `oid` is: in the packs already open, or else in one that appeared since (found by refresh). */
+  private locateAnywhere(oid: string) {
+    const found = this.locate(oid);
+    if (found) return found;
+    this.refresh();
+    return this.locate(oid);
+  }
+
   private locate(oid: string) {
     const key = oid.toLowerCase();
     for (const pack of this.packs) {
@@ -287,11 +295,7 @@ export class PackReader {
    * it is a delta. The pack's order is kept in `order` (bases come first).
    */
   storedEntry(oid: string, lookForNewPacks = true) {
-    let found = this.locate(oid);
-    if (!found && lookForNewPacks) {
-      this.refresh();
-      found = this.locate(oid);
-    }
+    const found = lookForNewPacks ? this.locateAnywhere(oid) : this.locate(oid);
     if (!found) return undefined;
     const { pack, offset } = found;
     const bytes = readEntry(pack, offset);
@@ -308,9 +312,7 @@ export class PackReader {
   }
 
   has(oid: string) {
-    if (this.locate(oid)) return true;
-    this.refresh();
-    return this.locate(oid) !== undefined;
+    return this.locateAnywhere(oid) !== undefined;
   }
 
   /** The object from the packs already open, without looking for new ones: undefined when none of them holds it. */
@@ -321,11 +323,7 @@ export class PackReader {
 
   /** The object, or undefined when no pack holds it. */
   read(oid: string): StoredObject | undefined {
-    let found = this.locate(oid);
-    if (!found) {
-      this.refresh();
-      found = this.locate(oid);
-    }
+    const found = this.locateAnywhere(oid);
     return found && this.readAt(found.pack, found.offset);
   }
 
@@ -360,11 +358,7 @@ export class PackReader {
     if (header.baseOffset !== undefined) {
       base = this.readAt(pack, header.baseOffset, depth + 1);
     } else if (header.baseOid !== undefined) {
-      let found = this.locate(header.baseOid);
-      if (!found) {
-        this.refresh();
-        found = this.locate(header.baseOid);
-      }
+      const found = this.locateAnywhere(header.baseOid);
       base = found && this.readAt(found.pack, found.offset, depth + 1);
       if (!base) throw new StoreIntegrityError(`a delta in ${pack.name} names ${header.baseOid}, which is missing`);
     }
