@@ -4,6 +4,7 @@
  * behind; the next start removes it, and the next pull brings the pack whole.
  */
 import { afterAll, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runGit } from "../support/git.ts";
@@ -15,13 +16,17 @@ import { ALICE } from "./support.ts";
 const github = await startGitHub({ users: [{ login: "alice", token: ALICE }] });
 afterAll(() => github.stop());
 
-/** alice/chat holds 2,000 message-sized files, pushed by the git CLI. */
+/**
+ * alice/chat holds 2,000 message-sized files of random text, pushed by the git CLI:
+ * a pack of about 600 KB, so half of the answer holds several side-band packets
+ * of pack data (each at most 64 KB) whatever sizes upload-pack cut them to.
+ */
 const fillRemote = async () => {
   await github.createRepo("alice", "chat");
   const work = tempDir();
   await runGit(["init", "-q", "-b", "main", work]);
   mkdirSync(join(work, "notes"));
-  for (let i = 0; i < 2000; i++) writeFileSync(join(work, "notes", `${i}.json`), `{"n":${i},"text":"${"x".repeat(i % 300)}"}\n`);
+  for (let i = 0; i < 2000; i++) writeFileSync(join(work, "notes", `${i}.json`), `{"n":${i},"text":"${randomBytes(256).toString("hex")}"}\n`);
   const env = { GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@b", GIT_COMMITTER_NAME: "a", GIT_COMMITTER_EMAIL: "a@b" };
   await runGit(["add", "-A"], { cwd: work });
   await runGit(["commit", "-q", "-m", "notes"], { cwd: work, env });
