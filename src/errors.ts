@@ -92,11 +92,11 @@ export class ReadOnlyStorageError extends AppError {
 export class DiskFullError extends AppError {
   override readonly code = "disk_full";
   override readonly status = 507;
-  constructor() {
-    super(
-      "the disk holding gitchat's data directory is full, so this request could not be completed. " +
-        "Free space on that disk (or give it more), then try again: a message sent again with the same Idempotency-Key is never stored twice",
-    );
+  constructor(
+    message = "the disk holding gitchat's data directory is full, so this request could not be completed. " +
+      "Free space on that disk (or give it more), then try again: a message sent again with the same Idempotency-Key is never stored twice",
+  ) {
+    super(message);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { Database, constants } from "bun:sqlite";
 import { existsSync, renameSync } from "node:fs";
-import { AppError, DatabaseDamagedError, storageFailure } from "../errors.ts";
+import { AppError, DatabaseDamagedError, DiskFullError, storageFailure } from "../errors.ts";
 
 export type MessageRow = {
   cursor: number;
@@ -263,7 +263,15 @@ const ftsQuery = (text: string) =>
     .join(" ");
 
 /** SQLite's failures while opening or probing `path`, as errors with stable codes (a damaged file, a read-only one). */
-const asOpenFailure = (error: unknown, path: string) => storageFailure(error, path) ?? error;
+const asOpenFailure = (error: unknown, path: string) => {
+  const failure = storageFailure(error, path) ?? error;
+  if (!(failure instanceof DiskFullError)) return failure;
+  // Opening is not a request to retry: say which disks, and that the migration's transaction was rolled back.
+  return new DiskFullError(
+    `no room to open the index ${path}: the disk holding it, or SQLite's temporary directory (SQLITE_TMPDIR, else /var/tmp or /tmp), is full. ` +
+      "The index was left as it was: free space there and start gitchat again",
+  );
+};
 
 /**
  * Opens the index at `path`, creating and migrating it, and checks that its
@@ -324,7 +332,9 @@ export const openDatabase = (path: string, options: { readonly?: boolean; durabl
       try {
         db.run("VACUUM");
       } catch {
-        // No room for the copy VACUUM makes (a full disk): the free pages stay in the file and later inserts reuse them.
+        // No room for the copy VACUUM makes in SQLite's temporary directory, or for the WAL: the migration
+        // is committed, its free pages stay in the file and later inserts reuse them. (Rare: the
+        // migration's own sorts need about as much temporary space, and fail first, rolled back.)
       }
     }
     const wrapped = new MessageDatabase(db, fresh, path);

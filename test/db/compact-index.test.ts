@@ -3,11 +3,12 @@
  * smallest exact form, one index on the id, cursors counted from a base. What
  * a user sees must not change, for a database made by the older schema too.
  */
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { MIGRATIONS, openDatabase, type MessageRow } from "../../src/db/database.ts";
 import { tempDir } from "../support/tmp.ts";
+import { mountTmpfs, type Tmpfs } from "../support/tmpfs.ts";
 
 const HASH_A = "a".repeat(40);
 const HASH_B = "b".repeat(40);
@@ -79,8 +80,8 @@ test("a database made by the schema before the compact index migrates in place a
   expect(() => db.sqlite.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow();
 });
 
-test("an index migrated to the compact form gives the old tables' pages back to the disk", () => {
-  const path = join(tempDir(), "g.db");
+/** A schema-version-7 index of `count` messages in one channel, at `path`. */
+const makeVersion7 = (path: string, count = 2000) => {
   const old = new Database(path, { create: true, strict: true });
   for (const migration of MIGRATIONS.slice(0, 7)) old.run(migration);
   old.run("PRAGMA user_version = 7");
@@ -89,12 +90,51 @@ test("an index migrated to the compact form gives the old tables' pages back to 
     "INSERT INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment) VALUES (?, 1, 'alice', ?, 'message', ?, ?, 0)",
   );
   old.transaction(() => {
-    for (let n = 0; n < 2000; n++) insert.run(message(n).id, `message ${n} of a channel`, at(n), HASH_A);
+    for (let n = 0; n < count; n++) insert.run(message(n).id, `message ${n} of a channel`, at(n), HASH_A);
   })();
   old.close();
+};
 
+const freePages = (db: Database) => db.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()!.freelist_count;
+
+test("an index migrated to the compact form gives the old tables' pages back to the disk", () => {
+  const path = join(tempDir(), "g.db");
+  makeVersion7(path);
   const db = openDatabase(path);
-  expect(db.sqlite.query<{ freelist_count: number }, []>("PRAGMA freelist_count").get()!.freelist_count).toBe(0);
+  expect(freePages(db.sqlite)).toBe(0);
+});
+
+// SQLite builds the new indexes' sorts, and VACUUM its copy of the file, in
+// its temporary directory (SQLITE_TMPDIR). Here that is a tmpfs of 64 KiB,
+// where the sorts of 20,000 messages do not fit.
+const full = mountTmpfs("64k");
+if ("skip" in full) console.warn(`test/db/compact-index.test.ts: the full-disk case is skipped: ${full.skip}`);
+afterAll(() => {
+  if (!("skip" in full)) full.unmount();
+});
+
+test.skipIf("skip" in full)("an upgrade that runs out of temporary space stops with an error that says where, leaves the index as it was, and runs whole with room", async () => {
+  const path = join(tempDir(), "g.db");
+  makeVersion7(path, 20_000);
+  // Its own process: SQLite reads SQLITE_TMPDIR once per process.
+  const script = `
+    import { openDatabase } from ${JSON.stringify(join(import.meta.dir, "../../src/db/database.ts"))};
+    try { openDatabase(${JSON.stringify(path)}); } catch (error) { console.log(error.code + ": " + error.message); }
+  `;
+  const child = Bun.spawn([process.execPath, "-e", script], { env: { ...process.env, SQLITE_TMPDIR: (full as Tmpfs).dir }, stdout: "pipe" });
+  const said = (await new Response(child.stdout).text()).trim();
+  expect(said).toBe(
+    `disk_full: no room to open the index ${path}: the disk holding it, or SQLite's temporary directory (SQLITE_TMPDIR, else /var/tmp or /tmp), is full. ` +
+      "The index was left as it was: free space there and start gitchat again",
+  );
+  const old = new Database(path, { readonly: true });
+  expect(old.query<{ user_version: number; n: number }, []>("SELECT (SELECT user_version FROM pragma_user_version) AS user_version, count(*) AS n FROM messages").get()).toEqual({
+    user_version: 7,
+    n: 20_000,
+  });
+  old.close();
+  const db = openDatabase(path);
+  expect([db.sqlite.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version, db.countMessages(1)]).toEqual([MIGRATIONS.length, 20_000]);
 });
 
 test("an id or a time not in canonical form is stored as given, found by it, and kept once", () => {
