@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import type { Config } from "../config.ts";
 import { openDatabase, type MessageDatabase } from "../db/database.ts";
-import { readBranch } from "../git/branch.ts";
+import { readRef } from "../git/refs.ts";
 import { databasePath } from "../gitchat.ts";
 import { checkChannel } from "../messages/consistency.ts";
 import { RepositoryService, type InspectedRepository } from "../repositories/service.ts";
@@ -41,7 +41,7 @@ const verifyRepository = async (db: MessageDatabase, repository: InspectedReposi
     try {
       // What the index recorded, in the same snapshot as the rows compared with it.
       const indexed = db.indexedCommit(row.id) ?? undefined;
-      const branch = readBranch(store.gitdir);
+      const branch = readRef(store.gitdir);
       const head = branch.kind === "ok" ? branch.oid : undefined;
       if (head === indexed || Date.now() >= until) {
         const progress = terminalProgress(`${fullName}: checking`);

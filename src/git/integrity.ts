@@ -13,7 +13,7 @@
 import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ReadOnlyStorageError, storageFailure } from "../errors.ts";
-import { describeBranch, readBranch, REF } from "./branch.ts";
+import { describeRef, readRef, REF } from "./refs.ts";
 import { checkIndexHeader, INDEX_HEADER_SIZE } from "./pack-reader.ts";
 import type { ChannelStore } from "./store.ts";
 
@@ -145,8 +145,8 @@ export const contains = async (store: ChannelStore, head: string, ancestor: stri
  * index recorded for it (if any), or undefined when it is safe to write on.
  */
 export const inspectBranch = async (store: ChannelStore, indexed: string | null | undefined): Promise<string | undefined> => {
-  const state = readBranch(store.gitdir);
-  const ref = `${REF} ${describeBranch(state)}`;
+  const state = readRef(store.gitdir);
+  const ref = `${REF} ${describeRef(state)}`;
   if (state.kind === "empty" || state.kind === "garbled") return ref;
   if (state.kind === "missing") {
     if (indexed) return ref;

@@ -12,10 +12,10 @@ import { existsSync, rmSync, readdirSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
-import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
+import { StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
-import { BRANCH, describeBranch, readBranch, REF } from "./branch.ts";
-import { makeDirectory, replaceFile, syncTree, writeNewFile } from "./durable.ts";
+import { makeDirectory, syncTree, writeNewFile } from "./durable.ts";
+import { BRANCH, REF, Refs } from "./refs.ts";
 import {
   compareEntries,
   hashObject,
@@ -38,8 +38,6 @@ import type { ObjectSink } from "./object-source.ts";
 let packCounter = 0;
 
 export { BRANCH, REF };
-/** Where the remote's `main` was when last seen: fetched, or pushed to. */
-const REMOTE_REF = "refs/remotes/origin/main";
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export type StoreOptions = {
@@ -66,7 +64,6 @@ export type IntroducedFile = { path: string; oid: string };
 
 export class ChannelStore implements ObjectSink {
   private tail: Promise<unknown> = Promise.resolve();
-  private cachedHead: string | undefined | null = null;
   private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
   private readonly commitCache = new Map<string, ParsedCommit>();
   private readonly packs: PackReader;
@@ -76,11 +73,13 @@ export class ChannelStore implements ObjectSink {
   private readonly packThreshold: number;
   /** Whether writes are fsynced (DURABILITY=full). */
   readonly sync: boolean;
+  private readonly refs: Refs;
 
   private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
     this.packThreshold = options.packThreshold ?? 4000;
     this.sync = (options.durability ?? "full") === "full";
     this.packs = new PackReader(gitdir);
+    this.refs = new Refs(gitdir, this.sync);
   }
 
   /** Opens the bare repository at `gitdir`, creating it (branch `main`) if it does not exist. */
@@ -117,38 +116,25 @@ export class ChannelStore implements ObjectSink {
   }
 
   /** The commit `main` points at, or undefined for an empty channel; a ref that is empty or garbled is damage. */
-  async head(): Promise<string | undefined> {
-    if (this.cachedHead !== null) return this.cachedHead;
-    const state = readBranch(this.gitdir);
-    if (state.kind !== "ok" && state.kind !== "missing") throw this.damagedRef(`${describeBranch(state)}`);
-    this.cachedHead = state.kind === "ok" ? state.oid : undefined;
-    return this.cachedHead;
+  head(): Promise<string | undefined> {
+    return this.refs.head();
   }
 
-  private damagedRef(what: string) {
-    return new DamagedStoreError(
-      `${join(this.gitdir, REF)} ${what}; nothing was written. Stop gitchat and run \`gitchat repair\``,
-    );
+  /** The commit `main` names on disk now, read again (for a reader beside a running server); undefined when it names none. */
+  headOnDisk(): string | undefined {
+    return this.refs.headOnDisk();
   }
 
-  /**
-   * Throws unless `main` on disk is still what this process last read or
-   * wrote: a ref that vanished or moved under the server is damage (or
-   * another writer), and writing on top of it would fork the history.
-   */
+  /** Throws unless `main` on disk is still what this process last read or wrote (see Refs). */
   checkHeadUnchanged() {
-    if (this.cachedHead === null) return;
-    const state = readBranch(this.gitdir);
-    const now = state.kind === "ok" ? state.oid : state.kind === "missing" ? undefined : null;
-    if (now === this.cachedHead) return;
-    throw this.damagedRef(`${describeBranch(state)}, but this server last ${this.cachedHead ? `saw ${this.cachedHead}` : "saw no branch"}`);
+    this.refs.checkHeadUnchanged();
   }
 
   /** Points `main` at `commit`, whatever the ref holds now: for `gitchat repair`, which holds the data directory's lock. */
   restoreHead(commit: string) {
     return this.exclusive(() => {
-      this.cachedHead = null;
-      this.updateRef(commit);
+      this.refs.forgetHead();
+      this.refs.moveHead(commit);
     });
   }
 
@@ -225,7 +211,7 @@ export class ChannelStore implements ObjectSink {
   private async writeCommitOf(plan: CommitPlan, author: Signature) {
     const parent = await this.head();
     // Before anything is written: never a commit on top of a ref that moved or vanished.
-    this.checkHeadUnchanged();
+    this.refs.checkHeadUnchanged();
     let tree = parent ? await this.commitTree(parent) : undefined;
     const base = tree;
     const { files, message } = await plan({ entriesAt: (path) => this.entriesAt(base, path) });
@@ -248,7 +234,7 @@ export class ChannelStore implements ObjectSink {
     this.commitCache.set(commit, parseCommit(commitContent));
     // Objects first, whole; only then may the branch point at them.
     this.flushBatch();
-    this.updateRef(commit);
+    this.refs.moveHead(commit);
     this.maybePack();
     return commit;
   }
@@ -340,30 +326,13 @@ export class ChannelStore implements ObjectSink {
     return changed;
   }
 
-  /**
-   * Moves a ref: a temporary file beside it, synced, renamed over it, its
-   * directory synced. Callers that move `main` check first that it is still
-   * where this server left it (checkHeadUnchanged).
-   */
-  private updateRef(commit: string, ref = REF) {
-    const path = join(this.gitdir, ref);
-    makeDirectory(join(path, ".."), this.sync);
-    // On failure the ref stays where it was, and no temporary is left behind.
-    // The temporary lives outside refs/, where git would take a leftover for a branch.
-    replaceFile(path, join(this.gitdir, `tmp_ref_${process.pid}`), `${commit}\n`, this.sync);
-    if (ref === REF) this.cachedHead = commit;
-  }
-
   /** The remote's `main` as last seen, or undefined before the first sync. */
   remoteHead(): string | undefined {
-    // Read as `main` is (a loose file, else packed-refs after a user's `git gc`).
-    // A damaged remote-tracking ref costs only a fuller fetch: it counts as unknown.
-    const state = readBranch(this.gitdir, REMOTE_REF);
-    return state.kind === "ok" ? state.oid : undefined;
+    return this.refs.remoteHead();
   }
 
   setRemoteHead(commit: string) {
-    return this.exclusive(() => this.updateRef(commit, REMOTE_REF));
+    return this.exclusive(() => this.refs.moveRemoteHead(commit));
   }
 
   /**
@@ -383,8 +352,8 @@ export class ChannelStore implements ObjectSink {
         this.batch = undefined;
       }
       if (next !== undefined) {
-        this.checkHeadUnchanged();
-        this.updateRef(next);
+        this.refs.checkHeadUnchanged();
+        this.refs.moveHead(next);
         this.maybePack();
       }
       return this.head();
