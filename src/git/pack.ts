@@ -10,14 +10,14 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { inflateSync } from "node:zlib";
-import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
+import { makeDirectory } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
+import { installPack } from "./object-db.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
-import { buildIndex, PackWriter, type IndexEntry, type ObjectTable } from "./packfile.ts";
+import { PackWriter } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
 
@@ -58,14 +58,6 @@ const listLoose = (gitdir: string): Map<string, Loose> => {
     }
   }
   return found;
-};
-
-export const readLooseFile = (path: string) => {
-  const raw = inflateSync(readFileSync(path));
-  const space = raw.indexOf(0x20);
-  const nul = raw.indexOf(0, space);
-  const type = raw.toString("latin1", 0, space) as ObjectType;
-  return { type, content: raw.subarray(nul + 1) };
 };
 
 /**
@@ -169,33 +161,4 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
     if (existsSync(tmpPack)) unlinkSync(tmpPack);
     throw error;
   }
-};
-
-/**
- * Moves a written (and, with `sync`, already synced) pack into place and
- * writes its index beside it; the pack becomes visible to readers only when
- * the index appears, whole. With `sync`, both names are on the disk when
- * this returns.
- */
-export const installPack = (
-  packDir: string,
-  tmpPack: string,
-  entries: readonly IndexEntry[] | ObjectTable,
-  checksum: Uint8Array,
-  sync: boolean,
-) => {
-  const name = `pack-${Buffer.from(checksum).toString("hex")}`;
-  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
-  // The index is written (and synced) before the pack is renamed: a full disk
-  // then leaves only temporaries (removed here and by the caller), never a pack without its index.
-  try {
-    writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
-    renameSync(tmpPack, join(packDir, `${name}.pack`));
-    renameSync(tmpIdx, join(packDir, `${name}.idx`));
-  } catch (error) {
-    rmSync(tmpIdx, { force: true });
-    throw error;
-  }
-  syncPath(packDir, sync);
-  return name;
 };

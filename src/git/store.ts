@@ -8,13 +8,14 @@
  * concurrent writes (NOTES.md). Reads may run beside a write: objects appear
  * atomically and the branch ref is replaced by rename.
  */
-import { existsSync, rmSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
-import { makeDirectory, syncTree, writeNewFile } from "./durable.ts";
+import { makeDirectory, syncTree } from "./durable.ts";
+import { ObjectDatabase } from "./object-db.ts";
 import { BRANCH, REF, Refs } from "./refs.ts";
 import {
   compareEntries,
@@ -29,13 +30,8 @@ import {
   type Signature,
   type TreeEntry,
 } from "./objects.ts";
-import { installPack, listSmallPacks, packLooseObjects, readLooseFile, type PackResult } from "./pack.ts";
-import { PackFileWriter, indexPackFile } from "./index-pack.ts";
-import { PackWriter, type IndexEntry } from "./packfile.ts";
-import { PackReader } from "./pack-reader.ts";
+import { listSmallPacks, packLooseObjects, type PackResult } from "./pack.ts";
 import type { ObjectSink } from "./object-source.ts";
-
-let packCounter = 0;
 
 export { BRANCH, REF };
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -66,9 +62,7 @@ export class ChannelStore implements ObjectSink {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
   private readonly commitCache = new Map<string, ParsedCommit>();
-  private readonly packs: PackReader;
-  /** Objects written loose or into small packs since the last background pack. */
-  private unpacked = 0;
+  private readonly objects: ObjectDatabase;
   private packing: Promise<PackResult | undefined> | undefined;
   private readonly packThreshold: number;
   /** Whether writes are fsynced (DURABILITY=full). */
@@ -78,7 +72,7 @@ export class ChannelStore implements ObjectSink {
   private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
     this.packThreshold = options.packThreshold ?? 4000;
     this.sync = (options.durability ?? "full") === "full";
-    this.packs = new PackReader(gitdir);
+    this.objects = new ObjectDatabase(gitdir, this.sync);
     this.refs = new Refs(gitdir, this.sync);
   }
 
@@ -92,7 +86,7 @@ export class ChannelStore implements ObjectSink {
       syncTree(gitdir, sync);
     }
     const store = new ChannelStore(gitdir, options);
-    store.unpacked = store.sweepLooseObjects();
+    store.objects.unpacked = listSmallPacks(gitdir).reduce((n, p) => n + p.oids.length, 0) + store.objects.sweepLooseObjects();
     return store;
   }
 
@@ -138,58 +132,6 @@ export class ChannelStore implements ObjectSink {
     });
   }
 
-  /** Objects of the commit being written, held until they go to disk as one pack. */
-  private batch: Map<string, { type: ObjectType; content: Uint8Array }> | undefined;
-
-  /** Stores an object: into the open batch, or else as a loose object. */
-  private putObject(type: ObjectType, content: Uint8Array) {
-    if (!this.batch) {
-      this.unpacked++;
-      return writeLooseObject(this.gitdir, type, content, this.sync);
-    }
-    const { oid } = hashObject(type, content);
-    this.batch.set(oid, { type, content });
-    return oid;
-  }
-
-  /**
-   * Writes the open batch as one small pack (two files, where loose objects
-   * would be one file each: a commit of 25 messages is ~33 objects) and
-   * registers it with the reader. Small packs are folded into one by the
-   * background pack.
-   */
-  private flushBatch() {
-    const batch = this.batch!;
-    this.batch = undefined;
-    if (batch.size === 0) return;
-    const chunks: Uint8Array[] = [];
-    const writer = new PackWriter(batch.size, (bytes) => chunks.push(bytes));
-    for (const [oid, { type, content }] of batch) writer.add(oid, type, content);
-    const checksum = writer.finish();
-    this.writePack(Buffer.concat(chunks), writer.entries, checksum);
-    this.unpacked += batch.size;
-  }
-
-  /**
-   * Puts a whole pack in place with its index, each synced before the rename
-   * that publishes it and the directory synced after, and tells the reader.
-   */
-  private writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
-    const packDir = join(this.gitdir, "objects", "pack");
-    makeDirectory(packDir, this.sync);
-    const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
-    let name: string;
-    try {
-      writeNewFile(tmp, data, this.sync);
-      name = installPack(packDir, tmp, entries, checksum, this.sync);
-    } catch (error) {
-      // A full disk leaves no half-written pack behind.
-      rmSync(tmp, { force: true });
-      throw error;
-    }
-    this.packs.add(name, join(packDir, `${name}.pack`), entries);
-  }
-
   /**
    * Commits on top of `main` the files that `plan` decides, given a reader
    * of the tree the commit builds on (so the decision is made inside the
@@ -199,11 +141,11 @@ export class ChannelStore implements ObjectSink {
    */
   commitFiles(plan: CommitPlan, author: Signature): Promise<string> {
     return this.exclusive(async () => {
-      this.batch = new Map();
+      this.objects.openBatch();
       try {
         return await this.writeCommitOf(plan, author);
       } finally {
-        this.batch = undefined;
+        this.objects.closeBatch();
       }
     });
   }
@@ -219,7 +161,7 @@ export class ChannelStore implements ObjectSink {
     for (const file of files) {
       const key = file.dir.join("/");
       const group = byDir.get(key) ?? { dir: file.dir, files: [] };
-      group.files.push({ name: file.name, oid: this.putObject("blob", file.content) });
+      group.files.push({ name: file.name, oid: this.objects.putObject("blob", file.content) });
       byDir.set(key, group);
     }
     for (const { dir, files: group } of byDir.values()) tree = (await this.addFiles(tree, [...dir], group)).oid;
@@ -230,10 +172,10 @@ export class ChannelStore implements ObjectSink {
       committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
       message,
     });
-    const commit = this.putObject("commit", commitContent);
+    const commit = this.objects.putObject("commit", commitContent);
     this.commitCache.set(commit, parseCommit(commitContent));
     // Objects first, whole; only then may the branch point at them.
-    this.flushBatch();
+    this.objects.flushBatch();
     this.refs.moveHead(commit);
     this.maybePack();
     return commit;
@@ -277,7 +219,7 @@ export class ChannelStore implements ObjectSink {
   }
 
   private writeTree(entries: TreeEntry[], raw = serializeTree(entries)) {
-    const oid = this.putObject("tree", raw);
+    const oid = this.objects.putObject("tree", raw);
     this.remember(oid, entries, raw);
     return oid;
   }
@@ -343,13 +285,13 @@ export class ChannelStore implements ObjectSink {
   updateHead(decide: (current: string | undefined) => Promise<string | undefined>) {
     return this.exclusive(async () => {
       // What `decide` writes (a merge's trees and commit) goes to disk as one pack before the ref moves.
-      this.batch = new Map();
+      this.objects.openBatch();
       let next: string | undefined;
       try {
         next = await decide(await this.head());
-        this.flushBatch();
+        this.objects.flushBatch();
       } finally {
-        this.batch = undefined;
+        this.objects.closeBatch();
       }
       if (next !== undefined) {
         this.refs.checkHeadUnchanged();
@@ -363,7 +305,7 @@ export class ChannelStore implements ObjectSink {
   /** Writes a merge commit of `parents` with `tree`; the caller moves `main` to it. */
   writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number) {
     const signature = { name: "gitchat", email: "gitchat@localhost", timestamp };
-    return this.putObject("commit", serializeCommit({ tree, parents, author: signature, committer: signature, message }));
+    return this.objects.putObject("commit", serializeCommit({ tree, parents, author: signature, committer: signature, message }));
   }
 
   /** Writes a tree of `entries` (any order) and returns its id. */
@@ -371,82 +313,26 @@ export class ChannelStore implements ObjectSink {
     return this.writeTree([...entries].sort(compareEntries));
   }
 
-  async hasObject(oid: string) {
-    return existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2))) || this.packs.has(oid);
+  hasObject(oid: string) {
+    return this.objects.hasObject(oid);
   }
 
   /** An object's type and content, loose or packed. */
-  async readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
-    const pending = this.batch?.get(oid);
-    if (pending) return pending;
-    // Packs this process knows first: a loose read that fails costs an
-    // exception, and reading a packed history (a rebuild) is nearly all misses.
-    const known = this.packs.readKnown(oid);
-    if (known) return known as { type: ObjectType; content: Uint8Array };
-    const loose = join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2));
-    try {
-      return readLooseFile(loose);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "ENOENT") throw error;
-    }
-    // Packing may have moved it between the two looks.
-    const packed = this.packs.read(oid) ?? (existsSync(loose) ? readLooseFile(loose) : undefined);
-    if (!packed) throw new StoreIntegrityError(`object ${oid} is missing from ${this.gitdir}`);
-    return packed as { type: ObjectType; content: Uint8Array };
+  readObject(oid: string): Promise<{ type: ObjectType; content: Uint8Array }> {
+    return this.objects.readObject(oid);
   }
 
   /** A packed object's entry as stored (see PackReader.storedEntry); undefined when it is loose or unknown. */
   storedEntry(oid: string) {
-    // The packs already open first: most objects are there, and a look for a loose file costs a system call.
-    const known = this.packs.storedEntry(oid, false);
-    if (known) return known;
-    if (existsSync(join(this.gitdir, "objects", oid.slice(0, 2), oid.slice(2)))) return undefined;
-    return this.packs.storedEntry(oid);
+    return this.objects.storedEntry(oid);
   }
 
-  /**
-   * Receives a pack from a remote as one more pack of this repository:
-   * `fill` hands its bytes to the sink as they arrive (resolving false when
-   * there was nothing to fetch); they go straight to a temporary file in the
-   * pack directory, which is then checked and indexed from the disk (see
-   * index-pack.ts) and published as `writePack` publishes a pack: data and
-   * index synced before their renames, the directory after. On any failure
-   * the temporary file is removed: nothing half-written stays.
-   */
-  async receivePack(
+  /** Receives a pack from a remote as one more pack of this repository (see ObjectDatabase.receivePack). */
+  receivePack(
     fill: (sink: (bytes: Uint8Array) => void) => Promise<boolean>,
     onObject?: (object: { oid: string; type: ObjectType | "tag" }) => void,
   ): Promise<{ objects: number; bytes: number }> {
-    const packDir = join(this.gitdir, "objects", "pack");
-    makeDirectory(packDir, this.sync);
-    const file = new PackFileWriter(join(packDir, `tmp_pack_${process.pid}_${++packCounter}`));
-    let objects = 0;
-    try {
-      if (!(await fill((bytes) => file.write(bytes)))) {
-        file.close(false);
-        rmSync(file.path, { force: true });
-        return { objects: 0, bytes: 0 };
-      }
-      const checksum = file.checksum();
-      const { table, count } = indexPackFile(file.path, file.size, onObject);
-      file.close(this.sync);
-      if (count === 0) {
-        rmSync(file.path, { force: true });
-        return { objects: 0, bytes: file.size };
-      }
-      objects = count;
-      installPack(packDir, file.path, table, checksum, this.sync);
-    } catch (error) {
-      try {
-        file.close(false);
-      } finally {
-        rmSync(file.path, { force: true });
-      }
-      throw error;
-    }
-    // Read back from the index just written: a received pack can hold millions of objects.
-    this.packs.refresh();
-    return { objects, bytes: file.size };
+    return this.objects.receivePack(fill, onObject);
   }
 
   async readTree(oid: string): Promise<TreeEntry[]> {
@@ -519,27 +405,8 @@ export class ChannelStore implements ObjectSink {
     return files;
   }
 
-  /**
-   * Counts loose objects and removes the temporary files a killed process
-   * left half-written (the caller holds the data directory's lock, so no
-   * other writer can own them).
-   */
-  private sweepLooseObjects() {
-    const objects = join(this.gitdir, "objects");
-    let count = listSmallPacks(this.gitdir).reduce((n, p) => n + p.oids.length, 0);
-    for (const dir of readdirSync(objects)) {
-      const isFanout = /^[0-9a-f]{2}$/.test(dir);
-      if (!isFanout && dir !== "pack") continue;
-      for (const file of readdirSync(join(objects, dir))) {
-        if (file.startsWith("tmp_")) rmSync(join(objects, dir, file), { force: true });
-        else if (isFanout) count++;
-      }
-    }
-    return count;
-  }
-
   private maybePack() {
-    if (this.unpacked < this.packThreshold || this.packing) return;
+    if (this.objects.unpacked < this.packThreshold || this.packing) return;
     queueMicrotask(() => void this.pack().catch((error) => this.options.onPackError?.(error)));
   }
 
@@ -550,13 +417,12 @@ export class ChannelStore implements ObjectSink {
    */
   pack(): Promise<PackResult | undefined> {
     if (this.packing) return this.packing;
-    this.unpacked = 0;
+    this.objects.unpacked = 0;
     this.packing = (async () => {
       try {
         const result = await packLooseObjects(this, this.sync);
         if (result) {
-          this.packs.forget(result.folded);
-          this.packs.refresh();
+          this.objects.packsRepacked(result.folded);
         }
         return result;
       } finally {
