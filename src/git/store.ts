@@ -30,7 +30,7 @@ import {
   type Signature,
   type TreeEntry,
 } from "./objects.ts";
-import { listSmallPacks, packLooseObjects, type PackResult } from "./pack.ts";
+import { listSmallPacks, Repacker, type PackResult } from "./repack.ts";
 import type { ObjectSink } from "./object-source.ts";
 
 export { BRANCH, REF };
@@ -63,16 +63,15 @@ export class ChannelStore implements ObjectSink {
   private readonly treeCache = new Map<string, { entries?: TreeEntry[]; raw?: Uint8Array }>();
   private readonly commitCache = new Map<string, ParsedCommit>();
   private readonly objects: ObjectDatabase;
-  private packing: Promise<PackResult | undefined> | undefined;
-  private readonly packThreshold: number;
+  private readonly repacker: Repacker;
   /** Whether writes are fsynced (DURABILITY=full). */
   readonly sync: boolean;
   private readonly refs: Refs;
 
-  private constructor(readonly gitdir: string, private readonly options: StoreOptions) {
-    this.packThreshold = options.packThreshold ?? 4000;
+  private constructor(readonly gitdir: string, options: StoreOptions) {
     this.sync = (options.durability ?? "full") === "full";
     this.objects = new ObjectDatabase(gitdir, this.sync);
+    this.repacker = new Repacker(this, this.objects, options.packThreshold ?? 4000, options.onPackError);
     this.refs = new Refs(gitdir, this.sync);
   }
 
@@ -177,7 +176,7 @@ export class ChannelStore implements ObjectSink {
     // Objects first, whole; only then may the branch point at them.
     this.objects.flushBatch();
     this.refs.moveHead(commit);
-    this.maybePack();
+    this.repacker.maybePack();
     return commit;
   }
 
@@ -296,7 +295,7 @@ export class ChannelStore implements ObjectSink {
       if (next !== undefined) {
         this.refs.checkHeadUnchanged();
         this.refs.moveHead(next);
-        this.maybePack();
+        this.repacker.maybePack();
       }
       return this.head();
     });
@@ -405,37 +404,15 @@ export class ChannelStore implements ObjectSink {
     return files;
   }
 
-  private maybePack() {
-    if (this.objects.unpacked < this.packThreshold || this.packing) return;
-    queueMicrotask(() => void this.pack().catch((error) => this.options.onPackError?.(error)));
-  }
-
-  /**
-   * Packs every loose object into one new pack (with deltas between versions
-   * of the same tree) and removes the loose copies. Runs beside commits: it
-   * touches no ref, and an object is always in a pack or loose while it runs.
-   */
+  /** Packs every loose object and small pack into one new pack now (see Repacker.pack). */
   pack(): Promise<PackResult | undefined> {
-    if (this.packing) return this.packing;
-    this.objects.unpacked = 0;
-    this.packing = (async () => {
-      try {
-        const result = await packLooseObjects(this, this.sync);
-        if (result) {
-          this.objects.packsRepacked(result.folded);
-        }
-        return result;
-      } finally {
-        this.packing = undefined;
-      }
-    })();
-    return this.packing;
+    return this.repacker.pack();
   }
 
   /** Waits for a pack that is running, if any. */
   async idle() {
     await this.tail;
-    await this.packing;
+    await this.repacker.running();
   }
 }
 

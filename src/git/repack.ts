@@ -1,5 +1,6 @@
 /**
- * Packs a channel's loose objects, off the send path.
+ * Repack: folds a channel's loose objects and small packs into one pack, off
+ * the send path, when enough of them piled up (Repacker decides when).
  *
  * isomorphic-git writes one loose file per object and has no repack (#778);
  * its packObjects makes no deltas. Message blobs are small and unique, but
@@ -14,9 +15,10 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, 
 import { join } from "node:path";
 import { makeDirectory } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
-import { installPack } from "./object-db.ts";
+import { installPack, type ObjectDatabase } from "./object-db.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
+import { checkIndexHeader, INDEX_HEADER_SIZE } from "./pack-reader.ts";
 import { PackWriter } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
@@ -37,10 +39,10 @@ export const listSmallPacks = (gitdir: string) => {
   for (const file of files) {
     if (!file.endsWith(".idx")) continue;
     const idx = readFileSync(join(dir, file));
-    const count = idx.readUInt32BE(8 + 255 * 4);
+    const count = checkIndexHeader(idx, idx.length);
     if (count >= SMALL_PACK_OBJECTS) continue;
     const oids: string[] = [];
-    for (let i = 0; i < count; i++) oids.push(idx.toString("hex", 8 + 1024 + i * 20, 8 + 1024 + i * 20 + 20));
+    for (let i = 0; i < count; i++) oids.push(idx.toString("hex", INDEX_HEADER_SIZE + i * 20, INDEX_HEADER_SIZE + i * 20 + 20));
     packs.push({ name: file.slice(0, -4), oids });
   }
   return packs;
@@ -162,3 +164,50 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
     throw error;
   }
 };
+
+/**
+ * Starts a background repack once `threshold` objects were written loose or
+ * into small packs since the last one; one runs at a time, beside commits.
+ */
+export class Repacker {
+  private packing: Promise<PackResult | undefined> | undefined;
+
+  constructor(
+    private readonly source: ObjectSource,
+    private readonly objects: ObjectDatabase,
+    private readonly threshold: number,
+    private readonly onError?: (error: unknown) => void,
+  ) {}
+
+  maybePack() {
+    if (this.objects.unpacked < this.threshold || this.packing) return;
+    queueMicrotask(() => void this.pack().catch((error) => this.onError?.(error)));
+  }
+
+  /**
+   * Packs every loose object into one new pack (with deltas between versions
+   * of the same tree) and removes the loose copies. Runs beside commits: it
+   * touches no ref, and an object is always in a pack or loose while it runs.
+   */
+  pack(): Promise<PackResult | undefined> {
+    if (this.packing) return this.packing;
+    this.objects.unpacked = 0;
+    this.packing = (async () => {
+      try {
+        const result = await packLooseObjects(this.source, this.objects.sync);
+        if (result) {
+          this.objects.packsRepacked(result.folded);
+        }
+        return result;
+      } finally {
+        this.packing = undefined;
+      }
+    })();
+    return this.packing;
+  }
+
+  /** A pack that is running, if any. */
+  running() {
+    return this.packing;
+  }
+}
