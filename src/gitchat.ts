@@ -13,6 +13,7 @@ import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
+import { HealthService } from "./messages/health.ts";
 import { MessageService, type ProgressSink } from "./messages/service.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
@@ -89,6 +90,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       db,
       messages,
       repositories,
+      health: new HealthService(db, repositories),
       sync,
       log,
       version: pkg.version,
