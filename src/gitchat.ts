@@ -87,7 +87,6 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
         )
       : undefined;
     const app = createApp({
-      db,
       messages,
       repositories,
       health: new HealthService(db, repositories),

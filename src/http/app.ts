@@ -1,6 +1,5 @@
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import type { MessageDatabase } from "../db/database.ts";
 import type { HealthService } from "../messages/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
@@ -17,7 +16,6 @@ import { repositoryRoutes } from "./routes/repositories.ts";
 import { githubWebhookRoutes } from "./routes/github-webhook.ts";
 
 export type Deps = {
-  db: MessageDatabase;
   messages: MessageService;
   repositories: RepositoryService;
   health: HealthService;
