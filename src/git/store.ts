@@ -16,9 +16,10 @@
  * history walks keep one handle, and because a commit spans the parts: its
  * objects go to disk as one pack before `main` moves, and all writes to a
  * repository (commits, merges, ref and config updates) run one at a time
- * through `exclusive`, because isomorphic-git is not safe for concurrent
- * writes (NOTES.md). Reads may run beside a write: objects appear atomically
- * and a ref is replaced by rename.
+ * through `exclusive`: a commit reads `main` and then moves it, so two at
+ * once would fork the history, and isomorphic-git's config writes are not
+ * safe beside each other (its issue #1278). Reads may run beside a write:
+ * objects appear atomically and a ref is replaced by rename.
  */
 import { existsSync } from "node:fs";
 import * as fs from "node:fs";
