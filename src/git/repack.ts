@@ -2,8 +2,9 @@
  * Repack: folds a channel's loose objects and small packs into one pack, off
  * the send path, when enough of them piled up (Repacker decides when).
  *
- * isomorphic-git writes one loose file per object and has no repack (#778);
- * its packObjects makes no deltas. Message blobs are small and unique, but
+ * Each commit is written as one small pack (objects written outside a
+ * commit, loose); isomorphic-git has no repack (#778) and its packObjects
+ * makes no deltas. Message blobs are small and unique, but
  * every commit rewrites the trees along today's path, so without deltas the
  * day directory's tree is stored again in full at every commit. Here each
  * version of a tree is stored as a delta against an earlier version of the
