@@ -12,6 +12,8 @@ import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./error
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
+import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
+import { HealthService } from "./messages/health.ts";
 import { MessageService, type ProgressSink } from "./messages/service.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
@@ -85,9 +87,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
         )
       : undefined;
     const app = createApp({
-      db,
       messages,
       repositories,
+      health: new HealthService(db, repositories),
       sync,
       log,
       version: pkg.version,
@@ -114,6 +116,25 @@ export type Gitchat = Awaited<ReturnType<typeof openGitchat>>;
 /** Deletes the SQLite index, so that the next open rebuilds it from git. */
 export const dropDatabase = (dataDir: string) => {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(`${databasePath(dataDir)}${suffix}`, { force: true });
+};
+
+/**
+ * `gitchat verify`: each channel's report (messages/consistency.ts), in
+ * order. Read-only: the index is opened read-only and the repositories for
+ * reading, no channel is created, nothing is indexed or packed, and no file
+ * is written; so it takes no lock.
+ */
+export const verifyChannels = async (
+  config: Config,
+  progressFor: ((what: string) => ProgressSink | undefined) | undefined,
+  report: (report: RepositoryReport) => void,
+) => {
+  const db = openDatabase(databasePath(config.dataDir), { readonly: true });
+  try {
+    for (const repository of await RepositoryService.inspect(db, config.dataDir)) report(await verifyRepository(db, repository, progressFor));
+  } finally {
+    db.close();
+  }
 };
 
 /** Throws the first damage found in a repository of the data directory (read-only; the index is read if it can be). */

@@ -13,9 +13,9 @@
 import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ReadOnlyStorageError, storageFailure } from "../errors.ts";
-import { describeBranch, readBranch, REF } from "./branch.ts";
+import { describeRef, readRef, REF } from "./refs.ts";
 import { checkIndexHeader, INDEX_HEADER_SIZE } from "./pack-reader.ts";
-import type { ChannelStore } from "./store.ts";
+import type { ObjectSource } from "./object-source.ts";
 
 export type PackDamage = { file: string; reason: string };
 
@@ -122,7 +122,7 @@ export const holdsObjects = (gitdir: string) => {
  * first, so a recent ancestor is found after a few reads; only a history that
  * does not contain it is read to the root.
  */
-export const contains = async (store: ChannelStore, head: string, ancestor: string) => {
+export const contains = async (store: ObjectSource, head: string, ancestor: string) => {
   if (head === ancestor) return true;
   const seen = new Set([head]);
   const queue: { oid: string; time: number }[] = [{ oid: head, time: (await store.readCommit(head)).committer.timestamp }];
@@ -144,9 +144,9 @@ export const contains = async (store: ChannelStore, head: string, ancestor: stri
  * What is wrong with the branch of a repository, given the last commit the
  * index recorded for it (if any), or undefined when it is safe to write on.
  */
-export const inspectBranch = async (store: ChannelStore, indexed: string | null | undefined): Promise<string | undefined> => {
-  const state = readBranch(store.gitdir);
-  const ref = `${REF} ${describeBranch(state)}`;
+export const inspectBranch = async (store: ObjectSource, indexed: string | null | undefined): Promise<string | undefined> => {
+  const state = readRef(store.gitdir);
+  const ref = `${REF} ${describeRef(state)}`;
   if (state.kind === "empty" || state.kind === "garbled") return ref;
   if (state.kind === "missing") {
     if (indexed) return ref;

@@ -1,7 +1,8 @@
 /**
- * What history walks and packing need of a repository: reading objects, and
- * writing a tree for a merge. `ChannelStore` provides it; the walks see only
- * this, so that they and the store do not import each other.
+ * What history walks, repacking, the file walks (commit-files.ts) and the
+ * integrity checks need of a repository: reading objects, and writing a tree
+ * for a merge. `ChannelStore` provides it; they see only this, so that they
+ * and the store do not import each other.
  */
 import type { ObjectType, ParsedCommit, TreeEntry } from "./objects.ts";
 

@@ -2,8 +2,11 @@
  * Git's object format, written directly: the send path writes a blob, a few
  * trees and a commit for every group commit, and doing that with Bun's native
  * zlib and SHA-1 costs a fraction of isomorphic-git's writeObject (which goes
- * through CompressionStream and crypto.subtle; see NOTES.md). Everything that
- * reads, packs indexes or talks to a remote stays with isomorphic-git.
+ * through CompressionStream and crypto.subtle: measured here, deflating 300
+ * bytes took 15 us against 6 us, a SHA-1 35 us against 1.2 us). Reading,
+ * packing and talking to a remote are gitchat's own too (object-db.ts,
+ * pack-reader.ts, repack.ts, transfer.ts); isomorphic-git only creates a
+ * repository and reads and writes its config (store.ts).
  */
 import { renameSync, existsSync } from "node:fs";
 import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from "node:path";
 import { inspectPacks } from "./integrity.ts";
 import type { ObjectType, ParsedCommit } from "./objects.ts";
-import { installPack, readLooseFile } from "./pack.ts";
+import { installPack, readLooseFile } from "./object-db.ts";
 import { parsePackIndex } from "./pack-reader.ts";
 import { applyDelta, inflateWithLength, objectId, PackWriter, readEntryHeader, TYPE_NAMES } from "./packfile.ts";
 import type { ChannelStore } from "./store.ts";

@@ -5,7 +5,7 @@
  */
 import { PushRejectedError, StoreIntegrityError } from "../errors.ts";
 import { commitsBetween, filesNotIn, isAncestor, objectsAddedBy, reachesThrough, unionTrees } from "./history.ts";
-import { writeTreeChains } from "./pack.ts";
+import { writeTreeChains } from "./repack.ts";
 import { PackWriter } from "./packfile.ts";
 import type { SmartHttpRemote } from "./smart-http.ts";
 import { REF, type ChannelStore } from "./store.ts";

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import type { MessageDatabase } from "../db/database.ts";
+import type { HealthService } from "../messages/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
 import type { SyncService } from "../sync/service.ts";
@@ -16,9 +16,9 @@ import { repositoryRoutes } from "./routes/repositories.ts";
 import { githubWebhookRoutes } from "./routes/github-webhook.ts";
 
 export type Deps = {
-  db: MessageDatabase;
   messages: MessageService;
   repositories: RepositoryService;
+  health: HealthService;
   sync?: SyncService;
   log: (line: string) => void;
   version: string;
@@ -88,7 +88,7 @@ export const createApp = (deps: Deps) => {
         loginRequired: Boolean(access.accessToken),
       }),
     )
-    .use(healthRoutes(deps.db, deps.repositories));
+    .use(healthRoutes(deps.health));
 };
 
 export type App = ReturnType<typeof createApp>;

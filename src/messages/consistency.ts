@@ -2,12 +2,19 @@
  * Whether a channel's index is what its git head says it should be: every
  * valid message file of the head's tree indexed as it is written, nothing
  * indexed that the tree lacks, and what the rules keep out (quarantined files,
- * kept conflict copies) kept out. `gitchat verify` prints this.
+ * kept conflict copies) kept out. `gitchat verify` prints this, one report a
+ * channel, from the repositories as RepositoryService.inspect finds them.
+ *
+ * Read-only, and beside a running server: git is compared at the commit the
+ * index recorded, in one snapshot of the index, which the server's later
+ * commits do not change.
  */
+import { existsSync } from "node:fs";
 import type { MessageDatabase } from "../db/database.ts";
-import { filesNotIn } from "../git/history.ts";
+import { filesNotIn, TreeLookup } from "../git/history.ts";
 import { conflictCopyOf, idFromPath, storedPath } from "./layout.ts";
 import type { ChannelStore } from "../git/store.ts";
+import type { InspectedRepository } from "../repositories/service.ts";
 import { readMessageFile } from "./rules.ts";
 import type { ProgressSink } from "./service.ts";
 
@@ -31,7 +38,8 @@ export const checkChannel = async (
 ): Promise<ChannelCheck> => {
   const head = commit;
   const check: ChannelCheck = { files: 0, indexed: db.countMessages(repositoryId), problems: [], notes: [] };
-  const inGit = new Set<string>();
+  // Indexed files that break the rules: reported here, and again below as not in git (they are not what the index says).
+  const broken = new Set<string>();
   const tree = head ? (await store.readCommit(head)).tree : undefined;
   if (tree) {
     for await (const file of filesNotIn(store, tree, undefined)) {
@@ -53,7 +61,10 @@ export const checkChannel = async (
         reason = (error as Error).message;
       }
       if (!message) {
-        if (storedAt === file.path) check.problems.push(`${file.path} is indexed but breaks the message rules: ${reason}`);
+        if (storedAt === file.path) {
+          check.problems.push(`${file.path} is indexed but breaks the message rules: ${reason}`);
+          broken.add(id);
+        }
         else check.notes.push(`${file.path} is quarantined: ${reason}`);
         continue;
       }
@@ -67,7 +78,6 @@ export const checkChannel = async (
       }
       check.files++;
       progress?.update(check.files, check.indexed);
-      inGit.add(id);
       const same =
         message.content === stored.content &&
         message.author === stored.author &&
@@ -76,8 +86,64 @@ export const checkChannel = async (
       if (!same) check.problems.push(`${file.path} differs between git and the index`);
     }
   }
-  for (const id of db.messageIds(repositoryId)) {
-    if (!inGit.has(id)) check.problems.push(`message ${id} is indexed but not in git's head`);
+  // Each message file counted above is a distinct indexed id at its stored path, so when
+  // as many were found as are indexed, none is missing. Otherwise the indexed ids are
+  // streamed and looked up in the tree by path: no set of every id is held (a million
+  // ids would cost about 100 MB).
+  if (check.files < check.indexed) {
+    const lookup = tree ? new TreeLookup(store, tree) : undefined;
+    for (const id of db.messageIds(repositoryId)) {
+      const place = db.messagePlace(repositoryId, id);
+      const path = place && storedPath(place);
+      const found = path !== undefined && idFromPath(path) === id && !broken.has(id) && (await lookup?.blobAt(path)) !== undefined;
+      if (!found) check.problems.push(`message ${id} is indexed but not in git's head`);
+    }
   }
   return check;
+};
+
+/** How long a head ahead of the index may stay so (a running server records a commit within moments). */
+const CATCH_UP_MS = 3000;
+
+export type RepositoryReport = { line: string; problems: string[]; notes: string[] };
+
+/**
+ * One channel's report for `gitchat verify`: its damage, or how its index
+ * compares with git at the commit the index recorded (checkChannel). A head
+ * ahead of that commit is waited for a few moments while a server runs, then
+ * reported.
+ */
+export const verifyRepository = async (
+  db: MessageDatabase,
+  repository: InspectedRepository,
+  progressFor?: (fullName: string) => ProgressSink | undefined,
+): Promise<RepositoryReport> => {
+  const { fullName, row, store, damage } = repository;
+  // The damage line names the channel and its directory already.
+  if (damage || !store) return { line: damage ?? `${fullName}: cannot be read`, problems: [damage ?? "cannot be read"], notes: [] };
+  if (!row) {
+    return { line: `${fullName} is on disk but not in the index: start gitchat (or run \`gitchat rebuild\`) to index it`, problems: ["not indexed"], notes: [] };
+  }
+  // Only a running server moves the head on (it keeps SQLite's -wal open); otherwise nothing is waited for.
+  const until = existsSync(`${db.path}-wal`) ? Date.now() + CATCH_UP_MS : 0;
+  for (;;) {
+    db.sqlite.run("BEGIN");
+    try {
+      // What the index recorded, in the same snapshot as the rows compared with it.
+      const indexed = db.indexedCommit(row.id) ?? undefined;
+      const head = store.headOnDisk();
+      if (head === indexed || Date.now() >= until) {
+        const progress = progressFor?.(`${fullName}: checking`);
+        const { files, indexed: count, problems, notes } = await checkChannel(db, store, row.id, indexed, progress).finally(() => progress?.end());
+        if (head !== indexed) problems.push(`git's head ${head} is newer than the last indexed commit ${indexed ?? "(none)"}: start gitchat to index it`);
+        const verdict = problems.length ? `, ${problems.length} difference(s)` : ", consistent";
+        return { line: `${fullName}: ${files} message(s) in git, ${count} indexed${verdict}${notes.length ? `, ${notes.length} note(s)` : ""}`, problems, notes };
+      }
+    } catch (error) {
+      return { line: `${fullName}: ${(error as Error).message}`, problems: [(error as Error).message], notes: [] };
+    } finally {
+      db.sqlite.run("COMMIT");
+    }
+    await Bun.sleep(100);
+  }
 };

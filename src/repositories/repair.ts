@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { MessageDatabase, RepositoryRow } from "../db/database.ts";
-import { describeBranch, readBranch, REF } from "../git/branch.ts";
+import { describeRef, readRef, REF } from "../git/refs.ts";
 import { idFromPath, commitMessages, isMessagePath } from "../messages/layout.ts";
 import { chooseHead, descendantsOf, IntactCheck, listCommits, moveDamagedPacks, salvagePack } from "../git/repair.ts";
 import { ChannelStore } from "../git/store.ts";
@@ -32,7 +32,7 @@ const repairOne = async (gitdir: string, row: RepositoryRow | undefined, db: Mes
   }
 
   const indexed = row?.indexed_commit ?? undefined;
-  const branch = readBranch(gitdir);
+  const branch = readRef(gitdir);
   const current = branch.kind === "ok" ? branch.oid : undefined;
   const commits = await listCommits(store);
   const check = new IntactCheck(store, commits);
@@ -44,12 +44,12 @@ const repairOne = async (gitdir: string, row: RepositoryRow | undefined, db: Mes
     head = await chooseHead(commits, check, indexed);
     if (head) {
       await store.restoreHead(head);
-      actions.push(`restored ${REF} to ${head}, the newest intact commit (the ref ${describeBranch(branch)})`);
+      actions.push(`restored ${REF} to ${head}, the newest intact commit (the ref ${describeRef(branch)})`);
     } else if (branch.kind !== "missing") {
       const aside = join(gitdir, "damaged");
       mkdirSync(aside, { recursive: true });
       renameSync(join(gitdir, REF), join(aside, `${basename(REF)}.${now()}`));
-      actions.push(`no intact commit is left: moved ${REF} (it ${describeBranch(branch)}) to ${aside}/`);
+      actions.push(`no intact commit is left: moved ${REF} (it ${describeRef(branch)}) to ${aside}/`);
     } else {
       actions.push("no intact commit is left");
     }

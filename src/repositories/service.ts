@@ -46,6 +46,30 @@ const damaged = (fullName: string, gitdir: string, what: string, indexed?: strin
       "Nothing was written: stop gitchat and run `gitchat repair`",
   );
 
+/**
+ * The checks that a channel's repository is whole enough to use, run at
+ * start-up (which refuses to start on damage) and by `gitchat verify` and
+ * `gitchat rebuild` (which report it): the repository exists if the index
+ * knew a commit of it, its packs are whole, and its branch reads back and
+ * contains the last indexed commit. `open` opens the store once the packs
+ * passed; nothing here writes. No store and no damage: the repository does
+ * not exist, and the index knew no commit of it.
+ */
+const checkRepository = async (
+  fullName: string,
+  gitdir: string,
+  indexed: string | null | undefined,
+  open: () => Promise<ChannelStore>,
+): Promise<{ store: ChannelStore | undefined; damage: DamagedStoreError | undefined }> => {
+  // A repository that held commits and is gone is not made again, empty, under the index.
+  if (!existsSync(join(gitdir, "HEAD"))) return { store: undefined, damage: indexed ? damaged(fullName, gitdir, "the repository is missing", indexed) : undefined };
+  const [pack] = inspectPacks(gitdir);
+  if (pack) return { store: undefined, damage: damaged(fullName, gitdir, describePackDamage(pack), indexed) };
+  const store = await open();
+  const problem = await inspectBranch(store, indexed);
+  return { store, damage: problem ? damaged(fullName, gitdir, problem, indexed) : undefined };
+};
+
 /** Where the repository of channel owner/name lives under a data directory (names are case-insensitive, as on GitHub). */
 export const gitdirFor = (dataDir: string, owner: string, name: string) =>
   join(dataDir, "repos", owner.toLowerCase(), `${name.toLowerCase()}.git`);
@@ -86,12 +110,10 @@ export class RepositoryService {
     for (const row of db.listRepositories()) {
       const fullName = `${row.owner}/${row.name}`;
       const gitdir = service.gitdirFor(row.owner, row.name);
-      // A repository that held commits and is gone is not made again, empty, under the index.
-      if (row.indexed_commit && !existsSync(join(gitdir, "HEAD"))) throw damaged(fullName, gitdir, "the repository is missing", row.indexed_commit);
-      service.checkPacks(fullName, gitdir, row.indexed_commit);
-      const channel = await service.attach(row);
-      const problem = await inspectBranch(channel.store, row.indexed_commit);
-      if (problem) throw damaged(fullName, gitdir, problem, row.indexed_commit);
+      const { store, damage } = await checkRepository(fullName, gitdir, row.indexed_commit, async () => (await service.attach(row)).store);
+      if (damage) throw damage;
+      // A channel whose repository was never written (nor is on disk) gets it now.
+      if (!store) await service.attach(row);
     }
     const attached = new Set(service.list().map((c) => c.store.gitdir));
     for (const gitdir of gitdirsUnder(service.reposDir)) {
@@ -141,12 +163,9 @@ export class RepositoryService {
   }
 
   private static async inspectOne(fullName: string, gitdir: string, indexed: string | null) {
-    if (!existsSync(join(gitdir, "HEAD"))) return { store: undefined, damage: `${gitdir} is missing or not a git repository` };
-    const [pack] = inspectPacks(gitdir);
-    if (pack) return { store: undefined, damage: damaged(fullName, gitdir, describePackDamage(pack), indexed).message };
-    const store = await ChannelStore.open(gitdir, { readOnly: true });
-    const problem = await inspectBranch(store, indexed);
-    return { store: problem ? undefined : store, damage: problem && damaged(fullName, gitdir, problem, indexed).message };
+    const { store, damage } = await checkRepository(fullName, gitdir, indexed, () => ChannelStore.open(gitdir, { readOnly: true }));
+    if (!store && !damage) return { store: undefined, damage: `${gitdir} is missing or not a git repository` };
+    return { store: damage ? undefined : store, damage: damage?.message };
   }
 
   /**

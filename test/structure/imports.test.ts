@@ -83,3 +83,14 @@ test("the HTTP routes and the views never reach git: they go through the service
     ]);
   expect(reaching).toEqual([]);
 });
+
+test("the CLI and the HTTP layer never open git or the database themselves: they go through the services or the composition root", () => {
+  const reaching = files
+    .filter((file) => file.startsWith("src/cli/") || file.startsWith("src/http/") || file.startsWith("views/"))
+    .flatMap((file) =>
+      importsOf(file)
+        .filter((target) => target.startsWith("src/git/") || target.startsWith("src/db/"))
+        .map((target) => `${file} -> ${target}`),
+    );
+  expect(reaching).toEqual([]);
+});

@@ -1,8 +1,10 @@
 /**
- * Packs a channel's loose objects, off the send path.
+ * Repack: folds a channel's loose objects and small packs into one pack, off
+ * the send path, when enough of them piled up (Repacker decides when).
  *
- * isomorphic-git writes one loose file per object and has no repack (#778);
- * its packObjects makes no deltas. Message blobs are small and unique, but
+ * Each commit is written as one small pack (objects written outside a
+ * commit, loose); isomorphic-git has no repack (#778) and its packObjects
+ * makes no deltas. Message blobs are small and unique, but
  * every commit rewrites the trees along today's path, so without deltas the
  * day directory's tree is stored again in full at every commit. Here each
  * version of a tree is stored as a delta against an earlier version of the
@@ -10,14 +12,15 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { inflateSync } from "node:zlib";
-import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
+import { makeDirectory } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
+import { installPack, type ObjectDatabase } from "./object-db.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
-import { buildIndex, PackWriter, type IndexEntry, type ObjectTable } from "./packfile.ts";
+import { checkIndexHeader, INDEX_HEADER_SIZE } from "./pack-reader.ts";
+import { PackWriter } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
 
@@ -37,10 +40,10 @@ export const listSmallPacks = (gitdir: string) => {
   for (const file of files) {
     if (!file.endsWith(".idx")) continue;
     const idx = readFileSync(join(dir, file));
-    const count = idx.readUInt32BE(8 + 255 * 4);
+    const count = checkIndexHeader(idx, idx.length);
     if (count >= SMALL_PACK_OBJECTS) continue;
     const oids: string[] = [];
-    for (let i = 0; i < count; i++) oids.push(idx.toString("hex", 8 + 1024 + i * 20, 8 + 1024 + i * 20 + 20));
+    for (let i = 0; i < count; i++) oids.push(idx.toString("hex", INDEX_HEADER_SIZE + i * 20, INDEX_HEADER_SIZE + i * 20 + 20));
     packs.push({ name: file.slice(0, -4), oids });
   }
   return packs;
@@ -58,14 +61,6 @@ const listLoose = (gitdir: string): Map<string, Loose> => {
     }
   }
   return found;
-};
-
-export const readLooseFile = (path: string) => {
-  const raw = inflateSync(readFileSync(path));
-  const space = raw.indexOf(0x20);
-  const nul = raw.indexOf(0, space);
-  const type = raw.toString("latin1", 0, space) as ObjectType;
-  return { type, content: raw.subarray(nul + 1) };
 };
 
 /**
@@ -172,30 +167,48 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
 };
 
 /**
- * Moves a written (and, with `sync`, already synced) pack into place and
- * writes its index beside it; the pack becomes visible to readers only when
- * the index appears, whole. With `sync`, both names are on the disk when
- * this returns.
+ * Starts a background repack once `threshold` objects were written loose or
+ * into small packs since the last one; one runs at a time, beside commits.
  */
-export const installPack = (
-  packDir: string,
-  tmpPack: string,
-  entries: readonly IndexEntry[] | ObjectTable,
-  checksum: Uint8Array,
-  sync: boolean,
-) => {
-  const name = `pack-${Buffer.from(checksum).toString("hex")}`;
-  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
-  // The index is written (and synced) before the pack is renamed: a full disk
-  // then leaves only temporaries (removed here and by the caller), never a pack without its index.
-  try {
-    writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
-    renameSync(tmpPack, join(packDir, `${name}.pack`));
-    renameSync(tmpIdx, join(packDir, `${name}.idx`));
-  } catch (error) {
-    rmSync(tmpIdx, { force: true });
-    throw error;
+export class Repacker {
+  private packing: Promise<PackResult | undefined> | undefined;
+
+  constructor(
+    private readonly source: ObjectSource,
+    private readonly objects: ObjectDatabase,
+    private readonly threshold: number,
+    private readonly onError?: (error: unknown) => void,
+  ) {}
+
+  maybePack() {
+    if (this.objects.unpacked < this.threshold || this.packing) return;
+    queueMicrotask(() => void this.pack().catch((error) => this.onError?.(error)));
   }
-  syncPath(packDir, sync);
-  return name;
-};
+
+  /**
+   * Packs every loose object into one new pack (with deltas between versions
+   * of the same tree) and removes the loose copies. Runs beside commits: it
+   * touches no ref, and an object is always in a pack or loose while it runs.
+   */
+  pack(): Promise<PackResult | undefined> {
+    if (this.packing) return this.packing;
+    this.objects.unpacked = 0;
+    this.packing = (async () => {
+      try {
+        const result = await packLooseObjects(this.source, this.objects.sync);
+        if (result) {
+          this.objects.packsRepacked(result.folded);
+        }
+        return result;
+      } finally {
+        this.packing = undefined;
+      }
+    })();
+    return this.packing;
+  }
+
+  /** A pack that is running, if any. */
+  running() {
+    return this.packing;
+  }
+}
