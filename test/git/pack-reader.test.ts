@@ -35,3 +35,37 @@ test("every object of a pack with long delta chains, as git gc writes it, reads 
     expect(hashObject(object!.type as "blob", object!.content).oid).toBe(oid!);
   }
 });
+
+test("a file that only grew, repacked by git (each older version stored as the start of a newer one), reads back whole in every version", async () => {
+  const work = tempDir();
+  await runGit(["init", "-q", "-b", "main", work]);
+  const env = { GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@b", GIT_COMMITTER_NAME: "a", GIT_COMMITTER_EMAIL: "a@b" };
+  // Lines only appended, past 64 KB (git splits a long copy into several), as a day's
+  // segment of messages grows: git stores the older versions as deltas that copy the
+  // first bytes of the newer ones, which the reader answers with a view of the base.
+  let text = "";
+  for (let i = 0; i < 40; i++) {
+    text += Array.from({ length: 100 }, (_, n) => `message ${i}-${n} with some ordinary chat text\n`).join("");
+    writeFileSync(join(work, "log.txt"), text);
+    await runGit(["add", "-A"], { cwd: work });
+    await runGit(["commit", "-q", "-m", `c${i}`], { cwd: work, env });
+  }
+  expect(text.length).toBeGreaterThan(2 * 65536);
+  expect((await runGit(["repack", "-adfq", "--depth=50", "--window=50"], { cwd: work })).code).toBe(0);
+  const gitdir = join(work, ".git");
+  const listed = await runGit(["rev-list", "--objects", "--all"], { cwd: work });
+  const blobs = listed.stdout.trim().split("\n").filter((line) => line.endsWith(" log.txt")).map((line) => line.split(" ")[0]!);
+  expect(blobs).toHaveLength(40);
+  // Most versions are deltas (each a prefix of the next): verify-pack names a base for them.
+  const packDir = join(gitdir, "objects", "pack");
+  const verified = (await runGit(["verify-pack", "-v", ...(await Array.fromAsync(new Bun.Glob("*.idx").scan({ cwd: packDir, absolute: true })))])).stdout;
+  const deltas = blobs.filter((oid) => new RegExp(`^${oid} blob .* [0-9a-f]{40}$`, "m").test(verified));
+  expect(deltas.length).toBeGreaterThan(30);
+  // One reader for all, newest first: the bases are cached and every older version is a view of one.
+  const reader = new PackReader(gitdir);
+  for (const oid of blobs) {
+    const object = reader.read(oid);
+    expect(object?.type).toBe("blob");
+    expect(hashObject("blob", object!.content).oid).toBe(oid);
+  }
+});
