@@ -21,8 +21,9 @@ type Pack = {
   /**
    * Every entry's start, sorted, then the end of the last entry: an entry
    * ends where the next one starts. Found on first use (8 bytes an object; a
-   * Map of a million was ten times that). Entries are read one by one with
-   * pread, so no pack is ever held in memory whole (the OS caches the file).
+   * Map of a million was ten times that). Entries are read in blocks of
+   * BLOCK_BYTES (see readEntry), so no pack is ever held in memory whole (the
+   * OS caches the file).
    */
   bounds?: Float64Array;
   /** The object at each offset, for naming a delta's base; found on first use. */
