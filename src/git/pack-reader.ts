@@ -207,26 +207,27 @@ const truncated = (pack: Pack, offset: number) =>
 
 /**
  * The bytes of one packed entry (header, delta base, compressed data): in a
- * new buffer, or, with `depth`, in a buffer valid until the next read at
- * any depth (a block's bytes, or that depth's scratch buffer): the caller
- * is done with them before it reads another entry.
+ * new buffer, or, with `depth`, in that depth's scratch buffer, valid until
+ * the next read at the same depth (so reading a delta's base, one depth
+ * down, never overwrites the delta). Most entries come from a cached block
+ * (a copy of a few hundred bytes); one larger than a block is read by itself.
  */
 const readEntry = (pack: Pack, offset: number, depth?: number) => {
   const end = entryEnd(pack, offset);
   if (end === undefined) throw new StoreIntegrityError(`no entry starts at ${offset} in ${pack.name}`);
-  const start = offset - (offset % BLOCK_BYTES);
-  if (end - start <= BLOCK_BYTES) {
-    const block = blockOf(pack, start);
-    if (block.length < end - start) throw truncated(pack, offset);
-    const bytes = block.subarray(offset - start, end - start);
-    return depth === undefined ? Buffer.from(bytes) : bytes;
-  }
   let buffer: Buffer;
   if (depth === undefined) buffer = Buffer.allocUnsafe(end - offset);
   else {
     let held = scratch[depth];
     if (!held || held.length < end - offset) scratch[depth] = held = Buffer.allocUnsafe(Math.max(4096, 2 * (end - offset)));
     buffer = held.subarray(0, end - offset);
+  }
+  const start = offset - (offset % BLOCK_BYTES);
+  if (end - start <= BLOCK_BYTES) {
+    const block = blockOf(pack, start);
+    if (block.length < end - start) throw truncated(pack, offset);
+    block.copy(buffer, 0, offset - start, end - start);
+    return buffer;
   }
   const read = readSync(fileOf(pack.path), buffer, 0, buffer.length, offset);
   if (read < buffer.length) throw truncated(pack, offset);
@@ -426,7 +427,6 @@ export class PackReader {
     const entry = readEntry(pack, offset, depth);
     const header = readEntryHeader(entry, 0);
     if (header.baseOffset !== undefined) header.baseOffset += offset;
-    // Inflated before the base is read: `entry` is valid only until the next read.
     let inflated: Buffer;
     try {
       inflated = inflate(entry.subarray(header.dataAt));
