@@ -160,10 +160,11 @@ const scratch: Buffer[] = [];
  * kept (half a megabyte in all): a walk of a history reads objects that sit
  * near each other in a pack (a commit's trees and blob, the next commit's
  * beside them, git's packs and ours alike), and one pread per object was the
- * largest cost of indexing a pulled history (80,000 reads for 10,000
- * one-message commits). An entry that does not fit in one block is read by
- * itself. A pack's bytes never change once it is in place, so a block is
- * never stale; blocks are keyed by the pack's serial, never reused.
+ * largest single item in a CPU profile of indexing a pulled history (80,000
+ * reads for 10,000 one-message commits). An entry that does not fit in one
+ * block is read by itself. A pack's bytes never change once it is in place,
+ * so a block is never stale; blocks are keyed by their pack's serial, which
+ * no other pack gets.
  */
 const BLOCK_BYTES = 64 * 1024;
 const BLOCKS = 8;

@@ -124,10 +124,11 @@ export const applyDelta = (base: Uint8Array, delta: Uint8Array): Uint8Array => {
   const sourceSize = varint();
   if (sourceSize !== base.length) throw new StoreIntegrityError("a delta does not fit its base object");
   const size = varint();
-  // One copy of the base's first bytes: the object is a prefix of its base.
-  // git stores an older version of a tree that only grows (a day's segment
-  // of messages) so, as a delta of the newer one; a view of the base costs
-  // nothing, where a copy cost a fifth of indexing a pulled history.
+  // Only copies of the base's first bytes: the object is a prefix of its
+  // base. git stores the older versions of a tree that only grows (a day's
+  // segment of messages, after a `git gc` or a host's repacking) so, as
+  // deltas of the newer one; a view of the base costs nothing, where a copy
+  // costs the whole tree's size for every version read.
   const whole = prefixCopy(delta, i, size);
   if (whole && size <= base.length) return base.subarray(0, size);
   const out = new Uint8Array(size);
