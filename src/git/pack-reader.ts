@@ -216,6 +216,8 @@ const truncated = (pack: Pack, offset: number) =>
 const readEntry = (pack: Pack, offset: number, depth?: number) => {
   const end = entryEnd(pack, offset);
   if (end === undefined) throw new StoreIntegrityError(`no entry starts at ${offset} in ${pack.name}`);
+  // The file ends before this entry does (it was cut short before its size was read).
+  if (end <= offset) throw truncated(pack, offset);
   let buffer: Buffer;
   if (depth === undefined) buffer = Buffer.allocUnsafe(end - offset);
   else {
