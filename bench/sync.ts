@@ -2,7 +2,13 @@
  * bench/sync.ts: how long gitchat takes to push 10,000 new messages to a
  * GitHub-like remote (a real git smart-HTTP server on 127.0.0.1), and to pull
  * them into a second server (fetch, merge, index), beside the git CLI doing
- * the same push and fetch over the same remote.
+ * the same push and fetch over the same remote, and the same pull into a work
+ * tree (`git pull`: fetch, merge, and checking out the new files, which is
+ * how the git CLI makes the messages readable, as indexing does for gitchat).
+ *
+ * Then the same push and pull once more, step by step (push: the walk of the
+ * commits to send, building the pack, sending it; pull: fetch, merge,
+ * indexing), into a repository of their own, to say where the time goes.
  *
  *   bun bench/sync.ts [messages]      (default 10000, times BENCH_SCALE when set)
  *
@@ -22,6 +28,10 @@ import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
 import { createGitHub } from "../src/github/client.ts";
 import { openGitchat, type Gitchat } from "../src/gitchat.ts";
+import { commitsBetween } from "../src/git/history.ts";
+import { SmartHttpRemote } from "../src/git/smart-http.ts";
+import { REF } from "../src/git/store.ts";
+import { fetchChannel, mergeRemote, packForPush } from "../src/git/transfer.ts";
 import { startGitHub } from "../test/support/github.ts";
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -75,6 +85,12 @@ type Row = {
   pullSeconds: number;
   gitPushSeconds: number;
   gitFetchSeconds: number;
+  /** `git pull` into an empty work tree: fetch, merge (a fast-forward) and checking out every message file. */
+  gitPullSeconds: number;
+  /** The same push, step by step: finding the commits the remote lacks, building the pack, sending it. */
+  pushSteps: { walkSeconds: number; packSeconds: number; sendSeconds: number; objects: number; bytes: number };
+  /** The same pull, step by step, into a third server: fetch (pack received, checked, indexed), merge, indexing the messages. */
+  pullSteps: { fetchSeconds: number; mergeSeconds: number; indexSeconds: number };
   /** Pushing, then pulling, MORE messages written on top of the history (one a commit). */
   morePushSeconds: number;
   morePullSeconds: number;
@@ -140,6 +156,28 @@ const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
   mkdirSync(clone);
   await git(["init", "--quiet", "--bare", clone]);
   const gitFetch = await timed(() => git(["--git-dir", clone, "fetch", "--quiet", github.remoteUrl("alice", cliRepo), "main:main"]));
+  const work = join(root, `${shape}-cli-work`);
+  await git(["init", "--quiet", "-b", "main", work]);
+  const gitPull = await timed(() => git(["-C", work, "pull", "--quiet", github.remoteUrl("alice", cliRepo), "main"]));
+
+  // Step by step: the same history pushed to a repository of its own, then pulled by a third server.
+  const stepsRepo = `${repo}-steps`;
+  await github.createRepo("alice", stepsRepo);
+  const remote = (name: string) => new SmartHttpRemote(`${github.gitUrl}/alice/${name}.git`, { token: TOKEN, label: `alice/${name}` });
+  const pusher = await open(join(root, `${shape}-a`), repo);
+  const source = pusher.repositories.resolve(`alice/${repo}`).store;
+  const head = (await source.head())!;
+  const walk = await timed(() => commitsBetween(source, [head], []));
+  const built = await timed(() => packForPush(source, walk.value));
+  const sendPack = await timed(() => remote(stepsRepo).push(REF, undefined, head, built.value.pack));
+  await pusher.close();
+  const third = await open(join(root, `${shape}-c`), stepsRepo);
+  const target = third.repositories.resolve(`alice/${stepsRepo}`);
+  const fetched = await timed(() => fetchChannel(target.store, remote(stepsRepo)));
+  const merged = await timed(() => mergeRemote(target.store, fetched.value.remoteHead!, Date.now(), fetched.value));
+  const indexing = await timed(() => third.messages.index(target));
+  if (indexing.value.indexed !== COUNT + MORE) throw new Error(`the step-by-step pull indexed ${indexing.value.indexed} of ${COUNT + MORE} messages`);
+  await third.close();
   return {
     shape,
     messages: COUNT,
@@ -149,6 +187,15 @@ const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
     pullSeconds: seconds(pull.ms),
     gitPushSeconds: seconds(gitPush.ms),
     gitFetchSeconds: seconds(gitFetch.ms),
+    gitPullSeconds: seconds(gitPull.ms),
+    pushSteps: {
+      walkSeconds: seconds(walk.ms),
+      packSeconds: seconds(built.ms),
+      sendSeconds: seconds(sendPack.ms),
+      objects: built.value.objects,
+      bytes: built.value.pack.length,
+    },
+    pullSteps: { fetchSeconds: seconds(fetched.ms), mergeSeconds: seconds(merged.ms), indexSeconds: seconds(indexing.ms) },
     morePushSeconds: seconds(morePush.ms),
     morePullSeconds: seconds(morePull.ms),
   };
@@ -162,8 +209,11 @@ try {
     console.log(
       `${shape.padEnd(7)} ${row.messages} messages in ${row.commits} commits (built in ${row.buildSeconds} s): ` +
         `push ${row.pushSeconds} s (git CLI ${row.gitPushSeconds} s, ratio ${(row.pushSeconds / row.gitPushSeconds).toFixed(2)}), ` +
-        `pull into a second server ${row.pullSeconds} s (git CLI fetch ${row.gitFetchSeconds} s, ratio ${(row.pullSeconds / row.gitFetchSeconds).toFixed(2)}); ` +
-        `${MORE} more: push ${row.morePushSeconds} s, pull ${row.morePullSeconds} s`,
+        `pull into a second server ${row.pullSeconds} s (git CLI fetch ${row.gitFetchSeconds} s, ratio ${(row.pullSeconds / row.gitFetchSeconds).toFixed(2)}; ` +
+        `git pull ${row.gitPullSeconds} s, ratio ${(row.pullSeconds / row.gitPullSeconds).toFixed(2)}); ` +
+        `${MORE} more: push ${row.morePushSeconds} s, pull ${row.morePullSeconds} s\n` +
+        `        push steps: walk ${row.pushSteps.walkSeconds} s, pack ${row.pushSteps.packSeconds} s (${row.pushSteps.objects} objects, ${row.pushSteps.bytes} bytes), send ${row.pushSteps.sendSeconds} s; ` +
+        `pull steps: fetch ${row.pullSteps.fetchSeconds} s, merge ${row.pullSteps.mergeSeconds} s, index ${row.pullSteps.indexSeconds} s`,
     );
   }
   mkdirSync(join(import.meta.dir, "out"), { recursive: true });

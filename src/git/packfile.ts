@@ -29,6 +29,26 @@ const sizeVarint = (n: number) => {
 };
 
 /**
+ * Whether the delta instructions from `at` only copy the base's first `size`
+ * bytes, in order (git writes a long copy as several of at most 64 KB).
+ */
+const prefixCopy = (delta: Uint8Array, at: number, size: number) => {
+  let copied = 0;
+  for (let i = at; i < delta.length; ) {
+    const op = delta[i++]!;
+    if (!(op & 0x80)) return false;
+    let offset = 0;
+    let length = 0;
+    for (let b = 0; b < 4; b++) if (op & (1 << b)) offset |= delta[i++]! << (8 * b);
+    for (let b = 0; b < 3; b++) if (op & (0x10 << b)) length |= delta[i++]! << (8 * b);
+    if (length === 0) length = 0x10000;
+    if (offset >>> 0 !== copied) return false;
+    copied += length;
+  }
+  return copied === size;
+};
+
+/**
  * A git delta that rebuilds `target` from `source`: copy the common prefix,
  * insert what differs, copy the common suffix. Trees of message files change
  * by entries appended in time order, which this captures exactly.
@@ -103,7 +123,15 @@ export const applyDelta = (base: Uint8Array, delta: Uint8Array): Uint8Array => {
   };
   const sourceSize = varint();
   if (sourceSize !== base.length) throw new StoreIntegrityError("a delta does not fit its base object");
-  const out = new Uint8Array(varint());
+  const size = varint();
+  // Only copies of the base's first bytes: the object is a prefix of its
+  // base. git stores the older versions of a tree that only grows (a day's
+  // segment of messages, after a `git gc` or a host's repacking) so, as
+  // deltas of the newer one; a view of the base costs nothing, where a copy
+  // costs the whole tree's size for every version read.
+  const whole = prefixCopy(delta, i, size);
+  if (whole && size <= base.length) return base.subarray(0, size);
+  const out = new Uint8Array(size);
   let at = 0;
   while (i < delta.length) {
     const op = delta[i++]!;
