@@ -444,9 +444,16 @@ export class MessageDatabase {
       onHeld?: (row: Row) => QuarantinedFile | undefined;
       /** Leave them out of the search index until `catchUpSearch` (a rebuild: far cheaper in large runs). */
       deferSearch?: boolean;
+      /**
+       * Called, once the transaction has committed, for each row stored with
+       * the cursor it was given: the send path answers from this instead of
+       * reading each message back.
+       */
+      onStored?: (row: Row, cursor: number) => void;
     } = {},
   ) {
     const held: QuarantinedFile[] = [];
+    const stored: { row: Row; seq: number }[] | undefined = options.onStored ? [] : undefined;
     // Searchable at once, unless the caller adds them to the search index
     // later (catchUpSearch) or it is behind already (then it must stay in
     // arrival order: these wait for the same catch-up).
@@ -486,6 +493,7 @@ export class MessageDatabase {
         }
         used.add(commit);
         lastCommit = { hash: gitHash, id: commit };
+        stored?.push({ row, seq: Number(lastInsertRowid) });
         if (searchNow) {
           last = Number(lastInsertRowid);
           this.insertSearch.run(last, m.content);
@@ -497,6 +505,7 @@ export class MessageDatabase {
       this.setIndexed.run(indexedCommit, repositoryId);
     })();
     if (lastCommit) this.lastCommit = lastCommit;
+    if (stored) for (const { row, seq } of stored) options.onStored!(row, this.cursorBase() + seq);
     if (last !== undefined) this.searchSeq = last;
     // Behind because of an index walk still running (or one that failed): these are searchable now too.
     else if (!options.deferSearch && !searchNow) this.catchUpSearch(false);
