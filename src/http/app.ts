@@ -3,6 +3,7 @@ import { openapi } from "@elysiajs/openapi";
 import type { MessageDatabase } from "../db/database.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
+import { HealthService } from "../repositories/health.ts";
 import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
@@ -88,7 +89,7 @@ export const createApp = (deps: Deps) => {
         loginRequired: Boolean(access.accessToken),
       }),
     )
-    .use(healthRoutes(deps.db, deps.repositories));
+    .use(healthRoutes(new HealthService(deps.db, deps.repositories)));
 };
 
 export type App = ReturnType<typeof createApp>;

@@ -156,15 +156,16 @@ export class RepositoryService {
 
   /**
    * What stops the channels being written now, for /health: a directory that
-   * cannot be written, a damaged pack (two stats a pack while none changes),
-   * a branch that moved or vanished under this server. Empty when all is well.
+   * cannot be written, damage `packDamage` finds in a channel's packs (see
+   * HealthService, which decides how often packs are looked at), a branch
+   * that moved or vanished under this server. Empty when all is well.
    */
-  health(): string[] {
+  health(packDamage: (channel: Channel) => string[]): string[] {
     const problems: string[] = [];
     const unwritable = firstUnwritable([join(this.reposDir, ".."), this.reposDir, ...this.list().flatMap((c) => writtenDirs(c.store.gitdir))]);
     if (unwritable) problems.push(unwritable.message);
     for (const channel of this.list()) {
-      for (const damage of inspectPacks(channel.store.gitdir)) problems.push(`channel ${channel.fullName}: ${describePackDamage(damage)}`);
+      problems.push(...packDamage(channel));
       try {
         channel.store.checkHeadUnchanged();
       } catch (error) {
