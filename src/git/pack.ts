@@ -10,10 +10,10 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
-import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
+import { fsyncOffThread, makeDirectory, syncPathAsync, writeNewFileAsync } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
@@ -151,9 +151,9 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
       if (++sinceYield % 256 === 0) await Bun.sleep(0);
     }
     const checksum = writer.finish();
-    if (sync) fsyncSync(fd);
+    if (sync) await fsyncOffThread(fd);
     closeSync(fd);
-    const name = installPack(packDir, tmpPack, writer.entries, checksum, sync);
+    const name = await installPack(packDir, tmpPack, writer.entries, checksum, sync);
     // Only now that the new pack is readable (and on the disk) may the old copies go.
     for (const { path } of loose.values()) unlinkSync(path);
     for (const { name: old } of small) {
@@ -171,31 +171,38 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
   }
 };
 
+let installs = 0;
+
 /**
  * Moves a written (and, with `sync`, already synced) pack into place and
  * writes its index beside it; the pack becomes visible to readers only when
  * the index appears, whole. With `sync`, both names are on the disk when
- * this returns.
+ * this resolves. `installed` is told the pack's name as soon as both are in
+ * place, before the directory's sync: with no await in between, so that no
+ * background pack can find (and fold) a pack before the caller registers it.
  */
-export const installPack = (
+export const installPack = async (
   packDir: string,
   tmpPack: string,
   entries: readonly IndexEntry[] | ObjectTable,
   checksum: Uint8Array,
   sync: boolean,
+  installed?: (name: string) => void,
 ) => {
   const name = `pack-${Buffer.from(checksum).toString("hex")}`;
-  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
+  // A name of its own: a background pack and a commit may be installing at once.
+  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${++installs}`);
   // The index is written (and synced) before the pack is renamed: a full disk
   // then leaves only temporaries (removed here and by the caller), never a pack without its index.
   try {
-    writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
+    await writeNewFileAsync(tmpIdx, buildIndex(entries, checksum), sync);
     renameSync(tmpPack, join(packDir, `${name}.pack`));
     renameSync(tmpIdx, join(packDir, `${name}.idx`));
   } catch (error) {
     rmSync(tmpIdx, { force: true });
     throw error;
   }
-  syncPath(packDir, sync);
+  installed?.(name);
+  await syncPathAsync(packDir, sync);
   return name;
 };

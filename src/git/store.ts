@@ -15,7 +15,7 @@ import git from "isomorphic-git";
 import { DamagedStoreError, StoreIntegrityError } from "../errors.ts";
 import type { Durability } from "../config.ts";
 import { BRANCH, describeBranch, readBranch, REF } from "./branch.ts";
-import { makeDirectory, replaceFile, syncTree, writeNewFile } from "./durable.ts";
+import { makeDirectory, replaceFile, syncTree, writeNewFileAsync } from "./durable.ts";
 import {
   compareEntries,
   hashObject,
@@ -146,9 +146,9 @@ export class ChannelStore implements ObjectSink {
 
   /** Points `main` at `commit`, whatever the ref holds now: for `gitchat repair`, which holds the data directory's lock. */
   restoreHead(commit: string) {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       this.cachedHead = null;
-      this.updateRef(commit);
+      await this.updateRef(commit);
     });
   }
 
@@ -172,7 +172,7 @@ export class ChannelStore implements ObjectSink {
    * registers it with the reader. Small packs are folded into one by the
    * background pack.
    */
-  private flushBatch() {
+  private async flushBatch() {
     const batch = this.batch!;
     this.batch = undefined;
     if (batch.size === 0) return;
@@ -180,7 +180,7 @@ export class ChannelStore implements ObjectSink {
     const writer = new PackWriter(batch.size, (bytes) => chunks.push(bytes));
     for (const [oid, { type, content }] of batch) writer.add(oid, type, content);
     const checksum = writer.finish();
-    this.writePack(Buffer.concat(chunks), writer.entries, checksum);
+    await this.writePack(Buffer.concat(chunks), writer.entries, checksum);
     this.unpacked += batch.size;
   }
 
@@ -188,20 +188,19 @@ export class ChannelStore implements ObjectSink {
    * Puts a whole pack in place with its index, each synced before the rename
    * that publishes it and the directory synced after, and tells the reader.
    */
-  private writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
+  private async writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
     const packDir = join(this.gitdir, "objects", "pack");
     makeDirectory(packDir, this.sync);
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
-    let name: string;
     try {
-      writeNewFile(tmp, data, this.sync);
-      name = installPack(packDir, tmp, entries, checksum, this.sync);
+      await writeNewFileAsync(tmp, data, this.sync);
+      // The reader learns of the pack the moment it is in place (see installPack).
+      await installPack(packDir, tmp, entries, checksum, this.sync, (name) => this.packs.add(name, join(packDir, `${name}.pack`), entries));
     } catch (error) {
       // A full disk leaves no half-written pack behind.
       rmSync(tmp, { force: true });
       throw error;
     }
-    this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
   /**
@@ -247,8 +246,8 @@ export class ChannelStore implements ObjectSink {
     const commit = this.putObject("commit", commitContent);
     this.commitCache.set(commit, parseCommit(commitContent));
     // Objects first, whole; only then may the branch point at them.
-    this.flushBatch();
-    this.updateRef(commit);
+    await this.flushBatch();
+    await this.updateRef(commit);
     this.maybePack();
     return commit;
   }
@@ -345,13 +344,16 @@ export class ChannelStore implements ObjectSink {
    * directory synced. Callers that move `main` check first that it is still
    * where this server left it (checkHeadUnchanged).
    */
-  private updateRef(commit: string, ref = REF) {
+  private async updateRef(commit: string, ref = REF) {
     const path = join(this.gitdir, ref);
     makeDirectory(join(path, ".."), this.sync);
     // On failure the ref stays where it was, and no temporary is left behind.
     // The temporary lives outside refs/, where git would take a leftover for a branch.
-    replaceFile(path, join(this.gitdir, `tmp_ref_${process.pid}`), `${commit}\n`, this.sync);
-    if (ref === REF) this.cachedHead = commit;
+    // What this server last wrote is the new commit from its rename on: /health
+    // compares the ref with it while the directory is still being synced.
+    await replaceFile(path, join(this.gitdir, `tmp_ref_${process.pid}`), `${commit}\n`, this.sync, () => {
+      if (ref === REF) this.cachedHead = commit;
+    });
   }
 
   /** The remote's `main` as last seen, or undefined before the first sync. */
@@ -378,13 +380,13 @@ export class ChannelStore implements ObjectSink {
       let next: string | undefined;
       try {
         next = await decide(await this.head());
-        this.flushBatch();
+        await this.flushBatch();
       } finally {
         this.batch = undefined;
       }
       if (next !== undefined) {
         this.checkHeadUnchanged();
-        this.updateRef(next);
+        await this.updateRef(next);
         this.maybePack();
       }
       return this.head();
@@ -466,7 +468,7 @@ export class ChannelStore implements ObjectSink {
         return { objects: 0, bytes: file.size };
       }
       objects = count;
-      installPack(packDir, file.path, table, checksum, this.sync);
+      await installPack(packDir, file.path, table, checksum, this.sync, () => this.packs.refresh());
     } catch (error) {
       try {
         file.close(false);
