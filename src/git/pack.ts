@@ -141,7 +141,19 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
   const tmpPack = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
   const fd = openSync(tmpPack, "w", 0o444);
   try {
-    const writer = new PackWriter(candidates.size, (bytes) => writeSync(fd, bytes));
+    // Written in runs of about a megabyte: a system call per object was a tenth of this fold's time.
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
+    const writeHeld = () => {
+      const run = Buffer.concat(held);
+      for (let offset = 0; offset < run.length; ) offset += writeSync(fd, run, offset);
+      held = [];
+      heldBytes = 0;
+    };
+    const writer = new PackWriter(candidates.size, (bytes) => {
+      held.push(bytes);
+      if ((heldBytes += bytes.length) >= 1 << 20) writeHeld();
+    });
     const done = await writeTreeChains(writer, chains.values(), (oid) => store.readObject(oid));
     let sinceYield = 0;
     for (const oid of candidates) {
@@ -151,6 +163,7 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
       if (++sinceYield % 256 === 0) await Bun.sleep(0);
     }
     const checksum = writer.finish();
+    writeHeld();
     if (sync) await fsyncOffThread(fd);
     closeSync(fd);
     const name = await installPack(packDir, tmpPack, writer.entries, checksum, sync);
