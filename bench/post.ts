@@ -9,9 +9,10 @@
  * DURABILITY=process: a short warm-up of each route, then rounds of
  * ROUND_SECONDS each in the order health, asset, post, post, asset, health (A B B A), twice.
  * Reports messages/s, p50 and p99 as medians over the rounds, and the ratio to
- * /health's requests/s. /health now reads the index and every repository
- * (src/http/routes/health.ts), so a second reference runs in the same rounds:
- * GET /assets/app.css, a response from memory (the HTTP stack alone). Afterwards the server is stopped and the message files
+ * /health's requests/s. /health checks the index and every repository, at a
+ * cost that does not grow with the store (src/repositories/health.ts); a
+ * second reference runs in the same rounds: GET /assets/app.css, a response
+ * from memory (the HTTP stack alone). Afterwards the server is stopped and the message files
  * are counted with the git CLI: every POST autocannon saw answered 2xx must be
  * in git (a request cut off at the end of a round may have been committed
  * without its answer being counted, so git may hold a few more).

@@ -13,7 +13,7 @@ import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
-import { HealthService } from "./messages/health.ts";
+import { HealthService } from "./repositories/health.ts";
 import { MessageService, type ProgressSink } from "./messages/service.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";

@@ -388,6 +388,8 @@ export class MessageDatabase {
   private base: number | undefined;
   /** The search index holds the messages up to this arrival number (search_index.indexed_seq); undefined until read. */
   private searchSeq: number | undefined;
+  /** Messages stored, all channels (see messageTotal); undefined until counted. */
+  private total: number | undefined;
 
   constructor(
     readonly sqlite: Database,
@@ -454,9 +456,17 @@ export class MessageDatabase {
       onHeld?: (row: Row) => QuarantinedFile | undefined;
       /** Leave them out of the search index until `catchUpSearch` (a rebuild: far cheaper in large runs). */
       deferSearch?: boolean;
+      /**
+       * Called, once the transaction has committed, for each row stored with
+       * the cursor it was given: the send path answers from this instead of
+       * reading each message back.
+       */
+      onStored?: (row: Row, cursor: number) => void;
     } = {},
   ) {
     const held: QuarantinedFile[] = [];
+    const stored: { row: Row; seq: number }[] | undefined = options.onStored ? [] : undefined;
+    let inserted = 0;
     // Searchable at once, unless the caller adds them to the search index
     // later (catchUpSearch) or it is behind already (then it must stay in
     // arrival order: these wait for the same catch-up).
@@ -496,6 +506,8 @@ export class MessageDatabase {
         }
         used.add(commit);
         lastCommit = { hash: gitHash, id: commit };
+        inserted++;
+        stored?.push({ row, seq: Number(lastInsertRowid) });
         if (searchNow) {
           last = Number(lastInsertRowid);
           this.insertSearch.run(last, m.content);
@@ -507,6 +519,8 @@ export class MessageDatabase {
       this.setIndexed.run(indexedCommit, repositoryId);
     })();
     if (lastCommit) this.lastCommit = lastCommit;
+    if (this.total !== undefined) this.total += inserted;
+    if (stored) for (const { row, seq } of stored) options.onStored!(row, this.cursorBase() + seq);
     if (last !== undefined) this.searchSeq = last;
     // Behind because of an index walk still running (or one that failed): these are searchable now too.
     else if (!options.deferSearch && !searchNow) this.catchUpSearch(false);
@@ -713,6 +727,17 @@ export class MessageDatabase {
     return this.sqlite.query<{ seq: number }, []>("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get()?.seq ?? 0;
   }
 
+  /**
+   * How many messages the index holds, in all channels, without a scan: counted
+   * once, then kept up to date by this connection's inserts (and reset by
+   * forgetChannel). A server is the only writer of its index (the data
+   * directory is locked), so no other process changes it underneath.
+   */
+  messageTotal(): number {
+    this.total ??= this.countMessages();
+    return this.total;
+  }
+
   countMessages(repositoryId?: number): number {
     const sql =
       repositoryId === undefined
@@ -797,6 +822,7 @@ export class MessageDatabase {
       this.sqlite.run("DELETE FROM commits WHERE id NOT IN (SELECT commit_id FROM messages)");
       this.sqlite.run("UPDATE repositories SET indexed_commit = NULL WHERE id = ?", [repositoryId]);
     })();
+    this.total = undefined;
   }
 
   /** Every message of a channel, oldest first (for `gitchat repair` to put back into git what git lost). */

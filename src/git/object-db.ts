@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { StoreIntegrityError } from "../errors.ts";
-import { makeDirectory, syncPath, writeNewFile } from "./durable.ts";
+import { makeDirectory, syncPathAsync, writeNewFileAsync } from "./durable.ts";
 import { PackFileWriter, indexPackFile } from "./index-pack.ts";
 import { hashObject, writeLooseObject, type ObjectType } from "./objects.ts";
 import { PackReader } from "./pack-reader.ts";
@@ -25,32 +25,39 @@ export const readLooseFile = (path: string) => {
   return { type, content: raw.subarray(nul + 1) };
 };
 
+let installs = 0;
+
 /**
  * Moves a written (and, with `sync`, already synced) pack into place and
  * writes its index beside it; the pack becomes visible to readers only when
  * the index appears, whole. With `sync`, both names are on the disk when
- * this returns.
+ * this resolves. `installed` is told the pack's name as soon as both are in
+ * place, before the directory's sync: with no await in between, so that no
+ * background pack can find (and fold) a pack before the caller registers it.
  */
-export const installPack = (
+export const installPack = async (
   packDir: string,
   tmpPack: string,
   entries: readonly IndexEntry[] | ObjectTable,
   checksum: Uint8Array,
   sync: boolean,
+  installed?: (name: string) => void,
 ) => {
   const name = `pack-${Buffer.from(checksum).toString("hex")}`;
-  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${Date.now()}`);
+  // A name of its own: a background pack and a commit may be installing at once.
+  const tmpIdx = join(packDir, `tmp_idx_${process.pid}_${++installs}`);
   // The index is written (and synced) before the pack is renamed: a full disk
   // then leaves only temporaries (removed here and by the caller), never a pack without its index.
   try {
-    writeNewFile(tmpIdx, buildIndex(entries, checksum), sync);
+    await writeNewFileAsync(tmpIdx, buildIndex(entries, checksum), sync);
     renameSync(tmpPack, join(packDir, `${name}.pack`));
     renameSync(tmpIdx, join(packDir, `${name}.idx`));
   } catch (error) {
     rmSync(tmpIdx, { force: true });
     throw error;
   }
-  syncPath(packDir, sync);
+  installed?.(name);
+  await syncPathAsync(packDir, sync);
   return name;
 };
 
@@ -96,7 +103,7 @@ export class ObjectDatabase {
    * registers it with the reader. Small packs are folded into one by the
    * background pack.
    */
-  flushBatch() {
+  async flushBatch() {
     const batch = this.batch!;
     this.batch = undefined;
     if (batch.size === 0) return;
@@ -104,7 +111,7 @@ export class ObjectDatabase {
     const writer = new PackWriter(batch.size, (bytes) => chunks.push(bytes));
     for (const [oid, { type, content }] of batch) writer.add(oid, type, content);
     const checksum = writer.finish();
-    this.writePack(Buffer.concat(chunks), writer.entries, checksum);
+    await this.writePack(Buffer.concat(chunks), writer.entries, checksum);
     this.unpacked += batch.size;
   }
 
@@ -112,20 +119,19 @@ export class ObjectDatabase {
    * Puts a whole pack in place with its index, each synced before the rename
    * that publishes it and the directory synced after, and tells the reader.
    */
-  private writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
+  private async writePack(data: Uint8Array, entries: readonly IndexEntry[], checksum: Uint8Array) {
     const packDir = join(this.gitdir, "objects", "pack");
     makeDirectory(packDir, this.sync);
     const tmp = join(packDir, `tmp_pack_${process.pid}_${++packCounter}`);
-    let name: string;
     try {
-      writeNewFile(tmp, data, this.sync);
-      name = installPack(packDir, tmp, entries, checksum, this.sync);
+      await writeNewFileAsync(tmp, data, this.sync);
+      // The reader learns of the pack the moment it is in place (see installPack).
+      await installPack(packDir, tmp, entries, checksum, this.sync, (name) => this.packs.add(name, join(packDir, `${name}.pack`), entries));
     } catch (error) {
       // A full disk leaves no half-written pack behind.
       rmSync(tmp, { force: true });
       throw error;
     }
-    this.packs.add(name, join(packDir, `${name}.pack`), entries);
   }
 
   async hasObject(oid: string) {
@@ -192,7 +198,8 @@ export class ObjectDatabase {
         return { objects: 0, bytes: file.size };
       }
       objects = count;
-      installPack(packDir, file.path, table, checksum, this.sync);
+      // The reader reads the index just written (a received pack can hold millions of objects) as soon as it is in place.
+      await installPack(packDir, file.path, table, checksum, this.sync, () => this.packs.refresh());
     } catch (error) {
       try {
         file.close(false);
@@ -201,8 +208,6 @@ export class ObjectDatabase {
       }
       throw error;
     }
-    // Read back from the index just written: a received pack can hold millions of objects.
-    this.packs.refresh();
     return { objects, bytes: file.size };
   }
 

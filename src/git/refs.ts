@@ -70,11 +70,11 @@ export const describeRef = (state: RefState) => {
  * directory synced. On failure the ref stays where it was, and no temporary
  * is left behind.
  */
-export const writeRef = (gitdir: string, ref: string, commit: string, sync: boolean) => {
+export const writeRef = (gitdir: string, ref: string, commit: string, sync: boolean, renamed?: () => void) => {
   const path = join(gitdir, ref);
   makeDirectory(join(path, ".."), sync);
   // The temporary lives outside refs/, where git would take a leftover for a branch.
-  replaceFile(path, join(gitdir, `tmp_ref_${process.pid}`), `${commit}\n`, sync);
+  return replaceFile(path, join(gitdir, `tmp_ref_${process.pid}`), `${commit}\n`, sync, renamed);
 };
 
 /**
@@ -131,8 +131,11 @@ export class Refs {
 
   /** Points `main` at `commit`. Callers check first that it is still where this server left it (checkHeadUnchanged). */
   moveHead(commit: string) {
-    writeRef(this.gitdir, REF, commit, this.sync);
-    this.cachedHead = commit;
+    // What this server last wrote is the new commit from its rename on: /health
+    // compares the ref with it while the directory is still being synced.
+    return writeRef(this.gitdir, REF, commit, this.sync, () => {
+      this.cachedHead = commit;
+    });
   }
 
   /** The remote's `main` as last seen, or undefined before the first sync. */
@@ -144,6 +147,6 @@ export class Refs {
   }
 
   moveRemoteHead(commit: string) {
-    writeRef(this.gitdir, REMOTE_REF, commit, this.sync);
+    return writeRef(this.gitdir, REMOTE_REF, commit, this.sync);
   }
 }

@@ -12,9 +12,9 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { makeDirectory } from "./durable.ts";
+import { fsyncOffThread, makeDirectory } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
 import { installPack, type ObjectDatabase } from "./object-db.ts";
 import type { ObjectType } from "./objects.ts";
@@ -136,7 +136,19 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
   const tmpPack = join(packDir, `tmp_pack_${process.pid}_${Date.now()}`);
   const fd = openSync(tmpPack, "w", 0o444);
   try {
-    const writer = new PackWriter(candidates.size, (bytes) => writeSync(fd, bytes));
+    // Written in runs of about a megabyte: a system call per object was a tenth of this fold's time.
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
+    const writeHeld = () => {
+      const run = Buffer.concat(held);
+      for (let offset = 0; offset < run.length; ) offset += writeSync(fd, run, offset);
+      held = [];
+      heldBytes = 0;
+    };
+    const writer = new PackWriter(candidates.size, (bytes) => {
+      held.push(bytes);
+      if ((heldBytes += bytes.length) >= 1 << 20) writeHeld();
+    });
     const done = await writeTreeChains(writer, chains.values(), (oid) => store.readObject(oid));
     let sinceYield = 0;
     for (const oid of candidates) {
@@ -146,9 +158,10 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
       if (++sinceYield % 256 === 0) await Bun.sleep(0);
     }
     const checksum = writer.finish();
-    if (sync) fsyncSync(fd);
+    writeHeld();
+    if (sync) await fsyncOffThread(fd);
     closeSync(fd);
-    const name = installPack(packDir, tmpPack, writer.entries, checksum, sync);
+    const name = await installPack(packDir, tmpPack, writer.entries, checksum, sync);
     // Only now that the new pack is readable (and on the disk) may the old copies go.
     for (const { path } of loose.values()) unlinkSync(path);
     for (const { name: old } of small) {

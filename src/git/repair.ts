@@ -148,7 +148,7 @@ export const salvagePack = async (store: ChannelStore, packPath: string) => {
     // Repair is rare and moves the damaged pack aside next: always on the disk first.
     fsyncSync(fd);
     closeSync(fd);
-    name = installPack(packDir, tmp, writer.entries, checksum, true);
+    name = await installPack(packDir, tmp, writer.entries, checksum, true);
   } catch (error) {
     try {
       closeSync(fd);

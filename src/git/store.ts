@@ -119,9 +119,9 @@ export class ChannelStore implements ObjectSink {
 
   /** Points `main` at `commit`, whatever the ref holds now: for `gitchat repair`, which holds the data directory's lock. */
   restoreHead(commit: string) {
-    return this.exclusive(() => {
+    return this.exclusive(async () => {
       this.refs.forgetHead();
-      this.refs.moveHead(commit);
+      await this.refs.moveHead(commit);
     });
   }
 
@@ -141,8 +141,8 @@ export class ChannelStore implements ObjectSink {
         this.refs.checkHeadUnchanged();
         const commit = await this.builder.commit(parent, plan, author);
         // Objects first, whole; only then may the branch point at them.
-        this.objects.flushBatch();
-        this.refs.moveHead(commit);
+        await this.objects.flushBatch();
+        await this.refs.moveHead(commit);
         this.repacker.maybePack();
         return commit;
       } finally {
@@ -172,13 +172,13 @@ export class ChannelStore implements ObjectSink {
       let next: string | undefined;
       try {
         next = await decide(await this.head());
-        this.objects.flushBatch();
+        await this.objects.flushBatch();
       } finally {
         this.objects.closeBatch();
       }
       if (next !== undefined) {
         this.refs.checkHeadUnchanged();
-        this.refs.moveHead(next);
+        await this.refs.moveHead(next);
         this.repacker.maybePack();
       }
       return this.head();

@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import type { HealthService } from "../messages/health.ts";
+import type { HealthService } from "../repositories/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
 import type { SyncService } from "../sync/service.ts";

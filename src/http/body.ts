@@ -18,8 +18,17 @@ export const isJson = (contentType: string) => /^application\/(?:[\w.+-]+\+)?jso
  * known to be over `maxBytes` (by its Content-Length, or while reading).
  */
 export const readBodyBytes = async (request: Request, maxBytes: number, tooLarge: () => Error): Promise<Buffer> => {
-  const declared = Number(request.headers.get("content-length") ?? 0);
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? 0);
   if (declared > maxBytes) throw tooLarge();
+  // A declared length is what the body holds (HTTP's framing): read it in one
+  // native call. Iterating the stream chunk by chunk cost a tenth of a send's
+  // time at 50 clients; only a chunked body (no length) needs it.
+  if (length !== null && /^\d+$/.test(length)) {
+    const bytes = Buffer.from(await request.arrayBuffer());
+    if (bytes.byteLength > maxBytes) throw tooLarge();
+    return bytes;
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {

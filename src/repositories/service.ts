@@ -84,8 +84,13 @@ export const gitdirsUnder = (reposDir: string) => {
   );
 };
 
+/** The key a channel is found by: names are case-insensitive (ASCII only, see names.ts), as SQLite's NOCASE compares them. */
+const nameKey = (owner: string, name: string) => `${owner.toLowerCase()}/${name.toLowerCase()}`;
+
 export class RepositoryService {
   private readonly channels = new Map<number, Channel>();
+  /** The same channels by nameKey: every send resolves its channel, and a query per send was 3% of its time. */
+  private readonly byName = new Map<string, Channel>();
   private creating: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -127,7 +132,7 @@ export class RepositoryService {
       const problem = await inspectBranch(store, undefined);
       if (problem) throw damaged(`${owner}/${name}`, gitdir, problem);
       const row = db.insertRepository(owner, name, createdAt);
-      service.channels.set(row.id, { ...service.describe(row), store });
+      service.add({ ...service.describe(row), store });
     }
     checkOwner(defaultRepository.owner);
     checkName(defaultRepository.name);
@@ -170,15 +175,16 @@ export class RepositoryService {
 
   /**
    * What stops the channels being written now, for /health: a directory that
-   * cannot be written, a damaged pack (two stats a pack while none changes),
-   * a branch that moved or vanished under this server. Empty when all is well.
+   * cannot be written, damage `packDamage` finds in a channel's packs (see
+   * HealthService, which decides how often packs are looked at), a branch
+   * that moved or vanished under this server. Empty when all is well.
    */
-  health(): string[] {
+  health(packDamage: (channel: Channel) => string[]): string[] {
     const problems: string[] = [];
     const unwritable = firstUnwritable([join(this.reposDir, ".."), this.reposDir, ...this.list().flatMap((c) => writtenDirs(c.store.gitdir))]);
     if (unwritable) problems.push(unwritable.message);
     for (const channel of this.list()) {
-      for (const damage of inspectPacks(channel.store.gitdir)) problems.push(`channel ${channel.fullName}: ${describePackDamage(damage)}`);
+      problems.push(...packDamage(channel));
       try {
         channel.store.checkHeadUnchanged();
       } catch (error) {
@@ -200,8 +206,13 @@ export class RepositoryService {
   private async attach(row: RepositoryRow) {
     const store = await this.openStore(row.owner, row.name, row.created_at);
     const channel = { ...this.describe(row), store };
-    this.channels.set(row.id, channel);
+    this.add(channel);
     return channel;
+  }
+
+  private add(channel: Channel) {
+    this.channels.set(channel.id, channel);
+    this.byName.set(nameKey(channel.owner, channel.name), channel);
   }
 
   /** Opens (or creates) a channel's git repository and records in it which channel it is. */
@@ -241,15 +252,14 @@ export class RepositoryService {
     const store = await this.openStore(owner, name, createdAt);
     const row = this.db.insertRepository(owner, name, createdAt);
     const channel = { ...this.describe(row), store };
-    this.channels.set(row.id, channel);
+    this.add(channel);
     return channel;
   }
 
   /** The channel named "owner/name" (any letter case), or the 404 that says it does not exist. */
   resolve(fullName: string): Channel {
     const { owner, name } = parseFullName(fullName);
-    const row = this.db.findRepository(owner, name);
-    const channel = row && this.channels.get(row.id);
+    const channel = this.byName.get(nameKey(owner, name));
     if (!channel) {
       throw new UnknownRepositoryError(`repository ${owner}/${name} does not exist; create it with POST /repositories`);
     }

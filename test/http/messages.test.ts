@@ -385,6 +385,14 @@ describe("channels and search", () => {
     const { messages } = await list(gitchat, `?q=${encodeURIComponent("   ")}`);
     expect(messages.length).toBeGreaterThan(0);
   });
+
+  test("a message sent to a channel named in another letter case is answered and listed under the channel's own name", async () => {
+    const m = await send(gitchat, { content: "shouting the name", repository: "ACME/Side", type: "notice" });
+    expect(m.repository).toBe("acme/side");
+    expect(m.type).toBe("notice");
+    const { messages } = await list(gitchat, "?repository=acme/side");
+    expect(messages.find((x) => x.id === m.id)).toEqual(m);
+  });
 });
 
 describe("health", () => {

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { hasStackTrace, listAll, post, sendMany } from "../support/damage.ts";
-import { runCli, startServer } from "../support/server.ts";
+import { healthOnceItIs, runCli, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
 setDefaultTimeout(60_000);
@@ -85,9 +85,7 @@ test("an index overwritten under a running server: /health answers 503 instead o
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     expect((await listAll(server.url)).size).toBe(20);
     overwrite(db, 0, 4 * 4096);
-    const health = await fetch(`${server.url}/health`);
-    expect(health.status).toBe(503);
-    const body = (await health.json()) as { status: string; database: { ok: boolean; error?: string } };
+    const body = (await healthOnceItIs(server.url, 503)) as { status: string; database: { ok: boolean; error?: string } };
     expect(body.status).toBe("degraded");
     expect(body.database.ok).toBe(false);
     expect(existsSync(db)).toBe(true);

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fsck, runGit } from "../support/git.ts";
 import { gitdirOf, hasStackTrace, listAll, packsOf, post, sendMany } from "../support/damage.ts";
-import { runCli, startServer } from "../support/server.ts";
+import { healthOnceItIs, runCli, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
 setDefaultTimeout(60_000);
@@ -68,9 +68,7 @@ test("a pack truncated under a running server: /health answers 503 naming the fi
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const pack = packsOf(gitdirOf(dataDir)).at(-1)!;
     halve(pack);
-    const health = await fetch(`${server.url}/health`);
-    expect(health.status).toBe(503);
-    const body = (await health.json()) as { status: string; git: { ok: boolean; error?: string } };
+    const body = (await healthOnceItIs(server.url, 503)) as { status: string; git: { ok: boolean; error?: string } };
     expect(body.status).toBe("degraded");
     expect(body.git.ok).toBe(false);
     expect(body.git.error).toContain(basename(pack));

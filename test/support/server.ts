@@ -90,3 +90,19 @@ export const sendWithToken = (url: string, token: string, content = "with a doll
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({ content }),
   });
+
+/**
+ * GET /health until it answers `status` (its costly checks are rechecked
+ * about once a second, so damage shows within a second or so); the answer's
+ * body. Throws after `timeoutMs` with the last status seen.
+ */
+export const healthOnceItIs = async (url: string, status: number, timeoutMs = 30_000): Promise<unknown> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await fetch(`${url}/health`);
+    const body: unknown = await answer.json();
+    if (answer.status === status) return body;
+    if (Date.now() > deadline) throw new Error(`/health still answers ${answer.status} (${JSON.stringify(body)}), not ${status}`);
+    await Bun.sleep(50);
+  }
+};

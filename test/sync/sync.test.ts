@@ -52,6 +52,27 @@ test("a second server pointed at the same repository pulls the history and both 
   expect((await fsck(join(first.dataDir, "repos", "alice", "chat.git"))).code).toBe(0);
 });
 
+test("/health counts every message the index holds, after sends and after a pull, without counting them again", async () => {
+  const github = await standIn();
+  const first = await server(github);
+  for (let i = 0; i < 5; i++) await send(first, `from first ${i}`);
+  expect((await call(first, "POST", "/push")).body.success).toBe(true);
+
+  const second = await server(github);
+  const messagesInHealth = async () => {
+    const answer = await call(second, "GET", "/health");
+    expect(answer.status).toBe(200);
+    return answer.body.database.messages as number;
+  };
+  // The count is taken once, here; from now on it is kept as messages arrive.
+  expect(await messagesInHealth()).toBe(0);
+  await Promise.all([send(second, "on the second server"), send(second, "and another")]);
+  expect(await messagesInHealth()).toBe(2);
+  expect((await call(second, "POST", "/pull")).body.success).toBe(true);
+  expect(await messagesInHealth()).toBe(7);
+  expect(second.db.countMessages()).toBe(7);
+});
+
 test("a pulled message older than what a poller has seen still reaches it through the cursor", async () => {
   const github = await standIn();
   const first = await server(github);
