@@ -12,7 +12,7 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncOffThread, makeDirectory } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
@@ -27,6 +27,24 @@ export type PackResult = { objects: number; deltas: number; bytes: number; pack:
 /** Packs with fewer objects than this are folded into the next background pack (a commit writes one). */
 export const SMALL_PACK_OBJECTS = 1000;
 
+/**
+ * The repack runs on the JS thread beside the send path, so it gives requests
+ * a turn whenever it has run this long: a segment's tree is up to a thousand
+ * entries (50 KB), and sixteen of them read, deltified and deflated in one go
+ * held every request for tens of milliseconds.
+ */
+const TURN_MS = 2;
+
+/** Resolves at once, or after giving the event loop a turn when TURN_MS have passed since the last. */
+const turns = () => {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < TURN_MS) return;
+    await Bun.sleep(0);
+    since = performance.now();
+  };
+};
+
 /** The small packs of a repository and the ids they hold, read from their indexes. */
 export const listSmallPacks = (gitdir: string) => {
   const dir = join(gitdir, "objects", "pack");
@@ -39,9 +57,18 @@ export const listSmallPacks = (gitdir: string) => {
   }
   for (const file of files) {
     if (!file.endsWith(".idx")) continue;
-    const idx = readFileSync(join(dir, file));
-    const count = checkIndexHeader(idx, idx.length);
+    // The header says how many objects a pack holds: only a small pack's index
+    // is read whole, so a fold costs the same however many packs the history has.
+    const fd = openSync(join(dir, file), "r");
+    let count: number;
+    try {
+      const head = Buffer.alloc(INDEX_HEADER_SIZE);
+      count = checkIndexHeader(head.subarray(0, readSync(fd, head, 0, INDEX_HEADER_SIZE, 0)), fstatSync(fd).size);
+    } finally {
+      closeSync(fd);
+    }
     if (count >= SMALL_PACK_OBJECTS) continue;
+    const idx = readFileSync(join(dir, file));
     const oids: string[] = [];
     for (let i = 0; i < count; i++) oids.push(idx.toString("hex", INDEX_HEADER_SIZE + i * 20, INDEX_HEADER_SIZE + i * 20 + 20));
     packs.push({ name: file.slice(0, -4), oids });
@@ -72,10 +99,10 @@ const treeChains = async (store: ObjectSource, head: string | undefined, loose: 
   for (let commit = head; commit && loose.has(commit); commit = (await store.readCommit(commit)).parent[0]) commits.push(commit);
   const chains = new Map<string, string[]>();
   const claimed = new Set<string>();
-  let sinceYield = 0;
+  const turn = turns();
   for (const commit of commits.reverse()) {
     // Reads here are synchronous underneath: give requests a turn now and then.
-    if (++sinceYield % 16 === 0) await Bun.sleep(0);
+    await turn();
     for (const added of await objectsAddedBy(store, commit)) {
       if (added.kind !== "tree" || claimed.has(added.oid) || !loose.has(added.oid)) continue;
       claimed.add(added.oid);
@@ -98,7 +125,7 @@ export const writeTreeChains = async (
   read: (oid: string) => Promise<{ type: ObjectType; content: Uint8Array }>,
 ) => {
   const done = new Set<string>();
-  let sinceYield = 0;
+  const turn = turns();
   for (const oids of chains) {
     // Contents of the versions that later versions may use as bases.
     const kept = new Map<number, { oid: string; content: Uint8Array }>();
@@ -110,7 +137,7 @@ export const writeTreeChains = async (
       kept.set(i, { oid, content });
       done.add(oid);
       // Let requests in between: this runs beside the send path.
-      if (++sinceYield % 16 === 0) await Bun.sleep(0);
+      await turn();
     }
   }
   return done;
@@ -150,12 +177,12 @@ export const packLooseObjects = async (store: ObjectSource, sync: boolean): Prom
       if ((heldBytes += bytes.length) >= 1 << 20) writeHeld();
     });
     const done = await writeTreeChains(writer, chains.values(), (oid) => store.readObject(oid));
-    let sinceYield = 0;
+    const turn = turns();
     for (const oid of candidates) {
       if (done.has(oid)) continue;
       const { type, content } = await store.readObject(oid);
       writer.add(oid, type, content);
-      if (++sinceYield % 256 === 0) await Bun.sleep(0);
+      await turn();
     }
     const checksum = writer.finish();
     writeHeld();
