@@ -6,7 +6,7 @@
  * the fsyncs: a killed process still leaves whole files (the kernel holds
  * them), but a power cut may lose or empty recent ones.
  */
-import { close, closeSync, fsync, fsyncSync, mkdirSync, open, openSync, readdirSync, renameSync, rmSync, statSync, write, writeSync } from "node:fs";
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
@@ -17,10 +17,6 @@ import { promisify } from "node:util";
  * order of the steps is the same: each is awaited before the next begins.
  */
 export const fsyncOffThread = promisify(fsync);
-
-const openOffThread = promisify(open);
-const writeOffThread = promisify(write);
-const closeOffThread = promisify(close);
 
 /** Creates the file at `path` (it must not be there) and writes all of `bytes`; the open descriptor. */
 const createWith = (path: string, data: Uint8Array | string, mode: number) => {
@@ -45,19 +41,13 @@ export const writeNewFile = (path: string, data: Uint8Array | string, sync: bool
   }
 };
 
-/**
- * writeNewFile with its system calls awaited on worker threads, as its fsync
- * (see fsyncOffThread): creating a file took about a millisecond on this
- * machine's ext4 under load, a third of the JS thread's time at 50 clients.
- */
+/** writeNewFile, with its fsync awaited on a worker thread (see fsyncOffThread). */
 export const writeNewFileAsync = async (path: string, data: Uint8Array | string, sync: boolean, mode = 0o444) => {
-  const bytes = typeof data === "string" ? Buffer.from(data) : data;
-  const fd = await openOffThread(path, "w", mode);
+  const fd = createWith(path, data, mode);
   try {
-    for (let offset = 0; offset < bytes.length; ) offset += (await writeOffThread(fd, bytes, offset, bytes.length - offset)).bytesWritten;
     if (sync) await fsyncOffThread(fd);
   } finally {
-    await closeOffThread(fd);
+    closeSync(fd);
   }
 };
 
