@@ -5,6 +5,7 @@
  * another does not, and the union of two trees that a merge commits.
  */
 import { compareEntries, type TreeEntry } from "./objects.ts";
+import { walkChanges } from "./commit-files.ts";
 import type { ObjectSink, ObjectSource } from "./object-source.ts";
 
 /** Commits older than this before the one sought are not searched (clock skew between machines). */
@@ -244,21 +245,11 @@ export type AddedObject = { oid: string; path: string; kind: "tree" | "blob" };
 
 /** The trees and blobs of `commit`'s tree that none of its parents' trees has at the same path. */
 export const objectsAddedBy = async (store: ObjectSource, commit: string): Promise<AddedObject[]> => {
-  const { tree, parent } = await store.readCommit(commit);
-  const parentTrees = await Promise.all(parent.map(async (p) => (await store.readCommit(p)).tree));
   const added: AddedObject[] = [];
-  const walk = async (oid: string, parents: string[], path: string) => {
-    if (parents.includes(oid)) return;
-    added.push({ oid, path, kind: "tree" });
-    for (const { entry, same } of await store.changedEntries(oid, parents)) {
-      if (entry.mode === "40000") {
-        await walk(entry.oid, same.filter((e) => e.mode === "40000").map((e) => e.oid), `${path}/${entry.name}`);
-      } else if (entry.mode !== "160000") {
-        added.push({ oid: entry.oid, path: `${path}/${entry.name}`, kind: "blob" });
-      }
-    }
-  };
-  await walk(tree, parentTrees, "");
+  await walkChanges(store, commit, ({ path, entry }) => {
+    // A submodule's commit is not in this repository.
+    if (entry.mode !== "160000") added.push({ oid: entry.oid, path, kind: entry.mode === "40000" ? "tree" : "blob" });
+  });
   return added;
 };
 
