@@ -211,6 +211,11 @@ test("a message file changed on the remote keeps the original at its path, and b
 
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["what I said"]);
+  // The server's log says which commit changed which message.
+  const rewrite = (await clone.git("rev-parse", "HEAD")).trim();
+  expect(gitchat.lines.filter((line) => line.includes(" was changed by commit "))).toEqual([
+    `alice/chat: ${path} was changed by commit ${rewrite}; both versions are kept in git`,
+  ]);
   const dir = join(gitchat.dataDir, "repos", "alice", "chat.git");
   expect(JSON.parse((await runGit(["--git-dir", dir, "show", `main:${path}`])).stdout).content).toBe("what I said");
   const copy = (await localTree(gitchat.dataDir)).split("\n").find((line) => line.includes(`${sent.id}.conflict-`))!;
