@@ -14,7 +14,7 @@ import { accessSync, closeSync, constants, openSync, readdirSync, readSync, stat
 import { join } from "node:path";
 import { ReadOnlyStorageError, storageFailure } from "../errors.ts";
 import { describeRef, readRef, REF } from "./refs.ts";
-import { checkIndexHeader, INDEX_HEADER_SIZE } from "./pack-reader.ts";
+import { indexCountAt } from "./pack-reader.ts";
 import type { ObjectSource } from "./object-source.ts";
 
 export type PackDamage = { file: string; reason: string };
@@ -36,7 +36,7 @@ const inspectPack = (packPath: string, idxPath: string, packSize: number, idxSiz
   let recorded: Buffer;
   try {
     // The header and the trailer alone: the rest of the index is not read.
-    count = checkIndexHeader(readAt(idxPath, 0, INDEX_HEADER_SIZE), idxSize);
+    count = indexCountAt(idxPath, idxSize);
     recorded = readAt(idxPath, idxSize - 40, 20);
   } catch (error) {
     return { file: idxPath, reason: (error as Error).message };

@@ -44,7 +44,7 @@ export const INDEX_HEADER_SIZE = 8 + 1024;
  * object count. Throws, saying why, when they cannot be one index (a
  * truncated or overwritten file).
  */
-export const checkIndexHeader = (head: Buffer, size: number) => {
+const checkIndexHeader = (head: Buffer, size: number) => {
   if (size < INDEX_HEADER_SIZE + 40 || head.length < INDEX_HEADER_SIZE) {
     throw new StoreIntegrityError(`it is ${size} bytes, shorter than any pack index`);
   }
@@ -55,6 +55,17 @@ export const checkIndexHeader = (head: Buffer, size: number) => {
     throw new StoreIntegrityError(`it is ${size} bytes, which cannot index the ${count} objects it counts`);
   }
   return count;
+};
+
+/** The object count of the pack index at `path` (`size` bytes long), read from its header alone and checked as checkIndexHeader checks it. */
+export const indexCountAt = (path: string, size: number) => {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(INDEX_HEADER_SIZE);
+    return checkIndexHeader(head.subarray(0, readSync(fd, head, 0, INDEX_HEADER_SIZE, 0)), size);
+  } finally {
+    closeSync(fd);
+  }
 };
 
 /** A version 2 pack index: its sorted ids back to back, each one's offset in the pack, and the checksum of the pack it indexes. */

@@ -12,14 +12,14 @@
  * lowest set bit) so that no delta chain is deeper than log2(versions) while
  * each delta holds only a few commits' worth of new entries.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncOffThread, makeDirectory } from "./durable.ts";
 import { objectsAddedBy } from "./history.ts";
 import { installPack, type ObjectDatabase } from "./object-db.ts";
 import type { ObjectType } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
-import { checkIndexHeader, INDEX_HEADER_SIZE } from "./pack-reader.ts";
+import { indexCountAt, INDEX_HEADER_SIZE } from "./pack-reader.ts";
 import { PackWriter } from "./packfile.ts";
 
 export type PackResult = { objects: number; deltas: number; bytes: number; pack: string; folded: string[] };
@@ -59,16 +59,10 @@ export const listSmallPacks = (gitdir: string) => {
     if (!file.endsWith(".idx")) continue;
     // The header says how many objects a pack holds: only a small pack's index
     // is read whole, so a fold costs the same however many packs the history has.
-    const fd = openSync(join(dir, file), "r");
-    let count: number;
-    try {
-      const head = Buffer.alloc(INDEX_HEADER_SIZE);
-      count = checkIndexHeader(head.subarray(0, readSync(fd, head, 0, INDEX_HEADER_SIZE, 0)), fstatSync(fd).size);
-    } finally {
-      closeSync(fd);
-    }
+    const path = join(dir, file);
+    const count = indexCountAt(path, statSync(path).size);
     if (count >= SMALL_PACK_OBJECTS) continue;
-    const idx = readFileSync(join(dir, file));
+    const idx = readFileSync(path);
     const oids: string[] = [];
     for (let i = 0; i < count; i++) oids.push(idx.toString("hex", INDEX_HEADER_SIZE + i * 20, INDEX_HEADER_SIZE + i * 20 + 20));
     packs.push({ name: file.slice(0, -4), oids });
