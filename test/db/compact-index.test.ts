@@ -7,6 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { MIGRATIONS, openDatabase, type MessageRow } from "../../src/db/database.ts";
+import { databaseAtVersion } from "../support/schema.ts";
 import { tempDir } from "../support/tmp.ts";
 import { mountTmpfs, type Tmpfs } from "../support/tmpfs.ts";
 
@@ -29,10 +30,7 @@ test("a database made by the schema before the compact index migrates in place a
   const path = join(tempDir(), "g.db");
   // Schema version 7, filled as that version filled it: arrival numbers from
   // the time the database was made in microseconds, the search index by the code.
-  const old = new Database(path, { create: true, strict: true });
-  old.run("PRAGMA journal_mode = WAL");
-  for (const migration of MIGRATIONS.slice(0, 7)) old.run(migration);
-  old.run("PRAGMA user_version = 7");
+  const old = databaseAtVersion(path, 7);
   const start = 1_764_000_000_000_000;
   old.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', ?)", [start]);
   old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
@@ -82,9 +80,7 @@ test("a database made by the schema before the compact index migrates in place a
 
 /** A schema-version-7 index of `count` messages in one channel, at `path`. */
 const makeVersion7 = (path: string, count = 2000) => {
-  const old = new Database(path, { create: true, strict: true });
-  for (const migration of MIGRATIONS.slice(0, 7)) old.run(migration);
-  old.run("PRAGMA user_version = 7");
+  const old = databaseAtVersion(path, 7);
   old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
   const insert = old.query(
     "INSERT INTO messages (id, repository_id, author, content, type, created_at, git_hash, segment) VALUES (?, 1, 'alice', ?, 'message', ?, ?, 0)",

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { Database } from "bun:sqlite";
-import { MIGRATIONS, openDatabase } from "../../src/db/database.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import { databaseAtVersion } from "../support/schema.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const message = (n: number) => ({
@@ -98,10 +98,7 @@ test("channel names are unique whatever their letter case", () => {
 test("a database from before the search index was written by the code still finds its messages, and new ones, after the upgrade", () => {
   const path = join(tempDir(), "g.db");
   // Schema version 6: the search index was filled by a trigger.
-  const old = new Database(path, { create: true, strict: true });
-  old.run("PRAGMA journal_mode = WAL");
-  for (const migration of MIGRATIONS.slice(0, 6)) old.run(migration);
-  old.run("PRAGMA user_version = 6");
+  const old = databaseAtVersion(path, 6);
   old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
   const m = message(1);
   old.run(
