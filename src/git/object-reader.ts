@@ -6,7 +6,58 @@
  */
 import { StoreIntegrityError } from "../errors.ts";
 import type { ObjectDatabase } from "./object-db.ts";
-import { parseCommit, parseTree, type ParsedCommit, type TreeEntry } from "./objects.ts";
+import { compareEntries, parseCommit, parseTree, type ParsedCommit, type TreeEntry } from "./objects.ts";
+
+/** The entry of a raw tree that starts at `start` and whose name ends at `nul`. */
+const entryAt = (raw: Buffer, start: number, nul: number): TreeEntry => {
+  const space = raw.indexOf(0x20, start);
+  return { mode: raw.toString("latin1", start, space), name: raw.toString("utf8", space + 1, nul), oid: raw.toString("hex", nul + 1, nul + 21) };
+};
+
+/**
+ * The entries of a tree that its one parent does not have with the same id,
+ * found by stepping through both trees' bytes side by side (both are sorted):
+ * an entry whose bytes equal the parent's is skipped without being decoded,
+ * so a directory where one entry changed (a day in a month, a month in a
+ * year) costs a byte comparison per entry, not a parse of both trees.
+ */
+const changedRawEntries = (tree: Uint8Array, parent: Uint8Array) => {
+  const a = Buffer.from(tree.buffer, tree.byteOffset, tree.byteLength);
+  const b = Buffer.from(parent.buffer, parent.byteOffset, parent.byteLength);
+  const changed: { entry: TreeEntry; same: TreeEntry[] }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length) {
+    const aNul = a.indexOf(0, i);
+    const aEnd = aNul + 21;
+    if (j >= b.length) {
+      changed.push({ entry: entryAt(a, i, aNul), same: [] });
+      i = aEnd;
+      continue;
+    }
+    const bNul = b.indexOf(0, j);
+    const bEnd = bNul + 21;
+    if (aEnd - i === bEnd - j && a.compare(b, j, bEnd, i, aEnd) === 0) {
+      i = aEnd;
+      j = bEnd;
+      continue;
+    }
+    const entry = entryAt(a, i, aNul);
+    const before = entryAt(b, j, bNul);
+    if (entry.name === before.name) {
+      changed.push({ entry, same: [before] });
+      i = aEnd;
+      j = bEnd;
+    } else if (compareEntries(entry, before) > 0) {
+      // The parent's entry is not in this tree (never so for messages): step past it.
+      j = bEnd;
+    } else {
+      changed.push({ entry, same: [] });
+      i = aEnd;
+    }
+  }
+  return changed;
+};
 
 export const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
@@ -55,6 +106,7 @@ export class ObjectReader {
       if (raw.length > parentRaw.length && Buffer.from(raw.buffer, raw.byteOffset, parentRaw.length).equals(parentRaw)) {
         return parseTree(raw.subarray(parentRaw.length)).map((entry) => ({ entry, same: [] }));
       }
+      return changedRawEntries(raw, parentRaw);
     }
     const entries = await this.readTree(tree);
     const maps = await Promise.all(parents.map(async (p) => new Map((await this.readTree(p)).map((e) => [e.name, e]))));
@@ -82,8 +134,8 @@ export class ObjectReader {
     if (type !== "commit") throw new StoreIntegrityError(`object ${oid} should be a commit but is a ${type}`);
     const commit = parseCommit(content);
     this.commitCache.set(oid, commit);
-    // Commits are small, and walks revisit recent ones: keep the last few thousand.
-    if (this.commitCache.size > 4096) this.commitCache.delete(this.commitCache.keys().next().value!);
+    // Commits are small, and a push or a pull reads each twice (the walk that finds them, then their trees): keep 16,384, a few MB.
+    if (this.commitCache.size > 16384) this.commitCache.delete(this.commitCache.keys().next().value!);
     return commit;
   }
 

@@ -88,6 +88,31 @@ test("one commit holds a whole batch, and the files a commit introduced are foun
   expect(await store.listFiles(next, isMessagePath)).toHaveLength(26);
 });
 
+test("a commit made elsewhere that adds a file between others, alters one and removes one: only the added file is new, the altered one is reported", async () => {
+  const gitdir = join(tempDir(), "c.git");
+  const store = await ChannelStore.open(gitdir);
+  const [first, middle, last] = [record(1), record(2), record(3)];
+  const base = await commitMessages(store, [first, middle, last], author);
+  // By the git CLI, as another program pushing around gitchat would: in the same
+  // directory, `middle` is removed, `first` rewritten, and a file sorted between them added.
+  const env = { GIT_DIR: gitdir, GIT_INDEX_FILE: join(tempDir(), "index"), ...Object.fromEntries(["AUTHOR", "COMMITTER"].flatMap((w) => [[`GIT_${w}_NAME`, "x"], [`GIT_${w}_EMAIL`, "x@x"]])) };
+  const blob = async (text: string) => (await runGit(["hash-object", "-w", "--stdin"], { env, stdin: text })).stdout.trim();
+  const between = { ...record(0), id: `${first.id.slice(0, -1)}${first.id.endsWith("f") ? "e" : "f"}` };
+  const [low, high] = first.id < between.id ? [first, between] : [between, first];
+  expect(low.id < high.id && high.id < middle.id).toBe(true);
+  await runGit(["read-tree", base], { env });
+  await runGit(["rm", "--cached", "-q", messagePath(middle, 0)], { env });
+  await runGit(["update-index", "--cacheinfo", `100644,${await blob("{}")},${messagePath(first, 0)}`], { env });
+  await runGit(["update-index", "--add", "--cacheinfo", `100644,${await blob(new TextDecoder().decode(encodeMessage(between)))},${messagePath(between, 0)}`], { env });
+  const tree = (await runGit(["write-tree"], { env })).stdout.trim();
+  const commit = (await runGit(["commit-tree", tree, "-p", base, "-m", "elsewhere"], { env })).stdout.trim();
+  const { added, altered } = await store.introducedFiles(commit, isMessagePath);
+  expect({ added: added.map((f) => f.path), altered: altered.map((f) => f.path) }).toEqual({
+    added: [messagePath(between, 0)],
+    altered: [messagePath(first, 0)],
+  });
+});
+
 test("writes queued on one repository run one at a time, in order", async () => {
   const store = await ChannelStore.open(join(tempDir(), "c.git"));
   const commits = await Promise.all(Array.from({ length: 20 }, (_, i) => commitMessages(store, [record(i)], author)));
