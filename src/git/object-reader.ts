@@ -1,8 +1,8 @@
 /**
  * Commits, trees and blobs read by id from the object database, parsed and
  * checked for their type, with small caches: the trees along today's path
- * (which every commit rewrites and the next one reads again) and the last few
- * thousand commits (which walks revisit).
+ * (which every commit rewrites and the next one reads again) and the last
+ * 16,384 commits (which walks revisit).
  */
 import { StoreIntegrityError } from "../errors.ts";
 import type { ObjectDatabase } from "./object-db.ts";
