@@ -34,6 +34,21 @@
   refreshTimes(list);
   setInterval(function () { refreshTimes(list); }, 30000);
 
+  // --- A very tall message is folded, with a button that shows the rest.
+  var FOLD_PX = 400;
+  function foldTall(li) {
+    var content = li.querySelector(".content");
+    if (!content || content.classList.contains("folded") || content.scrollHeight <= FOLD_PX) return;
+    content.classList.add("folded");
+    var more = document.createElement("button");
+    more.type = "button";
+    more.className = "show-more";
+    more.textContent = "Show more";
+    more.setAttribute("aria-expanded", "false");
+    content.after(more);
+  }
+  list.querySelectorAll("li.message").forEach(foldTall);
+
   // --- Scrolling: stay at the bottom unless the reader scrolled up.
   var stick = true;
   function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 48; }
@@ -68,6 +83,7 @@
         var older = node.nextElementSibling && node.nextElementSibling.classList.contains("message") && !node.previousElementSibling;
         placeInTimeOrder(node);
         refreshTimes(node);
+        foldTall(node);
         var pending = list.querySelector("li.pending");
         if (pending && pending.getAttribute("data-content") === node.querySelector(".content").textContent) pending.remove();
         if (!older) appendedNew = true;
@@ -215,13 +231,29 @@
     });
   }
 
-  // --- Copying a commit hash.
+  // --- Copying a commit hash, or a code block's code.
+  function copy(button, text, after) {
+    var done = function () {
+      button.classList.add("copied");
+      if (after) { button.textContent = after.copied; }
+      setTimeout(function () { button.classList.remove("copied"); if (after) button.textContent = after.idle; }, 1200);
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {});
+  }
   list.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("button.hash") : null;
-    if (!button) return;
-    var hash = button.getAttribute("data-copy");
-    var done = function () { button.classList.add("copied"); setTimeout(function () { button.classList.remove("copied"); }, 1200); };
-    if (navigator.clipboard) navigator.clipboard.writeText(hash).then(done, function () {});
+    var target = event.target.closest ? event.target : null;
+    if (!target) return;
+    var hash = target.closest("button.hash");
+    if (hash) { copy(hash, hash.getAttribute("data-copy")); return; }
+    var code = target.closest("button.copy-code");
+    if (code) { copy(code, code.parentElement.querySelector("code").textContent, { idle: "Copy", copied: "Copied" }); return; }
+    var more = target.closest("button.show-more");
+    if (more) {
+      var content = more.previousElementSibling;
+      var folded = content.classList.toggle("folded");
+      more.textContent = folded ? "Show more" : "Show less";
+      more.setAttribute("aria-expanded", String(!folded));
+    }
   });
 
   // --- Theme: follows the system until chosen; the choice is remembered.

@@ -1,6 +1,7 @@
 /** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
 import type { MessageView } from "../src/messages/service.ts";
 import { html, type SafeHtml } from "./html.ts";
+import { renderMessage } from "./markdown.ts";
 
 export type ChannelItem = {
   fullName: string;
@@ -29,7 +30,7 @@ export const messageItem = (m: MessageView) => {
   const short = m.git_hash.slice(0, 7);
   return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"
   ><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
-  ><div class="content">${m.content}</div></li>`;
+  ><div class="content" dir="auto">${renderMessage(m)}</div></li>`;
 };
 
 /** The top of the list: loads older messages when scrolled into view. */

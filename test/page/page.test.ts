@@ -596,6 +596,11 @@ const contrast = (a: string, b: string) => {
 test("text passes WCAG AA contrast (4.5:1) in both themes", async () => {
   await createChannel("look/contrast");
   await sendByApi("contrast check", "look/contrast");
+  // Markdown and highlighted code: a link, a quote, inline code, and each kind of token.
+  await sendByApi(
+    "a [link](https://example.com), `inline code`\n> a quote\n```js\n// a comment\nfunction greet(name) { return console.log(\"hi\", name, 42, true); }\nclass A extends B {}\n```",
+    "look/contrast",
+  );
   for (const colorScheme of ["light", "dark"] as const) {
     const { page, problems } = await open("/c/look/contrast", { colorScheme });
     await waitForMessage(page, "contrast check");
@@ -610,6 +615,7 @@ test("text passes WCAG AA contrast (4.5:1) in both themes", async () => {
       const selectors = [
         "body", ".message .author", ".message time", ".message .content", "button.hash", ".channels a",
         ".channels .badge", ".section", ".add label", "button.send", ".add button", "#channel-title", "textarea",
+        ".content a", ".content blockquote", ".content :not(pre) > code", "pre code", "pre code [class*='hljs-']",
       ];
       return selectors.flatMap((selector) =>
         Array.from(document.querySelectorAll(selector)).map((el) => ({
