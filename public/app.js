@@ -80,8 +80,11 @@
         var id = node.getAttribute("data-id");
         var copies = list.querySelectorAll('li.message[data-id="' + id + '"]');
         if (copies.length > 1) { node.remove(); return; }
-        var older = node.nextElementSibling && node.nextElementSibling.classList.contains("message") && !node.previousElementSibling;
         placeInTimeOrder(node);
+        // Only a message that lands after every other is new: older ones loaded above are not.
+        var later = node.nextElementSibling;
+        while (later && !(later.classList.contains("message") && !later.classList.contains("pending"))) later = later.nextElementSibling;
+        var older = !!later;
         refreshTimes(node);
         foldTall(node);
         var pending = list.querySelector("li.pending");
@@ -154,6 +157,22 @@
         if (textarea.value.trim() !== "") form.requestSubmit();
       }
     });
+    // A draft is kept per channel (in this browser) across switching channels and reloading.
+    var draftKey = "gitchat-draft:" + location.pathname;
+    var saveDraft = function () {
+      try {
+        if (textarea.value) localStorage.setItem(draftKey, textarea.value);
+        else localStorage.removeItem(draftKey);
+      } catch (e) {}
+    };
+    try {
+      var draft = localStorage.getItem(draftKey);
+      if (draft && !textarea.value) { textarea.value = draft; grow(); }
+    } catch (e) {}
+    textarea.addEventListener("input", saveDraft);
+    // The composer has focus on load, its caret after any draft.
+    textarea.focus();
+    textarea.setSelectionRange(textarea.value.length, textarea.value.length);
     // The text is taken when the person sends it, not when htmx gets round to the
     // request: while one message is on its way the next waits in this queue (the
     // form has hx-sync "queue all"), so two messages never merge into one.
@@ -191,6 +210,7 @@
       list.append(li);
       outbox.push({ text: text, li: li, key: keyFor(text) });
       textarea.value = "";
+      saveDraft();
       grow();
       showError(errorBox, "");
       toBottom();
@@ -214,6 +234,7 @@
         failed.push({ text: entry.text, key: entry.key });
         if (failed.length > 20) failed.shift();
         textarea.value = textarea.value ? entry.text + "\n" + textarea.value : entry.text;
+        saveDraft();
         grow();
         showError(errorBox, errorText(event.detail.xhr));
       }
@@ -274,10 +295,18 @@
       sidebar.classList.toggle("open", open);
       menu.setAttribute("aria-expanded", String(open));
     };
-    menu.addEventListener("click", function () { setOpen(!sidebar.classList.contains("open")); });
+    menu.addEventListener("click", function () {
+      var open = !sidebar.classList.contains("open");
+      setOpen(open);
+      // Focus goes with the drawer, not left on the page it covers.
+      if (open) {
+        var here = sidebar.querySelector("a[aria-current=page]") || sidebar.querySelector("a, button, input");
+        if (here) setTimeout(function () { here.focus(); }, 0);
+      }
+    });
     // Open, it covers the menu button: a tap beside it or Escape folds it away again.
     document.addEventListener("click", function (event) {
-      if (sidebar.classList.contains("open") && !sidebar.contains(event.target) && !menu.contains(event.target)) setOpen(false);
+      if (sidebar.classList.contains("open") && !sidebar.contains(event.target) && !menu.contains(event.target)) { setOpen(false); menu.focus(); }
     });
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && sidebar.classList.contains("open")) { setOpen(false); menu.focus(); }
