@@ -69,6 +69,16 @@ const signingKey = (config: Config, log: Log) => {
   return key;
 };
 
+/**
+ * `gitchat signing-key`: the server's public key, as GitHub's "New SSH key"
+ * form takes it (the committer's e-mail as its comment), and its fingerprint;
+ * undefined before the first start made one. Reads only the key file.
+ */
+export const publicSigningKey = (config: Config) => {
+  const key = SigningKey.read(config.dataDir);
+  return key && { line: `${key.publicKey} ${config.committer.email}`, fingerprint: key.fingerprint };
+};
+
 export const openGitchat = async (config: Config, log: Log = defaultLog, options: OpenOptions = {}) => {
   if (!options.lock) checkWritable(config.dataDir, config.durability === "full");
   const lock = options.lock ?? lockDataDir(config.dataDir);
