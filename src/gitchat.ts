@@ -149,7 +149,7 @@ export const dropDatabase = (dataDir: string) => {
  */
 export const verifyChannels = async (
   config: Config,
-  progressFor: ((what: string) => ProgressSink | undefined) | undefined,
+  progressFor: ((what: string, unit?: string) => ProgressSink | undefined) | undefined,
   report: (report: RepositoryReport) => void,
 ) => {
   const db = openDatabase(databasePath(config.dataDir), { readonly: true });

@@ -115,10 +115,10 @@ const checkSignatures = async (
   store: ChannelStore,
   head: string,
   fullName: string,
-  progressFor?: (what: string) => ProgressSink | undefined,
+  progressFor?: (what: string, unit?: string) => ProgressSink | undefined,
 ) => {
   const allowed = await signersIn(store, (await store.readCommit(head)).tree);
-  const progress = progressFor?.(`${fullName}: checking signatures`);
+  const progress = progressFor?.(`${fullName}: checking signatures of`, "commits");
   const { checked, unproven } = await unprovenCommits(store, head, allowed, (n) => progress?.update(n, undefined)).finally(() => progress?.end());
   const where = `a key in ${SIGNERS_DIR.join("/")}/`;
   return {
@@ -141,7 +141,7 @@ export type RepositoryReport = { line: string; problems: string[]; notes: string
 export const verifyRepository = async (
   db: MessageDatabase,
   repository: InspectedRepository,
-  progressFor?: (fullName: string) => ProgressSink | undefined,
+  progressFor?: (what: string, unit?: string) => ProgressSink | undefined,
 ): Promise<RepositoryReport> => {
   const { fullName, row, store, damage } = repository;
   // The damage line names the channel and its directory already.

@@ -21,7 +21,7 @@ test("a commit git signed with an SSH key reads as git reads it, and its signatu
   await git("init", "-q", "-b", "main");
   await git("commit", "-q", "-S", "--allow-empty", "-m", "first");
   await git("commit", "-q", "-S", "--allow-empty", "-m", "second\n\nwith a body");
-  const fingerprint = (await new Response(Bun.spawn(["ssh-keygen", "-l", "-f", `${key}.pub`]).stdout).text()).split(" ")[1];
+  const fingerprint = (await new Response(Bun.spawn(["ssh-keygen", "-l", "-f", `${key}.pub`]).stdout).text()).split(" ")[1]!;
 
   const store = await ChannelStore.open(join(dir, ".git"), { readOnly: true });
   const head = await git("rev-parse", "HEAD");
