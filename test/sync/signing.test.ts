@@ -81,3 +81,28 @@ test("gitchat verify names each commit pushed around gitchat, unsigned or signed
     ],
   });
 }, 30_000);
+
+test("gitchat verify names a commit of this server whose message was changed after it was signed, its signature kept", async () => {
+  const github = await standIn();
+  const gitchat = await server(github);
+  await send(gitchat, "what I said");
+  expect((await call(gitchat, "POST", "/push")).body.success).toBe(true);
+
+  // The commit rewritten with another subject, its signature kept, force-pushed in its place.
+  const clone = await cloneOf(github.repoPath("alice", "chat"));
+  const original = (await runGit(["-C", clone, "cat-file", "commit", "HEAD"])).stdout;
+  expect(original).toContain("\nalice: what I said\n");
+  const forged = (
+    await runGit(["-C", clone, "hash-object", "-w", "-t", "commit", "--stdin"], { stdin: original.replace("alice: what I said", "alice: what I never said") })
+  ).stdout.trim();
+  expect((await runGit(["-C", clone, "push", "-q", "--force", "origin", `${forged}:refs/heads/main`])).code).toBe(0);
+
+  expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
+  await closeNow(gitchat);
+  const verified = await runCli(["verify"], { dataDir: gitchat.dataDir, env: standInSettings(github, { token: ALICE }) });
+  const fingerprint = (await runCli(["signing-key"], { dataDir: gitchat.dataDir })).stderr.trim().replace(/^fingerprint /, "");
+  expect({ code: verified.code, named: verified.stdout.split("\n").filter((line) => line.startsWith("  commit ")) }).toEqual({
+    code: 1,
+    named: [`  commit ${forged} "alice: what I never said": its signature by ${fingerprint} does not match its content (changed after it was signed)`],
+  });
+}, 30_000);
