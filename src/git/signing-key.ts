@@ -8,8 +8,8 @@
  * half stays in a private field: it is in no log, error, response or config.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import { SigningKeyError } from "../errors.ts";
 import type { CommitSigner } from "./commit-builder.ts";
 import { syncPath, writeNewFile } from "./durable.ts";
@@ -72,15 +72,16 @@ export class SigningKey {
     return new SigningKey(key);
   }
 
-  /** The data directory's key, made now (durably, 0600) if it has none; `created` says which. */
+  /** The data directory's key, made now (durably, 0600) if it has none; `created` says which. The caller holds the directory's lock. */
   static loadOrCreate(dataDir: string, durable: boolean): { key: SigningKey; created: boolean } {
+    const path = signingKeyPath(dataDir);
+    // A key half-made by a killed start (it holds a private key): never used, removed.
+    for (const name of readdirSync(dataDir)) if (name.startsWith(`${basename(path)}.tmp-`)) rmSync(join(dataDir, name), { force: true });
     const existing = SigningKey.read(dataDir);
     if (existing) return { key: existing, created: false };
     const { privateKey } = generateKeyPairSync("ed25519");
-    const path = signingKeyPath(dataDir);
     const tmp = `${path}.tmp-${process.pid}`;
     try {
-      rmSync(tmp, { force: true });
       writeNewFile(tmp, privateKey.export({ type: "pkcs8", format: "pem" }) as string, durable, 0o600);
       if (existsSync(path)) throw new SigningKeyError(`${path} appeared while this gitchat was making one: is another gitchat starting on the same data directory?`);
       renameSync(tmp, path);

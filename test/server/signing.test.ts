@@ -4,7 +4,7 @@
  * from the clone's own `.gitchat/signers/`.
  */
 import { expect, test } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { call, openTestGitchat } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
@@ -120,4 +120,13 @@ test("a damaged key file stops start-up with one line naming it, and is not repl
     ],
     file: "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n",
   });
+});
+
+test("a key file half-made by a killed start is removed at the next start, and the key made then is the one kept", async () => {
+  const dataDir = tempDir();
+  const leftover = `${keyPath(dataDir)}.tmp-99999`;
+  writeFileSync(leftover, "-----BEGIN PRIVATE KEY-----\nhalf\n", { mode: 0o600 });
+  const gitchat = await openTestGitchat({ dataDir });
+  await gitchat.close();
+  expect({ leftover: existsSync(leftover), key: (await publicKeyOf(dataDir)).line.startsWith("ssh-ed25519 ") }).toEqual({ leftover: false, key: true });
 });
