@@ -230,7 +230,7 @@ export const repairGitchat = async (config: Config) => {
       if (!(error instanceof DatabaseDamagedError)) throw error;
     }
     try {
-      for (const { name, actions } of await repairRepositories(config.dataDir, db, signingKey(config, () => {}).signer(config.committer))) {
+      for (const { name, actions } of await repairRepositories(config.dataDir, db, signingKey(config, (line) => lines.push(line)).signer(config.committer))) {
         lines.push(`${name}: ${actions.length > 0 ? actions.join("; ") : "consistent"}`);
       }
     } finally {
