@@ -16,6 +16,8 @@ export type Config = {
   defaultRepository: { owner: string; name: string };
   /** Written into message files and commits until people log in by name. */
   author: string;
+  /** The committer of every commit this server writes (and signs): GitHub shows "Verified" when this e-mail belongs to the account holding the signing key. */
+  committer: { name: string; email: string };
   /** Loose objects in a channel before they are packed in the background. */
   packThreshold: number;
   /** `full`: a message is on the disk (fsynced) before it is acknowledged; `process`: it survives the process dying, not a power cut. */
@@ -96,11 +98,27 @@ export const loadConfig = (env: Env = process.env): Config => {
     dataDir: resolve(nonEmpty(env.DATA_DIR) ?? "data"),
     defaultRepository: { owner: username ?? "local", name: repoName ?? "general" },
     author: username ?? "local",
+    committer: committerSettings(env),
     packThreshold: parseInteger(env, "PACK_THRESHOLD", 4000, 10, 10_000_000),
     durability: parseDurability(env),
     github: githubSettings(env),
     ...accessSettings(env, host),
   };
+};
+
+/**
+ * COMMITTER_NAME and COMMITTER_EMAIL. The e-mail is also the principal of the
+ * server's line in a channel's allowed-signers file, where a space, a comma
+ * or a quote would split or end it.
+ */
+const committerSettings = (env: Env): Config["committer"] => {
+  const name = nonEmpty(env.COMMITTER_NAME) ?? "gitchat";
+  const email = nonEmpty(env.COMMITTER_EMAIL) ?? "gitchat@localhost";
+  if (/[<>\n\r\0]/.test(name)) throw new ConfigError(`COMMITTER_NAME=${JSON.stringify(name)} is not valid: a name cannot hold <, > or line breaks`);
+  if (!/^[^\s<>,"@]+@[^\s<>,"@]+$/.test(email)) {
+    throw new ConfigError(`COMMITTER_EMAIL=${JSON.stringify(email)} is not valid: use one e-mail address such as chat@example.com (no spaces, commas or quotes)`);
+  }
+  return { name, email };
 };
 
 const parseDurability = (env: Env): Durability => {

@@ -165,3 +165,12 @@ export class IdempotencyKeyReusedError extends AppError {
 }
 
 
+
+/**
+ * The server's signing key (DATA_DIR/signing-key.pem) cannot be read: start-up
+ * stops rather than make a new key, which would be a new identity. The
+ * message names the file, never its content.
+ */
+export class SigningKeyError extends AppError {
+  override readonly code = "signing_key_unreadable";
+}

@@ -11,6 +11,7 @@ import { lockDataDir, type DataDirLock } from "./db/lock.ts";
 import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
+import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
@@ -57,6 +58,27 @@ const checkWritable = (dataDir: string, durable: boolean) => {
   if (unwritable) throw unwritable;
 };
 
+/**
+ * The server's signing key (git/signing-key.ts), made at the first start;
+ * then its public half (never the private one) is logged, for GitHub's
+ * "Verified" (see the README). The caller holds the data directory's lock.
+ */
+const signingKey = (config: Config, log: Log) => {
+  const { key, created } = SigningKey.loadOrCreate(config.dataDir, config.durability === "full");
+  if (created) log(`made this server's commit signing key ${signingKeyPath(config.dataDir)}; its public key (${key.fingerprint}): ${key.publicKey}`);
+  return key;
+};
+
+/**
+ * `gitchat signing-key`: the server's public key, as GitHub's "New SSH key"
+ * form takes it (the committer's e-mail as its comment), and its fingerprint;
+ * undefined before the first start made one. Reads only the key file.
+ */
+export const publicSigningKey = (config: Config) => {
+  const key = SigningKey.read(config.dataDir);
+  return key && { line: `${key.publicKey} ${config.committer.email}`, fingerprint: key.fingerprint };
+};
+
 export const openGitchat = async (config: Config, log: Log = defaultLog, options: OpenOptions = {}) => {
   if (!options.lock) checkWritable(config.dataDir, config.durability === "full");
   const lock = options.lock ?? lockDataDir(config.dataDir);
@@ -67,6 +89,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       packThreshold: config.packThreshold,
       durability: config.durability,
       onPackError: (error) => log(`packing failed: ${(error as Error).message}`),
+      signer: signingKey(config, log).signer(config.committer),
     });
     const { owner, name } = config.defaultRepository;
     const defaultRepository = repositories.resolve(`${owner}/${name}`).fullName;
@@ -126,7 +149,7 @@ export const dropDatabase = (dataDir: string) => {
  */
 export const verifyChannels = async (
   config: Config,
-  progressFor: ((what: string) => ProgressSink | undefined) | undefined,
+  progressFor: ((what: string, unit?: string) => ProgressSink | undefined) | undefined,
   report: (report: RepositoryReport) => void,
 ) => {
   const db = openDatabase(databasePath(config.dataDir), { readonly: true });
@@ -207,7 +230,7 @@ export const repairGitchat = async (config: Config) => {
       if (!(error instanceof DatabaseDamagedError)) throw error;
     }
     try {
-      for (const { name, actions } of await repairRepositories(config.dataDir, db)) {
+      for (const { name, actions } of await repairRepositories(config.dataDir, db, signingKey(config, (line) => lines.push(line)).signer(config.committer))) {
         lines.push(`${name}: ${actions.length > 0 ? actions.join("; ") : "consistent"}`);
       }
     } finally {

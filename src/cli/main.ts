@@ -1,7 +1,7 @@
 #!/usr/bin/env -S bun --no-env-file
 /**
  * gitchat's command line: `serve` (the default), `rebuild`, `verify`,
- * `repair`, `push`, `pull`, `setup`.
+ * `repair`, `push`, `pull`, `setup`, `signing-key`.
  *
  * Exit codes: 0 done; 1 the data needs attention or is busy (a damaged store
  * or index: the line names the command that repairs it; another gitchat owns
@@ -10,7 +10,7 @@
  */
 import { loadConfig, loadDotenv } from "../config.ts";
 import { AppError, ConfigError, DataDirLockedError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
-import { databasePath, defaultLog, openGitchat, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
+import { databasePath, defaultLog, openGitchat, publicSigningKey, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
 import type { Channel } from "../repositories/service.ts";
 import type { PushReport } from "../sync/service.ts";
 import { terminalProgress } from "./progress.ts";
@@ -22,16 +22,20 @@ const USAGE = `usage: gitchat [command]
 commands:
   serve     run the chat server (the default)
   rebuild   recreate the SQLite index from the git repositories (a damaged one is moved aside)
-  verify    check that every message in git is in the index and the other way round (read-only)
+  verify    check that every message in git is in the index and the other way round, and that every
+            commit is signed by a key the channel lists (read-only)
   repair    restore damaged repositories from their object stores (with no server running)
   push      push every channel to GitHub now (for cron); exit 1 unless all are in sync
   pull      pull every channel from GitHub now
   setup     write a private .env with a new ACCESS_TOKEN
+  signing-key
+            print the public key that signs this server's commits (for GitHub's "Verified")
   help      show this
 
 settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
 DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
-GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET; the README lists them all`;
+GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET, COMMITTER_NAME (gitchat), COMMITTER_EMAIL
+(gitchat@localhost); the README lists them all`;
 
 /** Indexing progress on the terminal (nothing when stderr is not one). */
 const indexingProgress = (channel: Channel) => terminalProgress(`${channel.fullName}: indexing`);
@@ -127,6 +131,14 @@ const main = async (command = "serve") => {
       return syncNow(command);
     case "setup":
       return setup(process.cwd(), loadConfig().dataDir);
+    case "signing-key": {
+      const config = loadConfig();
+      const key = publicSigningKey(config);
+      if (!key) throw new ConfigError(`${config.dataDir} has no signing key yet: start gitchat once, and it makes one`);
+      console.log(key.line);
+      console.error(`fingerprint ${key.fingerprint}`);
+      return;
+    }
     case "verify": {
       const ok = await verifyGitchat(loadConfig());
       process.exit(ok ? 0 : 1);

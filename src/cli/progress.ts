@@ -24,9 +24,9 @@ const duration = (seconds: number) => {
  * messages, 40,000/s, about 22 s left`. Without a total (or past it) there
  * is no estimate; without elapsed time, no rate.
  */
-export const formatProgress = (what: string, done: number, total: number | undefined, elapsedMs: number) => {
+export const formatProgress = (what: string, done: number, total: number | undefined, elapsedMs: number, unit = "messages") => {
   const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
-  const parts = [`${what} ${number(done)}${total !== undefined ? ` of ${number(total)}` : ""} messages`];
+  const parts = [`${what} ${number(done)}${total !== undefined ? ` of ${number(total)}` : ""} ${unit}`];
   if (rate > 0) parts.push(`${number(rate)}/s`);
   if (rate > 0 && total !== undefined && total > done) parts.push(`about ${duration((total - done) / rate)} left`);
   return parts.join(", ");
@@ -36,13 +36,14 @@ export const formatProgress = (what: string, done: number, total: number | undef
 const EVERY_MS = 1000;
 
 /**
- * A progress line for `what` (e.g. "local/general: indexing"), or undefined
- * when `stream` is not a terminal. Nothing is drawn before a first second
- * has passed, so quick work prints nothing.
+ * A progress line for `what` (e.g. "local/general: indexing"), counting
+ * `unit`, or undefined when `stream` is not a terminal. Nothing is drawn
+ * before a first second has passed, so quick work prints nothing.
  */
 export const terminalProgress = (
   what: string,
   stream: { isTTY?: boolean; write(text: string): unknown } = process.stderr,
+  unit = "messages",
 ): ProgressSink | undefined => {
   if (!stream.isTTY) return undefined;
   const started = performance.now();
@@ -55,7 +56,7 @@ export const terminalProgress = (
       shownAt = now;
       drawn = true;
       // \r and "erase to end of line": the line is redrawn in place.
-      stream.write(`\r${formatProgress(what, done, total, now - started)}\x1b[K`);
+      stream.write(`\r${formatProgress(what, done, total, now - started, unit)}\x1b[K`);
     },
     end() {
       if (drawn) stream.write("\r\x1b[K");

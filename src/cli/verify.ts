@@ -16,7 +16,7 @@ const printSome = (print: (line: string) => void, lines: string[], prefix: strin
 
 export const verifyGitchat = async (config: Config, print: (line: string) => void = console.log) => {
   let ok = true;
-  await verifyChannels(config, terminalProgress, ({ line, problems, notes }) => {
+  await verifyChannels(config, (what, unit) => terminalProgress(what, undefined, unit), ({ line, problems, notes }) => {
     print(line);
     printSome(print, problems.filter((p) => !line.endsWith(p)), "");
     printSome(print, notes, "note: ");

@@ -4,11 +4,15 @@
  * ChannelStore opened one). Trees grow by appending: a directory whose new
  * entries sort after the old ones is written as the old bytes plus the new
  * entries, so a commit's cost follows its change, not the directory's size.
- * It moves no ref: ChannelStore flushes the batch and then moves `main`.
+ * With a signer, every commit (messages and merges) is committed by the
+ * server and signed (a `gpgsig` header), and the first one written onto a
+ * tree that lacks the signer's file adds it, so that a clone holds the key
+ * that checks the commit. It moves no ref: ChannelStore flushes the batch
+ * and then moves `main`.
  */
 import type { ObjectDatabase } from "./object-db.ts";
 import type { ObjectReader } from "./object-reader.ts";
-import { compareEntries, parseCommit, serializeCommit, serializeTree, type Signature, type TreeEntry } from "./objects.ts";
+import { addSignature, compareEntries, parseCommit, serializeCommit, serializeTree, type Signature, type TreeEntry } from "./objects.ts";
 
 /** A file for a commit to add: its directory, name and content. */
 export type NewFile = { dir: readonly string[]; name: string; content: Uint8Array };
@@ -19,10 +23,22 @@ export type TreeReader = { entriesAt(path: readonly string[]): Promise<TreeEntry
 /** Decides, from the tree a commit builds on, the files it adds and its message. */
 export type CommitPlan = (tree: TreeReader) => Promise<{ files: NewFile[]; message: string }>;
 
+/** Who commits, how a commit is signed, and the file in the tree that names the key (see signing-key.ts). */
+export type CommitSigner = {
+  committer: { name: string; email: string };
+  /** The armored signature of a commit's bytes. */
+  sign(payload: Uint8Array): string;
+  file: NewFile;
+};
+
+/** The committer of a repository without a signer (the object store's own tests and benches). */
+const UNSIGNED_COMMITTER = { name: "gitchat", email: "gitchat@localhost" };
+
 export class CommitBuilder {
   constructor(
     private readonly objects: ObjectDatabase,
     private readonly reader: ObjectReader,
+    private readonly signer?: CommitSigner,
   ) {}
 
   /**
@@ -33,6 +49,7 @@ export class CommitBuilder {
     let tree = parent ? await this.reader.commitTree(parent) : undefined;
     const base = tree;
     const { files, message } = await plan({ entriesAt: (path) => this.entriesAt(base, path) });
+    if (await this.lacksSignerFile(base)) files.push(this.signer!.file);
     const byDir = new Map<string, { dir: readonly string[]; files: { name: string; oid: string }[] }>();
     for (const file of files) {
       const key = file.dir.join("/");
@@ -41,13 +58,7 @@ export class CommitBuilder {
       byDir.set(key, group);
     }
     for (const { dir, files: group } of byDir.values()) tree = (await this.addFiles(tree, [...dir], group)).oid;
-    const commitContent = serializeCommit({
-      tree: tree!,
-      parents: parent ? [parent] : [],
-      author,
-      committer: { name: "gitchat", email: "gitchat@localhost", timestamp: author.timestamp },
-      message,
-    });
+    const commitContent = this.signed({ tree: tree!, parents: parent ? [parent] : [], author, message });
     const commit = this.objects.putObject("commit", commitContent);
     this.reader.rememberCommit(commit, parseCommit(commitContent));
     return commit;
@@ -96,10 +107,31 @@ export class CommitBuilder {
     return oid;
   }
 
-  /** Writes a merge commit of `parents` with `tree`; the caller moves `main` to it. */
-  writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number) {
-    const signature = { name: "gitchat", email: "gitchat@localhost", timestamp };
-    return this.objects.putObject("commit", serializeCommit({ tree, parents, author: signature, committer: signature, message }));
+  /**
+   * Writes a merge commit of `parents` with `tree` (and the signer's file,
+   * when `tree` lacks it), authored by the server; the caller moves `main` to it.
+   */
+  async writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number) {
+    if (await this.lacksSignerFile(tree)) {
+      const { dir, name, content } = this.signer!.file;
+      tree = (await this.addFiles(tree, [...dir], [{ name, oid: this.objects.putObject("blob", content) }])).oid;
+    }
+    const author = { ...(this.signer?.committer ?? UNSIGNED_COMMITTER), timestamp };
+    return this.objects.putObject("commit", this.signed({ tree, parents, author, message }));
+  }
+
+  /** Whether there is a signer whose file `tree` does not hold. */
+  private async lacksSignerFile(tree: string | undefined) {
+    if (!this.signer) return false;
+    const { dir, name } = this.signer.file;
+    return !(await this.entriesAt(tree, dir))?.some((e) => e.name === name);
+  }
+
+  /** A commit's bytes, committed by the server at the author's time, and signed when there is a signer. */
+  private signed(commit: { tree: string; parents: string[]; author: Signature; message: string }) {
+    const committer = { ...(this.signer?.committer ?? UNSIGNED_COMMITTER), timestamp: commit.author.timestamp };
+    const content = serializeCommit({ ...commit, committer });
+    return this.signer ? addSignature(content, this.signer.sign(content)) : content;
   }
 
   /** Writes a tree of `entries` (any order) and returns its id. */

@@ -124,15 +124,73 @@ export type ParsedCommit = {
   message: string;
 };
 
+/**
+ * Reads a commit's headers and message. A header may run over several lines
+ * (a `gpgsig` signature, a `mergetag`): its continuation lines begin with a
+ * space, so none of them is read as a header of its own, and none is empty,
+ * so the first blank line still ends the headers.
+ */
 export const parseCommit = (content: Uint8Array): ParsedCommit => {
   const text = new TextDecoder().decode(content);
   const end = text.indexOf("\n\n");
   const headers = (end === -1 ? text : text.slice(0, end)).split("\n");
   const commit: ParsedCommit = { tree: "", parent: [], committer: { timestamp: 0 }, message: end === -1 ? "" : text.slice(end + 2) };
   for (const line of headers) {
+    if (line.startsWith(" ")) continue;
     if (line.startsWith("tree ")) commit.tree = line.slice(5);
     else if (line.startsWith("parent ")) commit.parent.push(line.slice(7));
     else if (line.startsWith("committer ")) commit.committer.timestamp = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0);
   }
   return commit;
+};
+
+/** The header that holds a commit's signature (git's, for SHA-1 repositories). */
+const SIGNATURE_HEADER = "gpgsig";
+
+/**
+ * A commit with `signature` (an armored signature, ending in a newline) added
+ * as its `gpgsig` header after the others, each of its lines after the first
+ * prefixed by a space, as git's add_header_signature writes it.
+ */
+export const addSignature = (content: Uint8Array, signature: string) => {
+  const text = new TextDecoder().decode(content);
+  const end = text.indexOf("\n\n");
+  const at = end === -1 ? text.length : end + 1;
+  const header = `${SIGNATURE_HEADER} ${signature.replace(/\n(?=.)/g, "\n ")}`;
+  return encoder.encode(`${text.slice(0, at)}${header}${text.slice(at)}`);
+};
+
+/**
+ * A commit's signature and the bytes it signs (the commit without its
+ * signature headers), as git's parse_buffer_signed_by_header reads them:
+ * `gpgsig` and its continuation lines are the signature; another `gpgsig-*`
+ * header (a SHA-256 repository's) is left out of both.
+ */
+export const splitSignature = (content: Uint8Array): { payload: Uint8Array; signature: string | undefined } => {
+  const buf = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const payload: Buffer[] = [];
+  const signature: string[] = [];
+  let inSignature = false;
+  let otherSignature = false;
+  for (let line = 0; line < buf.length; ) {
+    const newline = buf.indexOf(0x0a, line);
+    let next = newline === -1 ? buf.length : newline + 1;
+    const text = buf.toString("latin1", line, Math.min(next, line + SIGNATURE_HEADER.length + 1));
+    if (inSignature && buf[line] === 0x20) {
+      signature.push(buf.toString("utf8", line + 1, next));
+    } else if (text === `${SIGNATURE_HEADER} `) {
+      signature.push(buf.toString("utf8", line + text.length, next));
+      inSignature = true;
+      otherSignature = false;
+    } else {
+      if (text.startsWith(SIGNATURE_HEADER)) otherSignature = true;
+      else if (otherSignature && buf[line] !== 0x20) otherSignature = false;
+      // The blank line ends the headers: the rest is the message, all of it signed.
+      if (buf[line] === 0x0a) next = buf.length;
+      if (!otherSignature) payload.push(buf.subarray(line, next));
+      inSignature = false;
+    }
+    line = next;
+  }
+  return { payload: Buffer.concat(payload), signature: signature.length > 0 ? signature.join("") : undefined };
 };

@@ -26,7 +26,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import type { Durability } from "../config.ts";
-import { CommitBuilder, type CommitPlan } from "./commit-builder.ts";
+import { CommitBuilder, type CommitPlan, type CommitSigner } from "./commit-builder.ts";
 import { introducedFiles, listFiles, type IntroducedFile } from "./commit-files.ts";
 import { makeDirectory, syncTree } from "./durable.ts";
 import { ObjectDatabase } from "./object-db.ts";
@@ -37,7 +37,7 @@ import { BRANCH, REF, Refs } from "./refs.ts";
 import { listSmallPacks, Repacker, type PackResult } from "./repack.ts";
 
 export { BRANCH, REF };
-export type { CommitPlan, NewFile, TreeReader } from "./commit-builder.ts";
+export type { CommitPlan, CommitSigner, NewFile, TreeReader } from "./commit-builder.ts";
 export type { IntroducedFile } from "./commit-files.ts";
 
 export type StoreOptions = {
@@ -48,6 +48,8 @@ export type StoreOptions = {
   durability?: Durability;
   /** Open an existing repository for reading only (`gitchat verify`): no init, no clean-up of temporary files. */
   readOnly?: boolean;
+  /** Signs every commit and is its committer (the server's key); without one, commits are unsigned (tests of the store alone). */
+  signer?: CommitSigner;
 };
 
 export class ChannelStore implements ObjectSink {
@@ -64,7 +66,7 @@ export class ChannelStore implements ObjectSink {
     this.sync = (options.durability ?? "full") === "full";
     this.objects = new ObjectDatabase(gitdir, this.sync);
     this.reader = new ObjectReader(this.objects);
-    this.builder = new CommitBuilder(this.objects, this.reader);
+    this.builder = new CommitBuilder(this.objects, this.reader, options.signer);
     this.repacker = new Repacker(this, this.objects, options.packThreshold ?? 4000, options.onPackError);
     this.refs = new Refs(gitdir, this.sync);
   }
@@ -185,8 +187,8 @@ export class ChannelStore implements ObjectSink {
     });
   }
 
-  /** Writes a merge commit of `parents` with `tree`; the caller moves `main` to it. */
-  writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number) {
+  /** Writes a merge commit of `parents` with `tree` (see CommitBuilder.writeMergeCommit); the caller moves `main` to it. */
+  writeMergeCommit(tree: string, parents: string[], message: string, timestamp: number): Promise<string> {
     return this.builder.writeMergeCommit(tree, parents, message, timestamp);
   }
 

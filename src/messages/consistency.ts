@@ -7,11 +7,14 @@
  *
  * Read-only, and beside a running server: git is compared at the commit the
  * index recorded, in one snapshot of the index, which the server's later
- * commits do not change.
+ * commits do not change. It also checks that every commit on `main` is
+ * signed by a key that the head's tree lists (checkSignatures).
  */
 import { existsSync } from "node:fs";
 import type { MessageDatabase } from "../db/database.ts";
 import { filesNotIn, TreeLookup } from "../git/history.ts";
+import { signersIn, unprovenCommits } from "../git/signed-commits.ts";
+import { SIGNERS_DIR } from "../git/signing-key.ts";
 import { conflictCopyOf, idFromPath, storedPath } from "./layout.ts";
 import type { ChannelStore } from "../git/store.ts";
 import type { InspectedRepository } from "../repositories/service.ts";
@@ -102,6 +105,28 @@ export const checkChannel = async (
   return check;
 };
 
+/**
+ * The signature of every commit `head` reaches, against the keys its tree
+ * lists (git/signed-commits.ts): a part of the channel's line, and a problem
+ * naming each commit that is unsigned or signed by a key not listed (pushed
+ * around gitchat) or changed after it was signed.
+ */
+const checkSignatures = async (
+  store: ChannelStore,
+  head: string,
+  fullName: string,
+  progressFor?: (what: string, unit?: string) => ProgressSink | undefined,
+) => {
+  const allowed = await signersIn(store, (await store.readCommit(head)).tree);
+  const progress = progressFor?.(`${fullName}: checking signatures of`, "commits");
+  const { checked, unproven } = await unprovenCommits(store, head, allowed, (n) => progress?.update(n, undefined)).finally(() => progress?.end());
+  const where = `a key in ${SIGNERS_DIR.join("/")}/`;
+  return {
+    line: unproven.length === 0 ? `; ${checked} commit(s), each signed by ${where}` : `; ${unproven.length} of ${checked} commit(s) not signed by ${where}`,
+    problems: unproven.map(({ commit, subject, problem }) => `commit ${commit} ${JSON.stringify(subject)}: ${problem}`),
+  };
+};
+
 /** How long a head ahead of the index may stay so (a running server records a commit within moments). */
 const CATCH_UP_MS = 3000;
 
@@ -116,7 +141,7 @@ export type RepositoryReport = { line: string; problems: string[]; notes: string
 export const verifyRepository = async (
   db: MessageDatabase,
   repository: InspectedRepository,
-  progressFor?: (fullName: string) => ProgressSink | undefined,
+  progressFor?: (what: string, unit?: string) => ProgressSink | undefined,
 ): Promise<RepositoryReport> => {
   const { fullName, row, store, damage } = repository;
   // The damage line names the channel and its directory already.
@@ -137,7 +162,12 @@ export const verifyRepository = async (
         const { files, indexed: count, problems, notes } = await checkChannel(db, store, row.id, indexed, progress).finally(() => progress?.end());
         if (head !== indexed) problems.push(`git's head ${head} is newer than the last indexed commit ${indexed ?? "(none)"}: start gitchat to index it`);
         const verdict = problems.length ? `, ${problems.length} difference(s)` : ", consistent";
-        return { line: `${fullName}: ${files} message(s) in git, ${count} indexed${verdict}${notes.length ? `, ${notes.length} note(s)` : ""}`, problems, notes };
+        const signatures = head ? await checkSignatures(store, head, fullName, progressFor) : { line: "", problems: [] };
+        return {
+          line: `${fullName}: ${files} message(s) in git, ${count} indexed${verdict}${notes.length ? `, ${notes.length} note(s)` : ""}${signatures.line}`,
+          problems: [...problems, ...signatures.problems],
+          notes,
+        };
       }
     } catch (error) {
       return { line: `${fullName}: ${(error as Error).message}`, problems: [(error as Error).message], notes: [] };

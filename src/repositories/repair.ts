@@ -13,16 +13,17 @@ import type { MessageDatabase, RepositoryRow } from "../db/database.ts";
 import { describeRef, readRef, REF } from "../git/refs.ts";
 import { idFromPath, commitMessages, isMessagePath } from "../messages/layout.ts";
 import { chooseHead, descendantsOf, IntactCheck, listCommits, moveDamagedPacks, salvagePack } from "../git/repair.ts";
-import { ChannelStore } from "../git/store.ts";
+import { ChannelStore, type CommitSigner } from "../git/store.ts";
 import { gitdirFor, gitdirsUnder } from "./service.ts";
 
 /** What repair did to one channel: nothing (`actions` empty) when it was consistent. */
 export type ChannelRepair = { name: string; actions: string[] };
 
-const repairOne = async (gitdir: string, row: RepositoryRow | undefined, db: MessageDatabase | undefined, now: () => number) => {
+const repairOne = async (gitdir: string, row: RepositoryRow | undefined, db: MessageDatabase | undefined, now: () => number, signer: CommitSigner) => {
   const actions: string[] = [];
   const moved = moveDamagedPacks(gitdir);
-  const store = await ChannelStore.open(gitdir);
+  // Messages committed again are signed like every other commit.
+  const store = await ChannelStore.open(gitdir, { signer });
   const name = row ? `${row.owner}/${row.name}` : `${await store.getConfig("gitchat.owner")}/${await store.getConfig("gitchat.name")}`;
   for (const { files, reason } of moved) {
     const pack = files.find((f) => /\.pack(\.\d+)?$/.test(f));
@@ -77,13 +78,18 @@ const repairOne = async (gitdir: string, row: RepositoryRow | undefined, db: Mes
  * the index) and those found on disk. `db` is undefined when the index
  * itself cannot be read; the caller rebuilds it afterwards.
  */
-export const repairRepositories = async (dataDir: string, db: MessageDatabase | undefined, now = Date.now): Promise<ChannelRepair[]> => {
+export const repairRepositories = async (
+  dataDir: string,
+  db: MessageDatabase | undefined,
+  signer: CommitSigner,
+  now = Date.now,
+): Promise<ChannelRepair[]> => {
   const rows = new Map((db?.listRepositories() ?? []).map((row) => [gitdirFor(dataDir, row.owner, row.name), row]));
   const gitdirs = new Set([...rows.keys(), ...gitdirsUnder(join(dataDir, "repos"))]);
   const results: ChannelRepair[] = [];
   for (const gitdir of gitdirs) {
     if (!rows.has(gitdir) && !existsSync(join(gitdir, "HEAD"))) continue;
-    results.push(await repairOne(gitdir, rows.get(gitdir), db, now));
+    results.push(await repairOne(gitdir, rows.get(gitdir), db, now, signer));
   }
   return results;
 };

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ConflictError, DamagedStoreError, UnknownRepositoryError } from "../errors.ts";
 import type { MessageDatabase, RepositoryRow } from "../db/database.ts";
 import { describePackDamage, firstUnwritable, inspectBranch, inspectPacks, writtenDirs } from "../git/integrity.ts";
-import { ChannelStore, type StoreOptions } from "../git/store.ts";
+import { ChannelStore, type CommitSigner, type StoreOptions } from "../git/store.ts";
 import { checkName, checkOwner, parseFullName } from "./names.ts";
 
 export type Channel = {
@@ -96,7 +96,7 @@ export class RepositoryService {
   private constructor(
     private readonly db: MessageDatabase,
     private readonly reposDir: string,
-    private readonly storeOptions: StoreOptions,
+    private readonly storeOptions: StoreOptions & { signer: CommitSigner },
   ) {}
 
   /**
@@ -109,7 +109,7 @@ export class RepositoryService {
     db: MessageDatabase,
     dataDir: string,
     defaultRepository: { owner: string; name: string },
-    storeOptions: StoreOptions = {},
+    storeOptions: StoreOptions & { signer: CommitSigner },
   ) {
     const service = new RepositoryService(db, join(dataDir, "repos"), storeOptions);
     for (const row of db.listRepositories()) {

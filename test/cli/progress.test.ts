@@ -15,6 +15,12 @@ test("a progress line gives the count, the rate and what is left", () => {
   );
 });
 
+test("verify's signature check counts commits, not messages", () => {
+  expect(formatProgress("local/general: checking signatures of", 5_000, undefined, 2_000, "commits")).toBe(
+    "local/general: checking signatures of 5,000 commits, 2,500/s",
+  );
+});
+
 test("there is no progress line when stderr is not a terminal", () => {
   const written: string[] = [];
   expect(terminalProgress("x", { isTTY: false, write: (text: string) => written.push(text) })).toBeUndefined();

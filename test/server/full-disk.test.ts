@@ -110,7 +110,7 @@ test.skipIf(!tmpfs)(
     expect(listedContents.length).toBe(new Set(listedContents).size);
     const keyed = answers.filter((a) => a.key !== undefined).map((a) => a.content);
     expect(keyed.filter((c) => !listedContents.includes(c))).toEqual([]);
-    const files = (await runGit(["--git-dir", gitdir, "ls-tree", "-r", "--name-only", "main"])).stdout.trim().split("\n");
+    const files = (await runGit(["--git-dir", gitdir, "ls-tree", "-r", "--name-only", "main", "messages"])).stdout.trim().split("\n");
     expect(files.map((f) => f.split("/").pop()!.replace(/\.json$/, "")).sort()).toEqual([...byId.keys()].sort());
 
     // Git holds every acknowledged message in the commit its answer named.

@@ -17,7 +17,7 @@ const gitchat = async (args: string[], extra: Record<string, string>) => {
 };
 
 const remoteCount = async () =>
-  (await runGit(["--git-dir", github.repoPath("alice", "chat"), "ls-tree", "-r", "--name-only", "main"])).stdout.trim().split("\n").filter(Boolean).length;
+  (await runGit(["--git-dir", github.repoPath("alice", "chat"), "ls-tree", "-r", "--name-only", "main", "messages"])).stdout.trim().split("\n").filter(Boolean).length;
 
 test("gitchat push works from cron with the server stopped, and hands the work to it while it runs", async () => {
   const dataDir = tempDir();

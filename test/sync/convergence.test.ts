@@ -83,7 +83,7 @@ test("three servers sending at once, one cut off for a while, end with the same 
     expect(list.map((m) => m.id).sort()).toEqual([...sent].sort());
     expect(withoutCursor(list)).toEqual(withoutCursor(lists[0]!));
   }
-  const remote = await runGit(["--git-dir", github.repoPath("alice", "chat"), "ls-tree", "-r", "--name-only", "main"]);
+  const remote = await runGit(["--git-dir", github.repoPath("alice", "chat"), "ls-tree", "-r", "--name-only", "main", "messages"]);
   const remoteIds = remote.stdout.trim().split("\n").map((p) => p.split("/").pop()!.replace(".json", ""));
   expect(remoteIds.sort()).toEqual([...sent].sort());
   expect((await fsck(github.repoPath("alice", "chat"))).code).toBe(0);

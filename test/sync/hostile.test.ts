@@ -99,6 +99,7 @@ test("content from the remote that breaks the message rules is quarantined: neve
   await clone.git("add", "-A");
   await clone.git("commit", "-q", "-m", "hostile content");
   await clone.git("push", "-q", "origin", "main");
+  const hostile = (await clone.git("rev-parse", "HEAD")).trim();
 
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["hello", "a fair message from elsewhere"]);
@@ -111,7 +112,9 @@ test("content from the remote that breaks the message rules is quarantined: neve
   const verified = await verify(gitchat.dataDir, github);
   expect(verified.stdout).toContain(`${long} is quarantined: content is 10,001 characters long`);
   expect(verified.stdout).toContain(`${nul} is quarantined: content must not contain NUL characters`);
-  expect(verified.code).toBe(0);
+  // Pushed around gitchat, so signed by no server's key.
+  expect(verified.stdout).toContain(`commit ${hostile} "hostile content": unsigned`);
+  expect(verified.code).toBe(1);
 }, 30_000);
 
 test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type or author, a taken id) is quarantined with its reason", async () => {
@@ -180,6 +183,7 @@ test("a message file deleted on the remote stays served and in this server's tre
   await clone.git("rm", "-q", doomed);
   await clone.git("commit", "-q", "-m", "delete a message");
   await clone.git("push", "-q", "origin", "main");
+  const deletion = (await clone.git("rev-parse", "HEAD")).trim();
 
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["keep me", "and me"]);
@@ -193,8 +197,9 @@ test("a message file deleted on the remote stays served and in this server's tre
 
   await closeServer(gitchat);
   const verified = await verify(gitchat.dataDir, github);
-  expect(verified.stdout).toContain("alice/chat: 2 message(s) in git, 2 indexed, consistent");
-  expect(verified.code).toBe(0);
+  expect(verified.stdout).toContain("alice/chat: 2 message(s) in git, 2 indexed, consistent; 1 of 4 commit(s) not signed by a key in .gitchat/signers/");
+  expect(verified.stdout).toContain(`commit ${deletion} "delete a message": unsigned`);
+  expect(verified.code).toBe(1);
 }, 30_000);
 
 test("a message file changed on the remote keeps the original at its path, and both versions stay in git", async () => {
@@ -226,7 +231,8 @@ test("a message file changed on the remote keeps the original at its path, and b
   await closeServer(gitchat);
   const verified = await verify(gitchat.dataDir, github);
   expect(verified.stdout).toContain(`${copyPath} is another version of ${path}, changed by a commit; both are kept, the original is served`);
-  expect(verified.code).toBe(0);
+  expect(verified.stdout).toContain(`commit ${rewrite} "rewrite a message": unsigned`);
+  expect(verified.code).toBe(1);
 }, 30_000);
 
 test("a rewritten, force-pushed remote history: its new message is indexed at the next pull, without a rebuild", async () => {
@@ -252,7 +258,10 @@ test("a rewritten, force-pushed remote history: its new message is indexed at th
   await closeServer(gitchat);
   const verified = await verify(gitchat.dataDir, github);
   expect(verified.stdout).toContain("alice/chat: 2 message(s) in git, 2 indexed, consistent");
-  expect(verified.code).toBe(0);
+  // The rewrite made new, unsigned commits: the root, and the copy of this server's commit (a copy keeps no signature).
+  expect(verified.stdout).toContain(`commit ${root} "new root": unsigned`);
+  expect(verified.stdout).toContain("2 of 4 commit(s) not signed by a key in .gitchat/signers/");
+  expect(verified.code).toBe(1);
 }, 30_000);
 
 test("a force-pushed unrelated history: this server's message is kept and pushed back, the remote's is indexed", async () => {

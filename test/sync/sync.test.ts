@@ -8,7 +8,7 @@ import { ALICE, closedAfterEach, contents, eventually, send, WEBHOOK_SECRET } fr
 
 const { standIn, server, closeNow } = closedAfterEach();
 const remoteFiles = async (github: GitHubStandIn, owner = "alice", name = "chat") => {
-  const listed = await runGit(["--git-dir", github.repoPath(owner, name), "ls-tree", "-r", "--name-only", "main"]);
+  const listed = await runGit(["--git-dir", github.repoPath(owner, name), "ls-tree", "-r", "--name-only", "main", "messages"]);
   return listed.stdout.trim().split("\n").filter(Boolean);
 };
 
