@@ -32,11 +32,30 @@ export const signersIn = async (store: ObjectSource, tree: string) => {
   return keys;
 };
 
+/** Whether `tree` holds a `.gitchat/signers/` directory (any server had begun signing on this line). */
+const hasSigners = async (store: ObjectSource, tree: string) => {
+  let entries = await store.readTree(tree);
+  for (const name of SIGNERS_DIR) {
+    const dir = entries.find((e) => e.name === name && e.mode === "40000");
+    if (!dir) return false;
+    entries = await store.readTree(dir.oid);
+  }
+  return true;
+};
+
 /**
  * Every commit `head` reaches whose signature is missing, unreadable, wrong
- * for its content, or made by a key that `allowed` lacks. `onChecked` is told
- * how many commits were checked so far. The walk remembers the ids it has
- * seen (about 100 bytes a commit); each commit is read once.
+ * for its content, or made by a key that `allowed` lacks (`unproven`), except
+ * the history from before signing began (`beforeSigning`): the unsigned
+ * ancestors of a commit that began it, one signed by an allowed key whose
+ * single parent's tree has no signer file yet (what a server writes first
+ * after it is upgraded into a channel that was never signed). That commit's
+ * signature covers its parent's id, and so every commit under it: none can be
+ * added there or changed without breaking it. A commit pushed around gitchat
+ * later cannot get under it, so it is still reported, even once a server has
+ * merged it. `onChecked` is told how many commits were checked so far. The
+ * walk remembers the ids it has seen (about 100 bytes a commit); each commit
+ * is read once, and the history before signing once more.
  */
 export const unprovenCommits = async (
   store: ObjectSource,
@@ -44,9 +63,12 @@ export const unprovenCommits = async (
   allowed: ReadonlySet<string>,
   onChecked?: (checked: number) => void,
 ) => {
-  const unproven: UnprovenCommit[] = [];
+  const found: UnprovenCommit[] = [];
   const seen = new Set<string>([head]);
   const stack = [head];
+  /** Signed by an allowed key, with one parent: the parent, when it is unsigned too (a possible start of signing). */
+  const startCandidates: { parent: string }[] = [];
+  const unsigned = new Set<string>();
   while (stack.length > 0) {
     const oid = stack.pop()!;
     const { content } = await store.readObject(oid);
@@ -64,8 +86,23 @@ export const unprovenCommits = async (
         ? undefined
         : `signed by the key ${check.fingerprint}, which no file in ${SIGNERS_DIR.join("/")}/ lists`
       : check.problem;
-    if (problem) unproven.push({ commit: oid, subject: commit.message.split("\n")[0]!, problem });
+    if (problem) found.push({ commit: oid, subject: commit.message.split("\n")[0]!, problem });
+    if (signature === undefined) unsigned.add(oid);
+    else if (!problem && commit.parent.length === 1) startCandidates.push({ parent: commit.parent[0]! });
     onChecked?.(seen.size - stack.length);
   }
-  return { checked: seen.size, unproven };
+  // The history before signing: from each start of signing down, unsigned commits only.
+  const before = new Set<string>();
+  const starts: string[] = [];
+  for (const { parent } of startCandidates) {
+    if (unsigned.has(parent) && !(await hasSigners(store, (await store.readCommit(parent)).tree))) starts.push(parent);
+  }
+  while (starts.length > 0) {
+    const oid = starts.pop()!;
+    if (before.has(oid) || !unsigned.has(oid)) continue;
+    before.add(oid);
+    starts.push(...(await store.readCommit(oid)).parent);
+  }
+  const unproven = found.filter((c) => !before.has(c.commit));
+  return { checked: seen.size, unproven, beforeSigning: found.length - unproven.length };
 };

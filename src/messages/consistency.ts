@@ -119,10 +119,16 @@ const checkSignatures = async (
 ) => {
   const allowed = await signersIn(store, (await store.readCommit(head)).tree);
   const progress = progressFor?.(`${fullName}: checking signatures of`, "commits");
-  const { checked, unproven } = await unprovenCommits(store, head, allowed, (n) => progress?.update(n, undefined)).finally(() => progress?.end());
+  const { checked, unproven, beforeSigning } = await unprovenCommits(store, head, allowed, (n) => progress?.update(n, undefined)).finally(() =>
+    progress?.end(),
+  );
   const where = `a key in ${SIGNERS_DIR.join("/")}/`;
+  const before = beforeSigning > 0 ? `, and ${beforeSigning} unsigned from before signing began (under the signed commit that began it)` : "";
   return {
-    line: unproven.length === 0 ? `; ${checked} commit(s), each signed by ${where}` : `; ${unproven.length} of ${checked} commit(s) not signed by ${where}`,
+    line:
+      unproven.length === 0
+        ? `; ${checked - beforeSigning} commit(s), each signed by ${where}${before}`
+        : `; ${unproven.length} of ${checked} commit(s) not signed by ${where}${before}`,
     problems: unproven.map(({ commit, subject, problem }) => `commit ${commit} ${JSON.stringify(subject)}: ${problem}`),
   };
 };

@@ -106,3 +106,49 @@ test("gitchat verify names a commit of this server whose message was changed aft
     named: [`  commit ${forged} "alice: what I never said": its signature by ${fingerprint} does not match its content (changed after it was signed)`],
   });
 }, 30_000);
+
+test("history from before signing (an older gitchat's unsigned commits) passes verify, counted apart; a commit slipped in later on top of it is still named", async () => {
+  const github = await standIn();
+  // The channel as an older gitchat left it: unsigned commits only.
+  await github.createRepo("alice", "chat", { autoInit: true });
+  const clone = await cloneOf(github.repoPath("alice", "chat"));
+  const git = async (...args: string[]) => {
+    const result = await runGit(["-C", clone, ...args], { env: IDENTITY });
+    if (result.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  await git("commit", "-q", "--allow-empty", "-m", "old: before signing");
+  await git("commit", "-q", "--allow-empty", "-m", "old: still before signing");
+  await git("push", "-q", "origin", "main");
+  const oldest = await git("rev-list", "--max-parents=0", "HEAD");
+
+  // Upgraded, a server takes the channel and writes: its first commit begins signing.
+  const gitchat = await server(github);
+  expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
+  await send(gitchat, "hello, signed");
+  expect((await call(gitchat, "POST", "/push")).body.success).toBe(true);
+  const verify = async () => {
+    await closeNow(gitchat);
+    return runCli(["verify"], { dataDir: gitchat.dataDir, env: standInSettings(github, { token: ALICE }) });
+  };
+  const clean = await verify();
+  expect({ code: clean.code, lines: clean.stdout.trim().split("\n") }).toEqual({
+    code: 0,
+    lines: [
+      "alice/chat: 1 message(s) in git, 1 indexed, consistent; 1 commit(s), each signed by a key in .gitchat/signers/, and 3 unsigned from before signing began (under the signed commit that began it)",
+    ],
+  });
+
+  // Someone forces a commit onto the old history; a server pulls it and merges it, signing the merge.
+  await git("fetch", "-q", "origin");
+  const slipped = await git("commit-tree", `${oldest}^{tree}`, "-p", oldest, "-m", "slipped under the old history");
+  await git("push", "-q", "--force", "origin", `${slipped}:refs/heads/main`);
+  const again = await server(github, { dataDir: gitchat.dataDir });
+  expect((await call(again, "POST", "/pull")).body.success).toBe(true);
+  await closeNow(again);
+  const named = await runCli(["verify"], { dataDir: gitchat.dataDir, env: standInSettings(github, { token: ALICE }) });
+  expect({ code: named.code, named: named.stdout.split("\n").filter((line) => line.startsWith("  commit ")) }).toEqual({
+    code: 1,
+    named: [`  commit ${slipped} "slipped under the old history": unsigned`],
+  });
+}, 30_000);
