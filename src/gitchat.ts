@@ -12,6 +12,8 @@ import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./error
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
+import { AccountStore } from "./db/accounts.ts";
+import { AccountService } from "./accounts/service.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { MessageService, type ProgressSink } from "./messages/service.ts";
@@ -70,6 +72,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     });
     const { owner, name } = config.defaultRepository;
     const defaultRepository = repositories.resolve(`${owner}/${name}`).fullName;
+    // Until the server listens (and knows its port), invite links point at the configured one.
+    let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl, now: options.now });
     const messages = new MessageService(db, repositories, { author: config.author, defaultRepository, now: options.now, progress: options.progress });
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
@@ -104,7 +109,11 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       db.close();
       lock.release();
     };
-    return { config, db, repositories, messages, sync, app, close };
+    /** The server listens on `port`: without PUBLIC_URL, invite links point there. */
+    const listening = (port: number) => {
+      publicUrl = config.publicUrl ?? `http://localhost:${port}`;
+    };
+    return { config, db, repositories, messages, accounts, sync, app, close, listening };
   } catch (error) {
     lock.release();
     throw error;

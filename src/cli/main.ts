@@ -47,6 +47,7 @@ const serve = async () => {
     idleTimeout: config.idleTimeout,
   });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.server!.port}`;
+  gitchat.listening(server.server!.port!);
   defaultLog(`gitchat listening on ${url} (data in ${config.dataDir})`);
   if (gitchat.sync) {
     defaultLog(`syncing with GitHub every ${config.github!.syncInterval} s`);
