@@ -3,7 +3,8 @@
  * brings the index up to date with git, and wires the services and the HTTP
  * app. The CLI and the tests both start gitchat through here.
  */
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import { checkDatabaseFile, moveDatabaseAside, openDatabase } from "./db/database.ts";
@@ -28,6 +29,24 @@ export type Log = (line: string) => void;
 export const defaultLog: Log = (line) => console.log(`${new Date().toISOString()} ${line}`);
 
 export const databasePath = (dataDir: string) => join(dataDir, "gitchat.db");
+
+/** Where the process that owns the data directory keeps its control secret (see writeControlSecret). */
+export const controlSecretPath = (dataDir: string) => join(dataDir, "control-secret");
+
+/**
+ * A new random secret for this start, written to DATA_DIR/control-secret
+ * (0600, replaced whole by a rename): the CLI, run by whoever may read the
+ * data directory, reads it and sends it as a bearer to hand work to the
+ * running server (`gitchat users`, `push`), which takes it as the operator's.
+ */
+const writeControlSecret = (dataDir: string) => {
+  const secret = randomBytes(32).toString("base64url");
+  const path = controlSecretPath(dataDir);
+  writeFileSync(`${path}.tmp`, secret, { mode: 0o600 });
+  chmodSync(`${path}.tmp`, 0o600);
+  renameSync(`${path}.tmp`, path);
+  return secret;
+};
 
 export type OpenOptions = {
   now?: () => number;
@@ -75,7 +94,14 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     // Until the server listens (and knows its port), invite links point at the configured one.
     let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
     const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl, now: options.now });
-    const messages = new MessageService(db, repositories, { author: config.author, defaultRepository, now: options.now, progress: options.progress });
+    const messages = new MessageService(db, repositories, {
+      author: config.author,
+      emailHost: () => new URL(publicUrl).hostname,
+      defaultRepository,
+      now: options.now,
+      progress: options.progress,
+    });
+    const controlSecret = writeControlSecret(config.dataDir);
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
       if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
@@ -93,6 +119,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       : undefined;
     const app = createApp({
       messages,
+      accounts,
+      author: config.author,
+      controlSecret,
       repositories,
       health: new HealthService(db, repositories),
       sync,
