@@ -4,7 +4,7 @@
  * app. The CLI and the tests both start gitchat through here.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import { checkDatabaseFile, moveDatabaseAside, openDatabase } from "./db/database.ts";
@@ -30,22 +30,57 @@ export const defaultLog: Log = (line) => console.log(`${new Date().toISOString()
 
 export const databasePath = (dataDir: string) => join(dataDir, "gitchat.db");
 
-/** Where the process that owns the data directory keeps its control secret (see writeControlSecret). */
-export const controlSecretPath = (dataDir: string) => join(dataDir, "control-secret");
+/**
+ * Where a running server says how the CLI reaches it: DATA_DIR/control.json,
+ * `{url, secret}`, 0600. The secret is new at each start; the CLI, run by
+ * whoever may read the data directory, sends it as a bearer to hand work to
+ * the server that owns the directory (`gitchat users`, `push`, `pull`), which
+ * takes it as the operator's.
+ */
+export const controlPath = (dataDir: string) => join(dataDir, "control.json");
+
+export type Control = { url: string; secret: string };
+
+/** Writes the control file whole (a temporary file renamed into place), readable by this user only. */
+export const writeControl = (dataDir: string, control: Control) => {
+  const path = controlPath(dataDir);
+  rmSync(`${path}.tmp`, { force: true });
+  writeFileSync(`${path}.tmp`, JSON.stringify(control), { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+};
+
+/** The control file of the server that owns `dataDir`, or undefined when there is none or it cannot be read. */
+export const readControl = (dataDir: string): Control | undefined => {
+  try {
+    const value = JSON.parse(readFileSync(controlPath(dataDir), "utf8")) as Partial<Control>;
+    return typeof value.url === "string" && typeof value.secret === "string" ? { url: value.url, secret: value.secret } : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 /**
- * A new random secret for this start, written to DATA_DIR/control-secret
- * (0600, replaced whole by a rename): the CLI, run by whoever may read the
- * data directory, reads it and sends it as a bearer to hand work to the
- * running server (`gitchat users`, `push`), which takes it as the operator's.
+ * The accounts of a data directory, for the CLI when no server owns it: the
+ * lock and the index only (no channel is opened or indexed).
  */
-const writeControlSecret = (dataDir: string) => {
-  const secret = randomBytes(32).toString("base64url");
-  const path = controlSecretPath(dataDir);
-  writeFileSync(`${path}.tmp`, secret, { mode: 0o600 });
-  chmodSync(`${path}.tmp`, 0o600);
-  renameSync(`${path}.tmp`, path);
-  return secret;
+export const openAccounts = (config: Config) => {
+  checkWritable(config.dataDir, config.durability === "full");
+  const lock = lockDataDir(config.dataDir);
+  try {
+    const db = openDatabase(databasePath(config.dataDir), { durable: config.durability === "full" });
+    const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl });
+    return {
+      accounts,
+      close: () => {
+        db.close();
+        lock.release();
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 };
 
 export type OpenOptions = {
@@ -101,7 +136,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       now: options.now,
       progress: options.progress,
     });
-    const controlSecret = writeControlSecret(config.dataDir);
+    const controlSecret = randomBytes(32).toString("base64url");
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
       if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
@@ -132,15 +167,17 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       githubWebhookSecret: config.github?.webhookSecret,
     });
     const close = async () => {
+      rmSync(controlPath(config.dataDir), { force: true });
       await messages.settled();
       await sync?.stop();
       await repositories.close();
       db.close();
       lock.release();
     };
-    /** The server listens on `port`: without PUBLIC_URL, invite links point there. */
-    const listening = (port: number) => {
+    /** The server listens at `url` (on `port`): without PUBLIC_URL, invite links point there; the CLI finds it there. */
+    const listening = (url: string, port: number) => {
       publicUrl = config.publicUrl ?? `http://localhost:${port}`;
+      writeControl(config.dataDir, { url, secret: controlSecret });
     };
     return { config, db, repositories, messages, accounts, sync, app, close, listening };
   } catch (error) {
