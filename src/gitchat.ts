@@ -13,7 +13,7 @@ import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./error
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { createApp } from "./http/app.ts";
-import { AccountStore } from "./db/accounts.ts";
+import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
 import { AccountService } from "./accounts/service.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
@@ -238,6 +238,8 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   checkWritable(config.dataDir, config.durability === "full");
   const lock = lockDataDir(config.dataDir);
   let movedAside: string | undefined;
+  // Accounts are not in git: they are carried from the old index to the new one.
+  let accounts: AccountTables | undefined;
   try {
     const path = databasePath(config.dataDir);
     // A damaged repository first: the index may hold the only copy of what git lost, and `repair` needs it.
@@ -245,9 +247,15 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
     if (existsSync(path)) {
       try {
         checkDatabaseFile(path);
+        accounts = readAccountTables(path);
         dropDatabase(config.dataDir);
       } catch {
         movedAside = moveDatabaseAside(path);
+        try {
+          accounts = readAccountTables(movedAside);
+        } catch {
+          log(`the accounts in the damaged index could not be read: add people again with gitchat users add (the index is kept at ${movedAside})`);
+        }
       }
     }
   } catch (error) {
@@ -255,6 +263,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
     throw error;
   }
   const gitchat = await openGitchat(config, log, { lock, ...options });
+  if (accounts) new AccountStore(gitchat.db.sqlite).importAll(accounts);
   return { gitchat, movedAside };
 };
 

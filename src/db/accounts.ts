@@ -4,7 +4,7 @@
  * tokens. Statements only; the rules (who may do what, expiry, hashing) are
  * the accounts service's. Secrets arrive here already hashed.
  */
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 
 export type Role = "member" | "admin" | "bot";
 
@@ -32,8 +32,43 @@ export type SessionRow = {
 
 export type TokenRow = { id: string; hash: Uint8Array; login: string; label: string; created_at: number; last_used_at: number | null };
 
+/** Every row of the account tables: what a rebuild of the index carries over (git holds no account). */
+export type AccountTables = { users: UserRow[]; invites: InviteRow[]; sessions: SessionRow[]; tokens: TokenRow[] };
+
+const TABLES = ["users", "invites", "sessions", "tokens"] as const;
+
+/**
+ * The account tables of the index at `path`, read-only; empty when it has
+ * none (an index from before accounts). Throws when the file cannot be read.
+ */
+export const readAccountTables = (path: string): AccountTables => {
+  const db = new Database(path, { readonly: true });
+  try {
+    const present = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
+    const rows = (table: (typeof TABLES)[number]) => (present.has(table) ? db.query(`SELECT * FROM ${table}`).all() : []);
+    return { users: rows("users") as UserRow[], invites: rows("invites") as InviteRow[], sessions: rows("sessions") as SessionRow[], tokens: rows("tokens") as TokenRow[] };
+  } finally {
+    db.close();
+  }
+};
+
 export class AccountStore {
   constructor(private readonly sqlite: Database) {}
+
+  /** Stores `tables` as they were (into an index that holds no account yet: a rebuild's), in one transaction. */
+  importAll(tables: AccountTables) {
+    this.sqlite.transaction(() => {
+      for (const table of TABLES) {
+        for (const row of tables[table]) {
+          const columns = Object.keys(row);
+          this.sqlite.run(
+            `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+            Object.values(row) as (string | number | null | Uint8Array)[],
+          );
+        }
+      }
+    })();
+  }
 
   /** Whether any account exists (removed ones count: accounts were turned on). */
   hasUsers() {

@@ -37,6 +37,22 @@ test("with no server running, users add/list/token/remove work on the data direc
   expect((await runCli(["users", "list"], { dataDir })).stdout.trim()).toBe("ada    admin   Ada Lovelace");
 });
 
+test("gitchat rebuild keeps the accounts and their tokens (git holds neither)", async () => {
+  const dataDir = tempDir();
+  await runCli(["users", "add", "ada", "--name", "Ada"], { dataDir });
+  const token = (await runCli(["users", "token", "ada"], { dataDir })).stdout.trim();
+  const rebuilt = await runCli(["rebuild"], { dataDir });
+  expect(rebuilt.code).toBe(0);
+  expect((await runCli(["users", "list"], { dataDir })).stdout.trim()).toBe("ada    member  Ada");
+  const server = await startServer({ dataDir, env: { ACCESS_TOKEN: TOKEN } });
+  try {
+    const me = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+  } finally {
+    await server.stop();
+  }
+});
+
 describe("with a server owning the data directory (ACCESS_TOKEN set)", () => {
   let server: RunningServer;
   let dataDir: string;
