@@ -91,7 +91,8 @@ export const authPlugin = (settings: AuthSettings) => {
         if (account) return fromAccount(account, "session", `session:${account.login}`, sessionId);
       } else {
         const shared = settings.sharedSessions.get(sessionId);
-        if (shared) return { ...operator(shared.name, "shared-session", `session:${shared.id}`), role: "member", sessionId };
+        // Whoever logged in this way holds ACCESS_TOKEN: the operator, writing under the name they gave.
+        if (shared) return { ...operator(shared.name, "shared-session", `session:${shared.id}`), sessionId };
       }
     }
     if (bearer === undefined) return undefined;

@@ -39,6 +39,18 @@ export const loginRoutes = (
     return new Response(null, { status: 303, headers });
   };
 
+  /** The account an invite link is for, or the page that says why it cannot be used (unknown 404, used or expired 410). */
+  const invitation = (secret: string): { account: Account } | { refusal: Response } => {
+    try {
+      return { account: accounts.invitee(secret) };
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return { refusal: htmlResponse(notFoundPage(error.message), error.status) };
+    }
+  };
+  const inviteForm = (secret: string, account: Account, error?: string) =>
+    invitePage({ login: account.login, name: account.name, action: `/invite/${secret}`, minPassword: MIN_PASSWORD, error });
+
   return new Elysia({ name: "login" })
     .use(auth)
     .get("/login", ({ request, query }) => {
@@ -114,30 +126,18 @@ export const loginRoutes = (
       });
     }, { auth: "public", detail: { hide: true } })
     .get("/invite/:secret", ({ params }) => {
-      let account: Account;
-      try {
-        account = accounts.invitee(params.secret);
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        return htmlResponse(notFoundPage(error.message), error.status);
-      }
-      return htmlResponse(invitePage({ login: account.login, name: account.name, action: `/invite/${params.secret}`, minPassword: MIN_PASSWORD }));
+      const invite = invitation(params.secret);
+      return "refusal" in invite ? invite.refusal : htmlResponse(inviteForm(params.secret, invite.account));
     }, { auth: "public", params: t.Object({ secret: t.String() }), detail: { hide: true } })
     .post("/invite/:secret", async ({ params, body, request, address }) => {
-      let account: Account;
-      try {
-        account = accounts.invitee(params.secret);
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        return htmlResponse(notFoundPage(error.message), error.status);
-      }
+      const invite = invitation(params.secret);
+      if ("refusal" in invite) return invite.refusal;
       try {
         const { session } = await accounts.acceptInvite(params.secret, body.password, { address, userAgent: request.headers.get("user-agent") ?? "" });
         return signedIn(request, session, "/");
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        const page = invitePage({ login: account.login, name: account.name, action: `/invite/${params.secret}`, minPassword: MIN_PASSWORD, error: error.message });
-        return htmlResponse(page, error.status);
+        return htmlResponse(inviteForm(params.secret, invite.account, error.message), error.status);
       }
     }, {
       auth: "public",
