@@ -161,6 +161,19 @@ export class AccountService {
     return role === "bot" ? { account } : { account, inviteUrl: this.invite(login, now) };
   }
 
+  /**
+   * A new invite link for a person (an earlier invite that expired, or a
+   * forgotten password: accepting it sets a new one and ends their sessions).
+   * Their unused invites stop working.
+   */
+  reinvite(actor: Actor, login: string): string {
+    this.requireAdmin(actor, "invite people");
+    const account = this.get(login);
+    if (account.role === "bot") throw new InvalidInputError(`${account.login} is a bot: a bot signs in with tokens only`);
+    this.store.dropUnusedInvites(account.login);
+    return this.invite(account.login, this.now());
+  }
+
   private invite(login: string, now: number) {
     const secret = newSecret();
     this.store.insertInvite({ secret_hash: hashSecret(secret), login, created_at: now, expires_at: now + INVITE_HOURS * HOUR_MS });

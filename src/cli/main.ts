@@ -29,7 +29,8 @@ commands:
   pull      pull every channel from GitHub now
   setup     write a private .env with a new ACCESS_TOKEN
   users     manage accounts: users add LOGIN [--name NAME] [--admin|--bot] (prints an invite link),
-            users list, users remove LOGIN, users token LOGIN (prints a new personal API token once)
+            users invite LOGIN (a new link), users list, users remove LOGIN,
+            users token LOGIN (prints a new personal API token once)
   help      show this
 
 settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),

@@ -12,6 +12,7 @@ import { AppError, ConfigError, DataDirLockedError } from "../errors.ts";
 import { openAccounts, readControl } from "../gitchat.ts";
 
 const USAGE = `usage: gitchat users add LOGIN [--name NAME] [--admin|--bot]
+       gitchat users invite LOGIN
        gitchat users list
        gitchat users remove LOGIN
        gitchat users token LOGIN [--label LABEL]`;
@@ -54,6 +55,7 @@ type UserLine = { login: string; name: string; role: Role };
 /** The same four operations, done here or by the running server. */
 type Backend = {
   add(input: { login: string; name?: string; role: Role }): Promise<UserLine & { invite_url: string | null }>;
+  invite(login: string): Promise<string>;
   list(): Promise<UserLine[]>;
   remove(login: string): Promise<void>;
   token(login: string, label: string): Promise<string>;
@@ -67,6 +69,7 @@ const localBackend = (config: Config): Backend => {
       const { account, inviteUrl } = accounts.add(operator, input);
       return { login: account.login, name: account.name, role: account.role, invite_url: inviteUrl ?? null };
     },
+    invite: async (login) => accounts.reinvite(operator, login),
     list: async () => accounts.list(),
     remove: async (login) => accounts.remove(operator, login),
     token: async (login, label) => accounts.createToken(operator, login, label).token,
@@ -76,6 +79,7 @@ const localBackend = (config: Config): Backend => {
 
 const serverBackend = (config: Config): Backend => ({
   add: async (input) => (await callServer(config, "POST", "/users", input)) as UserLine & { invite_url: string | null },
+  invite: async (login) => ((await callServer(config, "POST", `/users/${encodeURIComponent(login)}/invite`)) as { invite_url: string }).invite_url,
   list: async () => (await callServer(config, "GET", "/users")) as UserLine[],
   remove: async (login) => void (await callServer(config, "DELETE", `/users/${encodeURIComponent(login)}`)),
   token: async (login, label) => ((await callServer(config, "POST", `/users/${encodeURIComponent(login)}/tokens`, { label })) as { token: string }).token,
@@ -95,8 +99,8 @@ export const users = async (config: Config, argv: string[]) => {
   }
   const { values, positionals } = parsed;
   const [action, login, ...extra] = positionals;
-  const needsLogin = action === "add" || action === "remove" || action === "token";
-  if (!action || !["add", "list", "remove", "token"].includes(action) || (needsLogin && !login) || (!needsLogin && login) || extra.length > 0) {
+  const needsLogin = action === "add" || action === "invite" || action === "remove" || action === "token";
+  if (!action || !["add", "invite", "list", "remove", "token"].includes(action) || (needsLogin && !login) || (!needsLogin && login) || extra.length > 0) {
     throw new ConfigError(USAGE);
   }
   if (values.admin && values.bot) throw new ConfigError(`--admin and --bot exclude each other\n${USAGE}`);
@@ -121,6 +125,10 @@ export const users = async (config: Config, argv: string[]) => {
         }
         return;
       }
+      case "invite":
+        console.log(`a new invite link for ${login!.toLowerCase()} (their earlier ones no longer work); it works once, within 24 hours:`);
+        console.log(await backend.invite(login!));
+        return;
       case "list": {
         const list = await backend.list();
         if (list.length === 0) console.log("no accounts yet: gitchat users add LOGIN --admin");

@@ -111,6 +111,11 @@ export class AccountStore {
     ]);
   }
 
+  /** Drops the invites of `login` not used yet (a new one replaces them). */
+  dropUnusedInvites(login: string) {
+    this.sqlite.run("DELETE FROM invites WHERE login = ? AND used_at IS NULL", [login]);
+  }
+
   findInvite(secretHash: Uint8Array): InviteRow | undefined {
     return this.sqlite.query<InviteRow, [Uint8Array]>("SELECT * FROM invites WHERE secret_hash = ?").get(secretHash) ?? undefined;
   }

@@ -18,6 +18,9 @@ test("with no server running, users add/list/token/remove work on the data direc
   expect(added.stdout).toContain("added ada (admin)");
   expect(added.stdout).toMatch(/^https:\/\/chat\.example\.com\/invite\/[\w-]{43}$/m);
   expect((await runCli(["users", "add", "deploy-bot", "--bot"], { dataDir })).stdout).toContain("added deploy-bot (bot)");
+  const again = await runCli(["users", "invite", "ada"], { dataDir, env });
+  expect(again.stdout).toMatch(/^https:\/\/chat\.example\.com\/invite\/[\w-]{43}$/m);
+  expect(again.stdout).not.toContain(added.stdout.trim().split("\n").at(-1)!);
 
   const list = await runCli(["users", "list"], { dataDir });
   expect(list.stdout.trim().split("\n")).toEqual(["ada         admin   Ada Lovelace", "deploy-bot  bot     deploy-bot"]);

@@ -100,6 +100,17 @@ describe("accounts", () => {
     expect((await form("/invite/never-made", { password: PASSWORD })).status).toBe(404);
   });
 
+  test("POST /users/{login}/invite gives a person a new link (the old one stops working); not a bot, not by a member", async () => {
+    const first = (await call(gitchat, "POST", "/users", { login: "gus" }, admin)).body.invite_url;
+    const again = await call(gitchat, "POST", "/users/gus/invite", undefined, admin);
+    expect([again.status, again.body.login]).toEqual([201, "gus"]);
+    expect((await form(`/invite/${secretOf(first)}`, { password: PASSWORD })).status).toBe(404);
+    expect((await form(`/invite/${secretOf(again.body.invite_url)}`, { password: PASSWORD })).status).toBe(303);
+    expectRefused(await call(gitchat, "POST", "/users/deploy-bot/invite", undefined, admin), 400, "invalid_input");
+    expectRefused(await call(gitchat, "POST", "/users/gus/invite", undefined, ada), 403, "forbidden");
+    expectRefused(await call(gitchat, "POST", "/users/nobody/invite", undefined, admin), 404, "unknown_user");
+  });
+
   test("POST /login takes a login and password (JSON or the page's form); the shared-name login is refused once accounts exist", async () => {
     const json = await gitchat.app.handle(
       new Request("http://localhost/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: "Ada", password: PASSWORD }) }),

@@ -53,6 +53,19 @@ export const accountRoutes = (accounts: AccountService, auth: AuthPlugin) =>
       response: { 204: t.Void(), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       detail: { summary: "Remove an account", description: "Its sessions and tokens end at once; its messages keep its name and id, and the login is never given again." },
     })
+    .post("/users/:login/invite", ({ params, identity, set }) => {
+      const inviteUrl = accounts.reinvite(identity!.actor, params.login);
+      set.status = 201;
+      return { login: params.login.toLowerCase(), invite_url: inviteUrl };
+    }, {
+      auth: "admin",
+      params: LoginParams,
+      response: { 201: t.Object({ login: t.String(), invite_url: t.String() }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      detail: {
+        summary: "A new invite link for a person",
+        description: "For an invite that expired, or a forgotten password (accepting it sets a new one and ends their sessions). Their earlier unused links stop working. 400 for a bot.",
+      },
+    })
     .post("/users/:login/tokens", ({ params, body, identity, set }) => {
       set.status = 201;
       return accounts.createToken(identity!.actor, params.login, body.label ?? "");
