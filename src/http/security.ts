@@ -171,7 +171,8 @@ export const refuseForeign = (request: Request, corsOrigins: readonly string[]):
 
 export const corsHeaders = (origin: string): Record<string, string> => ({
   "access-control-allow-origin": origin,
-  "access-control-allow-methods": "GET, POST",
+  // DELETE: revoking a token, removing an account.
+  "access-control-allow-methods": "GET, POST, DELETE",
   "access-control-allow-headers": "authorization, content-type, idempotency-key",
   "access-control-expose-headers": "x-next-cursor, retry-after",
   "access-control-max-age": "600",
