@@ -3,7 +3,7 @@
  * and handed to the server that owns it (a real `gitchat serve`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, startServer, type RunningServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -88,6 +88,9 @@ describe("with a server owning the data directory (ACCESS_TOKEN set)", () => {
     expect([twice.code, twice.stderr.trim()]).toEqual([1, "gitchat: there is already an account bo"]);
     expect((await runCli(["users", "remove", "bo"], { dataDir })).code).toBe(0);
     expect((await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    // Neither the token nor the control secret ever reaches the server's log.
+    const { secret } = JSON.parse(readFileSync(join(dataDir, "control.json"), "utf8")) as { secret: string };
+    for (const hidden of [token, secret, link.split("/invite/")[1]!]) expect(server.output()).not.toContain(hidden);
   });
 
   test("gitchat push is handed to a server that has ACCESS_TOKEN (it was refused with 401 before the control secret)", async () => {
