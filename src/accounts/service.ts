@@ -42,6 +42,9 @@ export type Account = {
  */
 export type Actor = { account: Account } | { operator: true };
 
+/** A signed-in browser, as its owner may list and end it; `id` is public (a prefix of the stored hash, never the cookie). */
+export type SessionInfo = { id: string; createdAt: number; lastSeenAt: number; userAgent: string; address: string };
+
 export type PersonalToken = { id: string; label: string; createdAt: number; lastUsedAt: number | null };
 
 /** Where a sign-in came from, recorded with its session. */
@@ -75,6 +78,9 @@ const checkPassword = (password: string, login: string) => {
 
 const hashSecret = (secret: string) => createHash("sha256").update(secret).digest();
 const newSecret = () => randomBytes(32).toString("base64url");
+
+/** A session's public id: the first 16 hex digits of its stored hash (which is itself only a hash of the cookie). */
+const sessionPublicId = (idHash: Uint8Array) => Buffer.from(idHash).toString("hex").slice(0, 16);
 
 const toAccount = (row: UserRow): Account => ({ login: row.login, name: row.name, role: row.role, id: `local:${row.login}`, createdAt: row.created_at });
 const toToken = (row: TokenRow): PersonalToken => ({ id: row.id, label: row.label, createdAt: row.created_at, lastUsedAt: row.last_used_at });
@@ -247,6 +253,25 @@ export class AccountService {
 
   logout(id: string) {
     this.store.endSession(hashSecret(id));
+  }
+
+  /** The caller's sessions, most recently used first. */
+  listSessions(actor: Actor): SessionInfo[] {
+    if ("operator" in actor) return [];
+    return this.store.listSessions(actor.account.login).map((s) => ({
+      id: sessionPublicId(s.id_hash),
+      createdAt: s.created_at,
+      lastSeenAt: s.last_seen_at,
+      userAgent: s.user_agent,
+      address: s.address,
+    }));
+  }
+
+  /** Ends one of the caller's sessions by its public id; NotFoundError when they have none by that id. */
+  endSession(actor: Actor, id: string) {
+    const session = "operator" in actor ? undefined : this.store.listSessions(actor.account.login).find((s) => sessionPublicId(s.id_hash) === id);
+    if (!session) throw new NotFoundError(`there is no session ${JSON.stringify(id)} of yours`);
+    this.store.endSession(session.id_hash);
   }
 
   /** A new personal API token for `login`, shown this once: admins for anyone, people for themselves. */

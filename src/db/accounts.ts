@@ -144,6 +144,10 @@ export class AccountStore {
     this.sqlite.run("DELETE FROM sessions WHERE id_hash = ?", [idHash]);
   }
 
+  listSessions(login: string): SessionRow[] {
+    return this.sqlite.query<SessionRow, [string]>("SELECT * FROM sessions WHERE login = ? ORDER BY last_seen_at DESC").all(login);
+  }
+
   endSessionsOf(login: string) {
     this.sqlite.run("DELETE FROM sessions WHERE login = ?", [login]);
   }

@@ -125,3 +125,19 @@ test("a bot gets no invite and cannot sign in with a password; roles and names c
   expect(accounts.setName(ada, "ada", "  Ada L.  ").name).toBe("Ada L.");
   expect(() => accounts.setName(ada, "ada", "<b>")).toThrow("a name must be");
 });
+
+test("a person lists their sessions (never the cookie) and ends one; the others go on", async () => {
+  const { accounts } = await start(tempDir(), { now: Date.now() });
+  const first = await accounts.acceptInvite(secretOf(accounts.add(operator, { login: "ada" }).inviteUrl!), PASSWORD, client);
+  const ada = { account: first.account };
+  const second = await accounts.login("ada", PASSWORD, { address: "10.0.0.2", userAgent: "phone" });
+  const sessions = accounts.listSessions(ada);
+  expect(sessions.map((s) => s.userAgent).sort()).toEqual(["phone", "test"]);
+  expect(JSON.stringify(sessions)).not.toContain(first.session);
+  const phone = sessions.find((s) => s.userAgent === "phone")!;
+  const bo = { account: accounts.add(operator, { login: "bo" }).account };
+  expect(() => accounts.endSession(bo, phone.id)).toThrow("there is no session");
+  accounts.endSession(ada, phone.id);
+  expect(accounts.sessionAccount(second.session)).toBeUndefined();
+  expect(accounts.sessionAccount(first.session)?.login).toBe("ada");
+});
