@@ -12,7 +12,7 @@
  *   no account exists, a session of the shared-name login (ACCESS_TOKEN and a
  *   name, kept in memory);
  * - `Authorization: Bearer` with the CLI's control secret (a random secret the
- *   server writes to DATA_DIR/control-secret at each start), ACCESS_TOKEN
+ *   server writes to DATA_DIR/control.json at each start), ACCESS_TOKEN
  *   (the operator's token for scripts), or a personal API token.
  * The operator may do what an admin does; it writes messages under the
  * configured author, with no account id.
