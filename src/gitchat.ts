@@ -263,7 +263,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
     throw error;
   }
   const gitchat = await openGitchat(config, log, { lock, ...options });
-  if (accounts) new AccountStore(gitchat.db.sqlite).importAll(accounts);
+  if (accounts) gitchat.accounts.restore(accounts);
   return { gitchat, movedAside };
 };
 

@@ -9,7 +9,7 @@
  * (`local:LOGIN`) of its messages in git, so a removed account keeps it.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { AccountStore, Role, TokenRow, UserRow } from "../db/accounts.ts";
+import type { AccountStore, AccountTables, Role, TokenRow, UserRow } from "../db/accounts.ts";
 import {
   ForbiddenError,
   InvalidInputError,
@@ -91,6 +91,7 @@ export class AccountService {
   /** Password attempts per account and per address; guessing is limited far harder than talking. */
   private readonly loginsPerAccount: RateLimiter;
   private readonly loginsPerAddress: RateLimiter;
+  private any: boolean | undefined;
   /** A hash to verify against when the login is unknown, so that the answer takes as long as for a known one. */
   private decoy: Promise<string> | undefined;
 
@@ -112,9 +113,21 @@ export class AccountService {
     return (this.options.now ?? Date.now)();
   }
 
-  /** True once the first account was added: from then on people sign in with their own. */
+  /**
+   * True once the first account was added: from then on people sign in with
+   * their own. Asked on every request, so known in memory after the first
+   * look: only this process writes the index while it runs (the data
+   * directory's lock), and an account, once added, is never deleted (a
+   * removed one keeps its row).
+   */
   hasAccounts() {
-    return this.store.hasUsers();
+    return (this.any ??= this.store.hasUsers());
+  }
+
+  /** Stores the account tables an earlier index held (a rebuild carries them over). */
+  restore(tables: AccountTables) {
+    this.store.importAll(tables);
+    this.any = undefined;
   }
 
   list(): Account[] {
@@ -163,6 +176,7 @@ export class AccountService {
     }
     const now = this.now();
     this.store.insertUser({ login, name, role, created_at: now });
+    this.any = true;
     const account = this.get(login);
     return role === "bot" ? { account } : { account, inviteUrl: this.invite(login, now) };
   }

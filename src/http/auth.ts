@@ -75,9 +75,7 @@ const fromAccount = (account: Account, via: Identity["via"], clientKey: string, 
 
 export const authPlugin = (settings: AuthSettings) => {
   const { accounts } = settings;
-  // Once the first account exists it stays so (a removed account keeps its row): no query per request after.
-  let accountsOn = false;
-  const hasAccounts = () => (accountsOn ||= accounts.hasAccounts());
+  const hasAccounts = () => accounts.hasAccounts();
 
   /** The caller of `request`, or undefined for an anonymous one (or one whose credentials are wrong, expired or revoked). */
   const identify = (request: Request, address: string): Identity | undefined => {
