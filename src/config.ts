@@ -32,6 +32,12 @@ export type Config = {
   idleTimeout: number;
   /** Believe X-Forwarded-Proto and X-Forwarded-For: only behind a proxy that sets them. */
   trustProxy: boolean;
+  /**
+   * PUBLIC_URL: the server's address as people reach it (invite links point
+   * there; commit e-mails use its host). Undefined: http://localhost:PORT,
+   * with the port the server listens on.
+   */
+  publicUrl?: string;
   /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
   github?: {
     token: string;
@@ -101,6 +107,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     committer: committerSettings(env),
     packThreshold: parseInteger(env, "PACK_THRESHOLD", 4000, 10, 10_000_000),
     durability: parseDurability(env),
+    publicUrl: publicUrl(env),
     github: githubSettings(env),
     ...accessSettings(env, host),
   };
@@ -184,6 +191,20 @@ const parseUrl = (env: Env, key: string, fallback: string) => {
     throw new ConfigError(`${key} must not hold credentials; put the token in GITHUB_TOKEN`);
   }
   return raw.replace(/\/+$/, "");
+};
+
+/** PUBLIC_URL: an http(s) origin, optionally with a path (behind a proxy that serves gitchat under one); no trailing slash kept. */
+const publicUrl = (env: Env) => {
+  const raw = nonEmpty(env.PUBLIC_URL);
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {}
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(`PUBLIC_URL=${JSON.stringify(raw)} is not valid: use the address people open, such as https://chat.example.com`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 };
 
 /** The webhook's shared secret, checked even while sync is off, so a weak one is refused before anyone relies on it. */

@@ -174,3 +174,42 @@ export class IdempotencyKeyReusedError extends AppError {
 export class SigningKeyError extends AppError {
   override readonly code = "signing_key_unreadable";
 }
+
+/** No credentials, or ones that are wrong, expired or revoked: sign in, or send a valid token. */
+export class UnauthorizedError extends AppError {
+  override readonly code = "unauthorized";
+  override readonly status = 401;
+}
+
+/** The caller is known but may not do this (a member calling an admin's route). */
+export class ForbiddenError extends AppError {
+  override readonly code = "forbidden";
+  override readonly status = 403;
+}
+
+/** No account has this login (or it was removed). */
+export class UnknownUserError extends AppError {
+  override readonly code = "unknown_user";
+  override readonly status = 404;
+}
+
+/** An account has, or had, this login: a login names one person for ever (it is their messages' id). */
+export class LoginTakenError extends AppError {
+  override readonly code = "login_taken";
+  override readonly status = 409;
+}
+
+/** An invite link that was used already, or is older than 24 hours: an admin makes a new one. */
+export class InviteUnusableError extends AppError {
+  override readonly code = "invite_unusable";
+  override readonly status = 410;
+}
+
+/** Too many attempts (password logins): wait `retryAfter` seconds. */
+export class RateLimitedError extends AppError {
+  override readonly code = "rate_limited";
+  override readonly status = 429;
+  constructor(message: string, readonly retryAfter: number) {
+    super(message);
+  }
+}

@@ -3,7 +3,8 @@
  * brings the index up to date with git, and wires the services and the HTTP
  * app. The CLI and the tests both start gitchat through here.
  */
-import { chmodSync, existsSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import { checkDatabaseFile, moveDatabaseAside, openDatabase } from "./db/database.ts";
@@ -13,6 +14,8 @@ import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
+import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
+import { AccountService } from "./accounts/service.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { MessageService, type ProgressSink } from "./messages/service.ts";
@@ -27,6 +30,59 @@ export type Log = (line: string) => void;
 export const defaultLog: Log = (line) => console.log(`${new Date().toISOString()} ${line}`);
 
 export const databasePath = (dataDir: string) => join(dataDir, "gitchat.db");
+
+/**
+ * Where a running server says how the CLI reaches it: DATA_DIR/control.json,
+ * `{url, secret}`, 0600. The secret is new at each start; the CLI, run by
+ * whoever may read the data directory, sends it as a bearer to hand work to
+ * the server that owns the directory (`gitchat users`, `push`, `pull`), which
+ * takes it as the operator's.
+ */
+export const controlPath = (dataDir: string) => join(dataDir, "control.json");
+
+export type Control = { url: string; secret: string };
+
+/** Writes the control file whole (a temporary file renamed into place), readable by this user only. */
+export const writeControl = (dataDir: string, control: Control) => {
+  const path = controlPath(dataDir);
+  rmSync(`${path}.tmp`, { force: true });
+  writeFileSync(`${path}.tmp`, JSON.stringify(control), { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+};
+
+/** The control file of the server that owns `dataDir`, or undefined when there is none or it cannot be read. */
+export const readControl = (dataDir: string): Control | undefined => {
+  try {
+    const value = JSON.parse(readFileSync(controlPath(dataDir), "utf8")) as Partial<Control>;
+    return typeof value.url === "string" && typeof value.secret === "string" ? { url: value.url, secret: value.secret } : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The accounts of a data directory, for the CLI when no server owns it: the
+ * lock and the index only (no channel is opened or indexed).
+ */
+export const openAccounts = (config: Config) => {
+  checkWritable(config.dataDir, config.durability === "full");
+  const lock = lockDataDir(config.dataDir);
+  try {
+    const db = openDatabase(databasePath(config.dataDir), { durable: config.durability === "full" });
+    const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl });
+    return {
+      accounts,
+      close: () => {
+        db.close();
+        lock.release();
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+};
 
 export type OpenOptions = {
   now?: () => number;
@@ -93,7 +149,17 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     });
     const { owner, name } = config.defaultRepository;
     const defaultRepository = repositories.resolve(`${owner}/${name}`).fullName;
-    const messages = new MessageService(db, repositories, { author: config.author, defaultRepository, now: options.now, progress: options.progress });
+    // Until the server listens (and knows its port), invite links point at the configured one.
+    let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl, now: options.now });
+    const messages = new MessageService(db, repositories, {
+      author: config.author,
+      emailHost: () => new URL(publicUrl).hostname,
+      defaultRepository,
+      now: options.now,
+      progress: options.progress,
+    });
+    const controlSecret = randomBytes(32).toString("base64url");
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
       if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
@@ -111,6 +177,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       : undefined;
     const app = createApp({
       messages,
+      accounts,
+      author: config.author,
+      controlSecret,
       repositories,
       health: new HealthService(db, repositories),
       sync,
@@ -121,13 +190,19 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       githubWebhookSecret: config.github?.webhookSecret,
     });
     const close = async () => {
+      rmSync(controlPath(config.dataDir), { force: true });
       await messages.settled();
       await sync?.stop();
       await repositories.close();
       db.close();
       lock.release();
     };
-    return { config, db, repositories, messages, sync, app, close };
+    /** The server listens at `url` (on `port`): without PUBLIC_URL, invite links point there; the CLI finds it there. */
+    const listening = (url: string, port: number) => {
+      publicUrl = config.publicUrl ?? `http://localhost:${port}`;
+      writeControl(config.dataDir, { url, secret: controlSecret });
+    };
+    return { config, db, repositories, messages, accounts, sync, app, close, listening };
   } catch (error) {
     lock.release();
     throw error;
@@ -186,6 +261,8 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   checkWritable(config.dataDir, config.durability === "full");
   const lock = lockDataDir(config.dataDir);
   let movedAside: string | undefined;
+  // Accounts are not in git: they are carried from the old index to the new one.
+  let accounts: AccountTables | undefined;
   try {
     const path = databasePath(config.dataDir);
     // A damaged repository first: the index may hold the only copy of what git lost, and `repair` needs it.
@@ -193,9 +270,15 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
     if (existsSync(path)) {
       try {
         checkDatabaseFile(path);
+        accounts = readAccountTables(path);
         dropDatabase(config.dataDir);
       } catch {
         movedAside = moveDatabaseAside(path);
+        try {
+          accounts = readAccountTables(movedAside);
+        } catch {
+          log(`the accounts in the damaged index could not be read: add people again with gitchat users add (the index is kept at ${movedAside})`);
+        }
       }
     }
   } catch (error) {
@@ -203,6 +286,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
     throw error;
   }
   const gitchat = await openGitchat(config, log, { lock, ...options });
+  if (accounts) gitchat.accounts.restore(accounts);
   return { gitchat, movedAside };
 };
 

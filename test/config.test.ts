@@ -59,3 +59,12 @@ test("TRUST_PROXY is off unless set to a yes; anything else is refused with a me
   for (const no of ["false", "0", "no", "off", ""]) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
   expect(() => loadConfig({ TRUST_PROXY: "maybe" })).toThrow('TRUST_PROXY="maybe" is not valid: use true or false');
 });
+
+test("PUBLIC_URL is an http(s) address without credentials, query or fragment; a trailing slash is dropped", () => {
+  expect(loadConfig({}).publicUrl).toBeUndefined();
+  expect(loadConfig({ PUBLIC_URL: "https://chat.example.com/" }).publicUrl).toBe("https://chat.example.com");
+  expect(loadConfig({ PUBLIC_URL: "https://example.com/chat/" }).publicUrl).toBe("https://example.com/chat");
+  for (const bad of ["chat.example.com", "ftp://chat.example.com", "https://user:pw@chat.example.com", "https://chat.example.com/?a=1"]) {
+    expect(() => loadConfig({ PUBLIC_URL: bad })).toThrow(`PUBLIC_URL=${JSON.stringify(bad)} is not valid: use the address people open`);
+  }
+});

@@ -135,18 +135,44 @@ export const chatPage = (page: ChannelPage) => {
   );
 };
 
-export const loginPage = (form: { name: string; next: string; error?: string }) =>
+/**
+ * The sign-in page: login and password once this gitchat has accounts;
+ * before that, with ACCESS_TOKEN set, the shared token and a name to write under.
+ */
+export const loginPage = (form: { accounts: boolean; name: string; next: string; error?: string }) =>
   layout(
     "Log in · gitchat",
     html`<main class="login">
   <h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1>
   <form method="post" action="/login" class="login-form">
     <input type="hidden" name="next" value="${form.next}">
-    <label for="login-name">Your name</label>
+    ${form.accounts
+      ? html`<label for="login-login">Login</label>
+    <input id="login-login" name="login" value="${form.name}" required maxlength="39" autocomplete="username" autocapitalize="none" autofocus>
+    <label for="login-password">Password</label>
+    <input id="login-password" name="password" type="password" required autocomplete="current-password">`
+      : html`<label for="login-name">Your name</label>
     <input id="login-name" name="name" value="${form.name}" required maxlength="64" autocomplete="nickname" autofocus>
     <label for="login-token">Access token</label>
-    <input id="login-token" name="token" type="password" required autocomplete="current-password">
+    <input id="login-token" name="token" type="password" required autocomplete="current-password">`}
     <button type="submit" class="send">Log in</button>
+    <p class="error" role="alert">${form.error ?? ""}</p>
+  </form>
+</main>`,
+  );
+
+/** An invite link's page: the invited person sets their password, and is then signed in. */
+export const invitePage = (form: { login: string; name: string; action: string; minPassword: number; error?: string }) =>
+  layout(
+    "Welcome · gitchat",
+    html`<main class="login">
+  <h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1>
+  <p>Welcome, <strong>${form.name}</strong>. Choose a password to sign in as <strong>${form.login}</strong>.</p>
+  <form method="post" action="${form.action}" class="login-form">
+    <input type="hidden" name="login" value="${form.login}" autocomplete="username">
+    <label for="invite-password">Password (at least ${form.minPassword} characters)</label>
+    <input id="invite-password" name="password" type="password" required minlength="${form.minPassword}" autocomplete="new-password" autofocus>
+    <button type="submit" class="send">Set password and sign in</button>
     <p class="error" role="alert">${form.error ?? ""}</p>
   </form>
 </main>`,

@@ -16,6 +16,7 @@ import type { PushReport } from "../sync/service.ts";
 import { terminalProgress } from "./progress.ts";
 import { verifyGitchat } from "./verify.ts";
 import { setup } from "./setup.ts";
+import { callServer, users } from "./users.ts";
 
 const USAGE = `usage: gitchat [command]
 
@@ -30,10 +31,13 @@ commands:
   setup     write a private .env with a new ACCESS_TOKEN
   signing-key
             print the public key that signs this server's commits (for GitHub's "Verified")
+  users     manage accounts: users add LOGIN [--name NAME] [--admin|--bot] (prints an invite link),
+            users invite LOGIN (a new link), users list, users remove LOGIN,
+            users token LOGIN (prints a new personal API token once)
   help      show this
 
 settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
-DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
+DATA_DIR (./data), ACCESS_TOKEN, PUBLIC_URL, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
 GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET, COMMITTER_NAME (gitchat), COMMITTER_EMAIL
 (gitchat@localhost); the README lists them all`;
 
@@ -51,6 +55,8 @@ const serve = async () => {
     idleTimeout: config.idleTimeout,
   });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.server!.port}`;
+
+  gitchat.listening(url, server.server!.port!);
   defaultLog(`gitchat listening on ${url} (data in ${config.dataDir})`);
   if (gitchat.sync) {
     defaultLog(`syncing with GitHub every ${config.github!.syncInterval} s`);
@@ -105,12 +111,7 @@ const syncNow = async (command: "push" | "pull") => {
       await gitchat.close();
     }
   } else {
-    const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-    const response = await fetch(`http://${host}:${config.port}/${command}`, { method: "POST" }).catch(() => undefined);
-    if (!response?.ok) {
-      throw new AppError(`the data directory is in use, but no gitchat answers at http://${host}:${config.port}; is PORT right?`);
-    }
-    const body = (await response.json()) as { message: string; repositories: PushReport[] };
+    const body = (await callServer(config, "POST", `/${command}`)) as { message: string; repositories: PushReport[] };
     if (body.repositories.length === 0) throw new ConfigError(body.message);
     reports = body.repositories;
   }
@@ -129,6 +130,8 @@ const main = async (command = "serve") => {
     case "push":
     case "pull":
       return syncNow(command);
+    case "users":
+      return users(loadConfig(), process.argv.slice(3));
     case "setup":
       return setup(process.cwd(), loadConfig().dataDir);
     case "signing-key": {

@@ -12,6 +12,8 @@ export type MessageRow = {
   id: string;
   repository: string;
   author: string;
+  /** The author's stable id ("local:LOGIN"); null before accounts and in the open local mode. */
+  author_id: string | null;
   content: string;
   type: string;
   created_at: string;
@@ -31,6 +33,8 @@ export type RepositoryRow = {
 export type NewMessage = {
   id: string;
   author: string;
+  /** The author's stable id ("local:LOGIN"); absent for a message from no account. */
+  author_id?: string;
   content: string;
   type: string;
   created_at: string;
@@ -207,6 +211,47 @@ export const MIGRATIONS = [
    CREATE INDEX messages_by_arrival ON messages(repository_id, seq);
    CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='seq', columnsize=0);
    UPDATE search_index SET indexed_seq = 0;`,
+  // Accounts (see db/accounts.ts), and each message's stable author id
+  // ("local:LOGIN"; NULL for a message from before accounts, or from the open
+  // local mode). Secrets (invites, sessions, tokens) are kept only as their
+  // SHA-256; passwords as argon2id hashes. A removed account keeps its row
+  // (removed_at set), so its login, the id of its messages, is never given to
+  // someone else.
+  `ALTER TABLE messages ADD COLUMN author_id TEXT;
+   CREATE TABLE users (
+     login TEXT PRIMARY KEY COLLATE NOCASE,
+     name TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('member', 'admin', 'bot')),
+     password_hash TEXT,
+     github_id INTEGER,
+     created_at INTEGER NOT NULL,
+     removed_at INTEGER
+   );
+   CREATE TABLE invites (
+     secret_hash BLOB PRIMARY KEY,
+     login TEXT NOT NULL REFERENCES users(login),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER
+   ) WITHOUT ROWID;
+   CREATE TABLE sessions (
+     id_hash BLOB PRIMARY KEY,
+     login TEXT NOT NULL REFERENCES users(login),
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     user_agent TEXT NOT NULL,
+     address TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX sessions_by_login ON sessions(login);
+   CREATE TABLE tokens (
+     id TEXT PRIMARY KEY,
+     hash BLOB NOT NULL UNIQUE,
+     login TEXT NOT NULL REFERENCES users(login),
+     label TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER
+   );
+   CREATE INDEX tokens_by_login ON tokens(login);`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -228,7 +273,7 @@ export type SyncStateRow = {
   last_error_at: string | null;
 };
 
-const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.content, m.type,
+const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.content, m.type,
   m.created_at, c.hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
 
 /** A row of SELECT_MESSAGE, as stored (see messageKey). */
@@ -237,6 +282,7 @@ type StoredMessage = {
   id: Uint8Array | string;
   repository: string;
   author: string;
+  author_id: string | null;
   content: string;
   type: string | null;
   created_at: number | string;
@@ -401,10 +447,10 @@ export class MessageDatabase {
   ) {
     this.insertMessage = sqlite.query<
       unknown,
-      [Uint8Array | string, number, string, string, string | null, number | string, number, number | null]
+      [Uint8Array | string, number, string, string | null, string, string | null, number | string, number, number | null]
     >(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, content, type, created_at, commit_id, segment)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, content, type, created_at, commit_id, segment)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
@@ -497,7 +543,7 @@ export class MessageDatabase {
         const commit = commitOf(gitHash);
         const type = m.type === "message" ? null : m.type;
         const { changes, lastInsertRowid } = this.insertMessage.run(
-          messageKey(m.id), repositoryId, m.author, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
+          messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
         );
         if (changes === 0) {
           const file = options.onHeld?.(row);
@@ -664,6 +710,7 @@ export class MessageDatabase {
       id: messageText(row.id),
       repository: row.repository,
       author: row.author,
+      author_id: row.author_id,
       content: row.content,
       type: row.type ?? "message",
       created_at: timeText(row.created_at),

@@ -1,5 +1,9 @@
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
+import { toOpenAPISchema } from "@elysiajs/openapi";
+import type { AccountService } from "../accounts/service.ts";
+import { RateLimiter } from "../rate-limit.ts";
+import { authPlugin, undeclaredRoutes } from "./auth.ts";
+import { accountRoutes } from "./routes/accounts.ts";
 import type { HealthService } from "../repositories/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
@@ -7,7 +11,7 @@ import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
-import { checkRequest, clientAddress, corsHeaders, isGitHubWebhook, RateLimiter, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
+import { corsHeaders, isGitHubWebhook, refuseForeign, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -17,6 +21,11 @@ import { githubWebhookRoutes } from "./routes/github-webhook.ts";
 
 export type Deps = {
   messages: MessageService;
+  accounts: AccountService;
+  /** The configured author (GITHUB_USERNAME or `local`): what the operator's messages are written under. */
+  author: string;
+  /** The CLI's per-start secret: a bearer of it is the operator. */
+  controlSecret?: string;
   repositories: RepositoryService;
   health: HealthService;
   sync?: SyncService;
@@ -34,61 +43,67 @@ const OPEN: AccessSettings = { corsOrigins: [], rateLimit: 0, trustProxy: false 
 
 export const createApp = (deps: Deps) => {
   const access = deps.access ?? OPEN;
-  const sessions = new Sessions();
+  const sharedSessions = new Sessions();
   const webhookSecret = deps.sync ? deps.githubWebhookSecret : undefined;
-  const security = {
+  const auth = authPlugin({
+    accounts: deps.accounts,
+    author: deps.author,
     accessToken: access.accessToken,
-    corsOrigins: access.corsOrigins,
-    sessions,
+    controlSecret: deps.controlSecret,
+    sharedSessions,
     messageLimit: new RateLimiter(access.rateLimit),
-    // Guessing the token is limited far harder than talking.
-    loginLimit: new RateLimiter(10),
-    githubWebhook: webhookSecret !== undefined,
-  };
+    trustProxy: access.trustProxy,
+  });
   const streams = new StreamLimiter(10);
-  return new Elysia()
+  const info = {
+    title: "gitchat",
+    version: deps.version,
+    description:
+      "A chat whose history lives in git. Errors are `{error: {code, message}}`. " +
+      `Each operation's \`x-gitchat-auth\` says who may call it: public, member (anyone signed in, bots included) or admin.`,
+  };
+  const app = new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
-    .onRequest(({ request, set, server }) => {
+    .onRequest(({ request, set }) => {
       securityHeaders(set.headers, request, access.trustProxy);
       const origin = request.headers.get("origin");
       if (origin && access.corsOrigins.includes(origin)) Object.assign(set.headers, corsHeaders(origin));
-      const address = clientAddress(request, server?.requestIP(request)?.address ?? "local", access.trustProxy);
-      const refusal = checkRequest(request, address, security);
+      const refusal = refuseForeign(request, access.corsOrigins);
       if (refusal) for (const [key, value] of Object.entries(set.headers)) if (!refusal.headers.has(key)) refusal.headers.set(key, String(value));
       return refusal;
     })
     // The webhook's signature is over its raw bytes: its route reads them itself.
     .onParse(({ request, contentType, path }) => (isGitHubWebhook(path) ? undefined : readBody(request, contentType, path)))
+    .use(auth)
+    .get("/openapi.json", () => openApiDocument(), { auth: "member", detail: { hide: true } })
+    .use(messageRoutes(deps.messages, auth))
+    .use(repositoryRoutes(deps.repositories, auth, deps.sync))
+    .use(syncRoutes(auth, deps.sync))
+    .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
+    .use(accountRoutes(deps.accounts, auth))
+    .use(loginRoutes(auth, { accessToken: access.accessToken, accounts: deps.accounts, sharedSessions, trustProxy: access.trustProxy }))
     .use(
-      openapi({
-        path: "/openapi",
-        specPath: "/openapi.json",
-        provider: null,
-        documentation: {
-          info: {
-            title: "gitchat",
-            version: deps.version,
-            description: "A chat whose history lives in git. Errors are `{error: {code, message}}`.",
-          },
-        },
-      }),
-    )
-    .use(messageRoutes(deps.messages))
-    .use(repositoryRoutes(deps.repositories, deps.sync))
-    .use(syncRoutes(deps.sync))
-    .use(githubWebhookRoutes({ secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
-    .use(loginRoutes({ accessToken: access.accessToken, sessions, defaultRepository: deps.defaultRepository, trustProxy: access.trustProxy }))
-    .use(
-      pageRoutes({
+      pageRoutes(auth, {
         messages: deps.messages,
         repositories: deps.repositories,
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,
         streams,
-        loginRequired: Boolean(access.accessToken),
       }),
     )
-    .use(healthRoutes(deps.health));
+    .use(healthRoutes(deps.health, auth));
+  // The document is made once, from the routes as they are now (they do not change after start).
+  let document: unknown;
+  const openApiDocument = () => {
+    if (!document) {
+      const { paths, components } = toOpenAPISchema(app);
+      document = { openapi: "3.1.2", info, paths, components };
+    }
+    return document;
+  };
+  const undeclared = undeclaredRoutes(app);
+  if (undeclared.length > 0) throw new Error(`routes without a declared auth rule: ${undeclared.join(", ")}`);
+  return app;
 };
 
 export type App = ReturnType<typeof createApp>;

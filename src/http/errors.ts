@@ -1,6 +1,6 @@
 /** Every error leaves the server as `{error: {code, message}}` with a status chosen here, in one place. */
 import { ParseError, ValidationError } from "elysia";
-import { AppError, storageFailure } from "../errors.ts";
+import { AppError, RateLimitedError, storageFailure } from "../errors.ts";
 import type { SafeHtml } from "../../views/html.ts";
 
 /** An HTML page or fragment: never cached, since it shows live state. */
@@ -38,7 +38,9 @@ export const toErrorResponse = (code: string | number, thrown: unknown, log: (li
     if (error.status >= 500) log(`${error.code}: ${error.message}`);
     // After a 413 the rest of the body is never read, so the connection cannot carry another
     // request: closed, rather than left open until IDLE_TIMEOUT (holding up a graceful stop).
-    return errorResponse(error.status, error.code, error.message, error.status === 413 ? { connection: "close" } : {});
+    const headers: Record<string, string> =
+      error.status === 413 ? { connection: "close" } : error instanceof RateLimitedError ? { "retry-after": String(error.retryAfter) } : {};
+    return errorResponse(error.status, error.code, error.message, headers);
   }
   if (error instanceof ValidationError) {
     return errorResponse(400, "invalid_input", describeValidation(error));

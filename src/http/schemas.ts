@@ -27,7 +27,10 @@ export const Message = t.Object({
   timestamp: t.String({ format: "date-time" }),
   git_hash: t.String({ description: "The commit that holds this message" }),
   repository: t.String({ description: "owner/name" }),
-  author: t.String(),
+  author: t.String({ description: "The author's display name when they sent it" }),
+  author_id: t.Union([t.String(), t.Null()], {
+    description: "The author's account, `local:LOGIN`; null for a message from before accounts or from the open local mode",
+  }),
   type: t.String(),
   cursor: t.Integer({ description: "Arrival order at this server; pass as `after` to poll" }),
 });
@@ -65,4 +68,46 @@ export const Health = t.Object({
   status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
   database: t.Object({ ok: t.Boolean(), messages: t.Integer(), error: t.Optional(t.String()) }),
   git: t.Object({ ok: t.Boolean(), repositories: t.Integer(), error: t.Optional(t.String()) }),
+});
+
+const Role = t.Union([t.Literal("member"), t.Literal("admin"), t.Literal("bot")]);
+
+export const Me = t.Object({
+  login: t.String(),
+  name: t.String({ description: "The display name messages are written under" }),
+  role: Role,
+  id: t.String({ description: "The stable id in message files: local:LOGIN" }),
+});
+
+export const Caller = t.Object({
+  login: t.Union([t.String(), t.Null()], { description: "null for the operator (ACCESS_TOKEN, the CLI, the open local mode)" }),
+  name: t.String({ description: "The name messages are written under" }),
+  role: Role,
+  id: t.Union([t.String(), t.Null()], { description: "local:LOGIN; null without an account" }),
+});
+
+export const User = t.Object({
+  login: t.String(),
+  name: t.String(),
+  role: Role,
+  created_at: t.String({ format: "date-time" }),
+});
+
+export const NewUser = t.Object({
+  login: t.String(),
+  name: t.String(),
+  role: Role,
+  invite_url: t.Union([t.String(), t.Null()], { description: "One-time link, valid 24 hours, to set a password; null for a bot" }),
+});
+
+export const Token = t.Object({
+  id: t.String(),
+  label: t.String(),
+  created_at: t.String({ format: "date-time" }),
+  last_used_at: t.Union([t.String({ format: "date-time" }), t.Null()]),
+});
+
+export const NewToken = t.Object({
+  id: t.String(),
+  token: t.String({ description: "Send as Authorization: Bearer <token>. Shown this once; only its hash is kept" }),
 });

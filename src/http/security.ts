@@ -1,12 +1,12 @@
 /**
- * Who may come in and how much they may do: the access token (a session
- * cookie for people, a bearer token for API clients), refusal of requests
- * that another site sent, CORS for the origins allowed, rate limits, a cap
- * on live streams, and the security headers of every response.
+ * What every request passes whoever sends it: refusal of requests that
+ * another site sent, CORS for the origins allowed, a cap on live streams, the
+ * security headers of every response; and the pieces the callers' checks
+ * (auth.ts) share: cookies, constant-time comparison, the in-memory sessions
+ * of the shared-name login.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { parseCookie } from "cookie";
-import { LRUCache } from "lru-cache";
 import { errorResponse } from "./errors.ts";
 
 export const SESSION_COOKIE = "gitchat_session";
@@ -37,7 +37,11 @@ export const parseCookies = (header: string | null) => {
 
 export type Session = { id: string; name: string; expires: number };
 
-/** Sessions live in memory: a restart asks people to log in again, and a logout ends a session at once. */
+/**
+ * Sessions of the shared-name login (ACCESS_TOKEN and a name, while no
+ * account exists) live in memory: a restart asks people to log in again, and
+ * a logout ends a session at once. Accounts' sessions are in the database.
+ */
 export class Sessions {
   private readonly sessions = new Map<string, Session>();
 
@@ -61,33 +65,6 @@ export class Sessions {
 
   end(id: string | undefined) {
     if (id) this.sessions.delete(id);
-  }
-}
-
-/** A token bucket per client: `perMinute` tokens, refilled evenly; a burst may spend them all at once. */
-export class RateLimiter {
-  /**
-   * At most 50,000 buckets; past that the one used longest ago goes (it has
-   * refilled the most, so forgetting it gives away the least). Never all at
-   * once: that would let anyone with many addresses reset everyone's limit.
-   */
-  private readonly buckets = new LRUCache<string, { tokens: number; at: number }>({ max: 50_000 });
-
-  constructor(private readonly perMinute: number) {}
-
-  /** Takes one token; the seconds to wait when there is none. */
-  take(key: string, now = Date.now()): { ok: true } | { ok: false; retryAfter: number } {
-    if (this.perMinute <= 0) return { ok: true };
-    const rate = this.perMinute / 60_000;
-    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * rate);
-    bucket.at = now;
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { ok: true };
-    }
-    return { ok: false, retryAfter: Math.max(1, Math.ceil((1 - bucket.tokens) / rate / 1000)) };
   }
 }
 
@@ -151,53 +128,30 @@ export const clientAddress = (request: Request, socketAddress: string, trustProx
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export type Identity = { name?: string; session?: Session; via: "open" | "session" | "bearer"; clientKey: string };
-
-const identities = new WeakMap<Request, Identity>();
-
-/** Who made this request, as the security check found. */
-export const identityOf = (request: Request): Identity | undefined => identities.get(request);
-
-export type SecurityOptions = {
-  accessToken?: string;
-  corsOrigins: string[];
-  sessions: Sessions;
-  messageLimit: RateLimiter;
-  loginLimit: RateLimiter;
-  /** GITHUB_WEBHOOK_SECRET is set and GitHub sync is on: GitHub may call GITHUB_WEBHOOK. */
-  githubWebhook: boolean;
-};
-
-/** Routes open to everyone, with or without the access token. */
-const PUBLIC = /^\/(health$|login$|logout$|assets\/)/;
 /**
  * GitHub's push webhook. It proves itself by the HMAC of its body with
  * GITHUB_WEBHOOK_SECRET, which its route checks before reading anything else:
- * GitHub holds no access token and no session, and is no browser, so neither
- * the token nor the cross-site rule applies. Only while it is on; off, it is
- * refused here like any other route.
+ * GitHub is no browser, so the cross-site rule does not apply to it (and its
+ * route's declared rule says who else may call it).
  */
 export const GITHUB_WEBHOOK = "/github/webhook";
 /** Whether `path` is the webhook's route (Elysia also routes it with a trailing slash). */
 export const isGitHubWebhook = (path: string) => path === GITHUB_WEBHOOK || path === `${GITHUB_WEBHOOK}/`;
-const MESSAGE_POST = /^\/(messages|c\/[^/]+\/[^/]+\/messages)$/;
-const PAGE = /^\/($|c\/|ui\/)/;
 
 /**
- * Runs before routing on every request: returns the Response that refuses
- * it, or undefined to let it through (its identity then known to the routes).
+ * Runs before routing on every request: answers a CORS preflight, and
+ * refuses a request that another site's page sent to change something here.
+ * Who the caller is, and what they may do, each route declares (auth.ts).
  */
-export const checkRequest = (request: Request, ip: string, options: SecurityOptions): Response | undefined => {
+export const refuseForeign = (request: Request, corsOrigins: readonly string[]): Response | undefined => {
   const url = new URL(request.url);
-  const path = url.pathname;
   const origin = request.headers.get("origin");
-  const allowedCors = origin !== null && options.corsOrigins.includes(origin);
+  const allowedCors = origin !== null && corsOrigins.includes(origin);
 
   if (request.method === "OPTIONS") {
     return new Response(null, { status: 204, headers: allowedCors ? corsHeaders(origin) : {} });
   }
-
-  if (options.githubWebhook && isGitHubWebhook(path)) return undefined;
+  if (isGitHubWebhook(url.pathname)) return undefined;
 
   // A browser says where a request came from; another site may not change anything here.
   // Sec-Fetch-Site is the browser's own word; Origin is the check for browsers without it
@@ -212,50 +166,13 @@ export const checkRequest = (request: Request, ip: string, options: SecurityOpti
       return errorResponse(403, "cross_site", "requests from another site may not change anything here");
     }
   }
-
-  const cookies = parseCookies(request.headers.get("cookie"));
-  const session = options.sessions.get(cookies.get(SESSION_COOKIE));
-  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-  let identity: Identity;
-  if (session) {
-    identity = { name: session.name, session, via: "session", clientKey: `session:${session.id}` };
-  } else if (options.accessToken && bearer !== undefined && sameSecret(bearer, options.accessToken)) {
-    identity = { via: "bearer", clientKey: `ip:${ip}` };
-  } else if (!options.accessToken) {
-    identity = { via: "open", clientKey: `ip:${ip}` };
-  } else if (PUBLIC.test(path)) {
-    identity = { via: "open", clientKey: `ip:${ip}` };
-  } else if (request.method === "GET" && PAGE.test(path) && (request.headers.get("accept") ?? "").includes("text/html")) {
-    return new Response(null, { status: 303, headers: { location: `/login?next=${encodeURIComponent(path + url.search)}` } });
-  } else {
-    return errorResponse(401, "unauthorized", "this gitchat needs its access token: send Authorization: Bearer <ACCESS_TOKEN>, or log in", {
-      "www-authenticate": 'Bearer realm="gitchat"',
-    });
-  }
-  identities.set(request, identity);
-
-  if (request.method === "POST" && MESSAGE_POST.test(path)) {
-    const verdict = options.messageLimit.take(identity.clientKey);
-    if (!verdict.ok) {
-      return errorResponse(429, "rate_limited", `too many messages: wait ${verdict.retryAfter} s and send again`, {
-        "retry-after": String(verdict.retryAfter),
-      });
-    }
-  }
-  if (request.method === "POST" && path === "/login") {
-    const verdict = options.loginLimit.take(`ip:${ip}`);
-    if (!verdict.ok) {
-      return errorResponse(429, "rate_limited", `too many login attempts: wait ${verdict.retryAfter} s`, {
-        "retry-after": String(verdict.retryAfter),
-      });
-    }
-  }
   return undefined;
 };
 
 export const corsHeaders = (origin: string): Record<string, string> => ({
   "access-control-allow-origin": origin,
-  "access-control-allow-methods": "GET, POST",
+  // DELETE: revoking a token, removing an account.
+  "access-control-allow-methods": "GET, POST, DELETE",
   "access-control-allow-headers": "authorization, content-type, idempotency-key",
   "access-control-expose-headers": "x-next-cursor, retry-after",
   "access-control-max-age": "600",

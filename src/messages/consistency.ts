@@ -84,6 +84,7 @@ export const checkChannel = async (
       const same =
         message.content === stored.content &&
         message.author === stored.author &&
+        (message.author_id ?? null) === stored.author_id &&
         message.type === stored.type &&
         message.created_at === stored.created_at;
       if (!same) check.problems.push(`${file.path} differs between git and the index`);

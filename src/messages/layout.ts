@@ -21,6 +21,8 @@ import type { Signature } from "../git/objects.ts";
 export type MessageRecord = {
   id: string;
   author: string;
+  /** The author's stable id (`local:LOGIN`); absent in files from before accounts and from the open local mode. */
+  author_id?: string;
   content: string;
   type: string;
   created_at: string;
@@ -104,7 +106,8 @@ export const conflictCopyOf = (path: string) => {
 export const encodeMessage = (m: MessageRecord) =>
   new TextEncoder().encode(
     `${JSON.stringify(
-      { id: m.id, author: m.author, content: m.content, type: m.type, created_at: m.created_at },
+      // Keys in this fixed order; author_id only when there is one (an older file has none, and reads the same).
+      { id: m.id, author: m.author, author_id: m.author_id, content: m.content, type: m.type, created_at: m.created_at },
       null,
       2,
     )}\n`,
@@ -124,6 +127,10 @@ export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord =>
     if (typeof v?.[field] !== "string") throw new StoreIntegrityError(`has no string "${field}"`);
   }
   const record = Object.fromEntries(fields.map((f) => [f, v[f] as string])) as MessageRecord;
+  if (v.author_id !== undefined) {
+    if (typeof v.author_id !== "string") throw new StoreIntegrityError('has an "author_id" that is not a string');
+    record.author_id = v.author_id;
+  }
   if (idFromPath(path) !== record.id || Number.isNaN(Date.parse(record.created_at))) {
     throw new StoreIntegrityError("the path does not match the message's id and time");
   }
@@ -173,14 +180,34 @@ const lastSegment = async (tree: TreeReader, dayPath: readonly string[]) => {
   return { segment: last.n, files: ((await tree.entriesAt([...dayPath, last.name])) ?? []).length };
 };
 
+/** A message's author as git names them (the commit gives the time). */
+export type Person = { name: string; email: string };
+
 /**
  * Commits `messages` to the channel's repository in one commit, laid out as
- * above, and returns the commit. `placed`, when given, is told the segment
- * each message's file went to, by id.
+ * above, and returns the commit. `author` is one signature for the whole
+ * commit, or each message's author (`of`): then the commit's author is the
+ * first message's, and every other author of the batch is named in a
+ * `Co-authored-by:` trailer, as GitHub reads them. `placed`, when given, is
+ * told the segment each message's file went to, by id.
  */
-export const commitMessages = (store: ChannelStore, messages: readonly MessageRecord[], author: Signature, placed?: Map<string, number>) =>
-  store.commitFiles(async (tree) => {
+export const commitMessages = (
+  store: ChannelStore,
+  messages: readonly MessageRecord[],
+  author: Signature | { of: (message: MessageRecord) => Person; timestamp: number },
+  placed?: Map<string, number>,
+) => {
+  const people = new Map<string, Person>();
+  for (const m of messages) {
+    const person = "of" in author ? author.of(m) : author;
+    people.set(`${person.name} <${person.email}>`, { name: person.name, email: person.email });
+  }
+  const [first, ...others] = [...people.keys()];
+  const trailers = others.map((ident) => `Co-authored-by: ${ident.replace(/[\r\n]/g, "")}`);
+  return store.commitFiles(async (tree) => {
     const { files, segments } = await placeMessages(messages, tree);
     for (const [id, segment] of segments) placed?.set(id, segment);
-    return { files, message: commitMessageFor(messages) };
-  }, author);
+    const message = commitMessageFor(messages);
+    return { files, message: trailers.length > 0 ? `${message}\n\n${trailers.join("\n")}` : message };
+  }, { ...people.get(first!)!, timestamp: author.timestamp });
+};

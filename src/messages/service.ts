@@ -27,6 +27,8 @@ export type MessageView = {
   git_hash: string;
   repository: string;
   author: string;
+  /** The author's account (`local:LOGIN`); null for a message from before accounts or from the open local mode. */
+  author_id: string | null;
   type: string;
   /** Arrival order at this server: pass it back as `after` to get what came since. */
   cursor: number;
@@ -39,6 +41,7 @@ export const toMessageView = (row: MessageRow): MessageView => ({
   git_hash: row.git_hash,
   repository: row.repository,
   author: row.author,
+  author_id: row.author_id,
   type: row.type,
   cursor: row.cursor,
 });
@@ -47,8 +50,11 @@ export type SendInput = {
   content: string;
   repository?: string;
   type?: string;
-  /** Who sends it (the logged-in name); the configured author when absent. */
-  author?: string;
+  /**
+   * Who sends it: the signed-in caller's name and account id (none for the
+   * operator or the shared-name login); the configured author when absent.
+   */
+  author?: { name: string; id?: string };
   /**
    * The client's name for this message (1 to 255 printable ASCII characters):
    * sent again with the same key in the same channel, it gives back the
@@ -113,6 +119,8 @@ export class MessageService {
     private readonly repositories: RepositoryService,
     private readonly options: {
       author: string;
+      /** The host of the server's public address (PUBLIC_URL): accounts' commit e-mails are LOGIN@users.noreply.HOST. */
+      emailHost: () => string;
       defaultRepository: string;
       now?: () => number;
       /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
@@ -121,8 +129,9 @@ export class MessageService {
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
-    const author = input.author === undefined ? this.options.author : checkAuthor(input.author);
-    const draft = { author, content: input.content, type: input.type ?? "message" };
+    const author = input.author === undefined ? this.options.author : checkAuthor(input.author.name);
+    const draft: Omit<NewMessage, "id" | "created_at"> = { author, content: input.content, type: input.type ?? "message" };
+    if (input.author?.id !== undefined) draft.author_id = input.author.id;
     checkMessage(draft);
     const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;
@@ -143,7 +152,7 @@ export class MessageService {
   }
 
   private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">): Promise<SendResult> {
-    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content])).digest("hex");
+    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id])).digest("hex");
     const known = this.db.findIdempotencyKey(channel.id, key);
     if (known) {
       if (known.fingerprint !== fingerprint) {
@@ -188,6 +197,7 @@ export class MessageService {
       git_hash: commit,
       repository: channel.fullName,
       author: message.author,
+      author_id: message.author_id ?? null,
       type: message.type,
       cursor,
     };
@@ -201,11 +211,9 @@ export class MessageService {
         const keys = submissions.flatMap((s) => (s.key ? [{ ...s.key, messageId: s.message.id }] : []));
         // Keys go first, so that they hold even if the commit lands and its index insert fails.
         if (keys.length > 0) this.recordKeys(channel, keys);
-        const authors = new Set(batch.map((m) => m.author));
-        const name = authors.size === 1 ? batch[0]!.author : "gitchat";
         const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
         const placed = new Map<string, number>();
-        const commit = await commitMessages(channel.store, batch, { name, email: `${name}@gitchat.invalid`, timestamp }, placed);
+        const commit = await commitMessages(channel.store, batch, { of: (m) => this.signatureOf(m), timestamp }, placed);
         for (const message of batch) message.segment = placed.get(message.id) ?? null;
         const cursors = new Map<string, number>();
         try {
@@ -220,6 +228,17 @@ export class MessageService {
       this.writers.set(channel.id, writer);
     }
     return writer;
+  }
+
+  /**
+   * A message's author as git records it: an account as `Name
+   * <LOGIN@users.noreply.HOST>` (HOST of PUBLIC_URL), anyone else under the
+   * name alone at gitchat.invalid.
+   */
+  private signatureOf(message: Pick<NewMessage, "author" | "author_id">) {
+    const login = message.author_id?.startsWith("local:") ? message.author_id.slice("local:".length) : undefined;
+    const email = login ? `${login}@users.noreply.${this.options.emailHost()}` : `${message.author}@gitchat.invalid`;
+    return { name: message.author, email };
   }
 
   private recordKeys(channel: Channel, keys: { key: string; messageId: string; fingerprint: string }[]) {

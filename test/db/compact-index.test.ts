@@ -23,7 +23,8 @@ const message = (n: number, content = `message ${n}`) => ({
 });
 
 /** The message listing as the version before the compact index answered it (its SELECT, verbatim). */
-const OLD_SELECT = `SELECT m.seq AS cursor, m.id, r.owner || '/' || r.name AS repository, m.author,
+// author_id: NULL, as every message of a version before accounts reads after the upgrade.
+const OLD_SELECT = `SELECT m.seq AS cursor, m.id, r.owner || '/' || r.name AS repository, m.author, NULL AS author_id,
   m.content, m.type, m.created_at, m.git_hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id`;
 
 test("a database made by the schema before the compact index migrates in place and answers every read as before", () => {

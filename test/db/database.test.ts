@@ -113,3 +113,22 @@ test("a database from before the search index was written by the code still find
   // SQLite's own check that the search index matches the messages exactly (it throws when not).
   expect(() => db.sqlite.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow();
 });
+
+test("an index from before accounts upgrades at start: its messages read back with no author id, and accounts can be stored", () => {
+  const path = join(tempDir(), "g.db");
+  // Schema version 8: the compact index, before accounts.
+  const old = databaseAtVersion(path, 8);
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('alice', 'team', '2026-01-01T00:00:00.000Z')");
+  old.close();
+
+  const upgraded = openDatabase(path);
+  upgraded.insertMessages(1, [{ message: message(1), gitHash: "a".repeat(40) }], "a".repeat(40));
+  upgraded.insertMessages(1, [{ message: { ...message(2), author_id: "local:alice" }, gitHash: "b".repeat(40) }], "b".repeat(40));
+  expect(upgraded.listMessages({ limit: 10 }).map((m) => m.author_id)).toEqual([null, "local:alice"]);
+  upgraded.sqlite.run("INSERT INTO users (login, name, role, created_at) VALUES ('alice', 'Alice', 'member', 1)");
+  upgraded.close();
+  // Reopened: still there, no second migration.
+  const again = openDatabase(path);
+  expect(again.sqlite.query("SELECT login FROM users").all()).toEqual([{ login: "alice" }]);
+  again.close();
+});

@@ -103,3 +103,32 @@ test("git log --oneline reads as the conversation: one message by its author and
   const body = (await runGit(["--git-dir", gitdir, "log", "-1", "--format=%b", "main"])).stdout.trim().split("\n");
   expect([body.length, body[0], body.at(-1)]).toEqual([11, "cy: message 10", "... and 15 more"]);
 });
+
+test("a group commit by several people names the first as its author and the others in Co-authored-by trailers", async () => {
+  const gitdir = join(tempDir(), "c.git");
+  const store = await ChannelStore.open(gitdir, { durability: "process" });
+  const people: Record<string, { name: string; email: string }> = {
+    ann: { name: "Ann Smith", email: "ann@users.noreply.chat.example.com" },
+    bo: { name: "Bo", email: "bo@users.noreply.chat.example.com" },
+    cy: { name: "Cy", email: "cy@users.noreply.chat.example.com" },
+  };
+  const batch = [record(1, "ann"), record(2, "bo"), record(3, "ann"), record(4, "cy")];
+  const commit = await commitMessages(store, batch, { of: (m) => people[m.author]!, timestamp: DAY });
+  const author = await runGit(["--git-dir", gitdir, "log", "-1", "--format=%an <%ae>", commit]);
+  expect(author.stdout.trim()).toBe("Ann Smith <ann@users.noreply.chat.example.com>");
+  const trailers = await runGit(["--git-dir", gitdir, "log", "-1", "--format=%(trailers:key=Co-authored-by)", commit]);
+  expect(trailers.stdout.trim().split("\n")).toEqual([
+    "Co-authored-by: Bo <bo@users.noreply.chat.example.com>",
+    "Co-authored-by: Cy <cy@users.noreply.chat.example.com>",
+  ]);
+  // One author alone: no trailer.
+  const alone = await commitMessages(store, [record(5, "bo")], { of: (m) => people[m.author]!, timestamp: DAY });
+  expect((await runGit(["--git-dir", gitdir, "log", "-1", "--format=%an|%(trailers)", alone])).stdout.trim()).toBe("Bo|");
+});
+
+test("a message file records its author's id between author and content; a message without one is written as before", async () => {
+  const withId = { ...record(1), author_id: "local:ann" };
+  const text = new TextDecoder().decode(encodeMessage(withId));
+  expect(Object.keys(JSON.parse(text))).toEqual(["id", "author", "author_id", "content", "type", "created_at"]);
+  expect(Object.keys(JSON.parse(new TextDecoder().decode(encodeMessage(record(2)))))).toEqual(["id", "author", "content", "type", "created_at"]);
+});

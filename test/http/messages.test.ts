@@ -59,7 +59,9 @@ describe("sending a message", () => {
     expect(m.author).toBe("local");
     expect(m.type).toBe("message");
     expect(Number.isInteger(m.cursor)).toBe(true);
-    expect(Object.keys(m).sort()).toEqual(["author", "content", "cursor", "git_hash", "id", "repository", "timestamp", "type"]);
+    expect(Object.keys(m).sort()).toEqual(["author", "author_id", "content", "cursor", "git_hash", "id", "repository", "timestamp", "type"]);
+    // The open local mode has no accounts: no author id.
+    expect(m.author_id).toBeNull();
   });
 
   test("the git_hash of a sent message is the commit that holds its file", async () => {

@@ -62,8 +62,13 @@ describe("the OpenAPI document", () => {
 
   const appRoutes = () =>
     gitchat.app.routes
-      // The JSON API; the page (/, /c/..., /ui/..., /assets/..., /login, /logout) is HTML for browsers, not part of it.
-      .filter((route) => !route.path.startsWith("/openapi") && !/^\/($|c\/|ui\/|assets\/|login$|logout$)/.test(route.path))
+      // The JSON API; the page's routes (/, /c/..., /ui/..., /assets/..., /invite/..., GET /login, /logout) are HTML for browsers, not part of it.
+      .filter(
+        (route) =>
+          !route.path.startsWith("/openapi") &&
+          !/^\/($|c\/|ui\/|assets\/|invite\/|logout$)/.test(route.path) &&
+          !(route.method === "GET" && route.path === "/login"),
+      )
       .map((route) => key(route.method, toOpenApiPath(route.path)));
 
   const documentedOperations = () =>

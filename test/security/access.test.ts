@@ -187,6 +187,8 @@ describe("requests from other sites", () => {
     const preflight = await call(gitchat, "OPTIONS", "/messages", undefined, { origin: "https://allowed.example", "access-control-request-method": "POST" });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
+    // The accounts API revokes tokens and removes accounts with DELETE.
+    expect(preflight.headers.get("access-control-allow-methods")).toBe("GET, POST, DELETE");
     const other = await call(gitchat, "GET", "/messages", undefined, { origin: "https://evil.example" });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });

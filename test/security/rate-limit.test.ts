@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { RateLimiter } from "../../src/http/security.ts";
+import { RateLimiter } from "../../src/rate-limit.ts";
 
 test("a client at its limit that keeps trying stays limited while 50,000 other clients come and go", () => {
   const limiter = new RateLimiter(2);

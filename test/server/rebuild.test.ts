@@ -125,6 +125,23 @@ test("gitchat verify fails, naming the file, when the index's copy of a message 
   expect(verified.code).toBe(1);
 });
 
+test("a message's author id comes back from git after the index is deleted, and gitchat verify notices an index that changed it", async () => {
+  const dataDir = tempDir();
+  let gitchat = await openTestGitchat({ dataDir });
+  const { message } = await gitchat.messages.send({ content: "signed", author: { name: "Ada Lovelace", id: "local:ada" } });
+  await gitchat.close();
+  dropDatabase(dataDir);
+  gitchat = await openTestGitchat({ dataDir });
+  const [listed] = (await call(gitchat, "GET", "/messages")).body;
+  expect([listed.author, listed.author_id]).toEqual(["Ada Lovelace", "local:ada"]);
+  gitchat.db.sqlite.run("UPDATE messages SET author_id = 'local:mallory' WHERE id = ?", [messageKey(message.id)]);
+  await gitchat.close();
+
+  const verified = await runCli(["verify"], dataDir);
+  expect(verified.stdout).toContain(`${message.id}.json differs between git and the index`);
+  expect(verified.code).toBe(1);
+});
+
 test("a rebuild quarantines a file that repeats an id indexed many files earlier, and keeps the first", async () => {
   const dataDir = tempDir();
   const gitchat = await openTestGitchat({ dataDir });

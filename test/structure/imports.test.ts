@@ -14,6 +14,7 @@ const LAYERS: Record<string, number> = {
   "src/cli": 4,
   "src/http": 4,
   views: 4,
+  "src/accounts": 3,
   "src/messages": 3,
   "src/repositories": 3,
   "src/sync": 3,
@@ -22,6 +23,7 @@ const LAYERS: Record<string, number> = {
   "src/github": 2,
   "src/config.ts": 1,
   "src/errors.ts": 1,
+  "src/rate-limit.ts": 1,
 };
 
 const sources = (dir: string): string[] =>

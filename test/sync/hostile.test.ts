@@ -117,7 +117,7 @@ test("content from the remote that breaks the message rules is quarantined: neve
   expect(verified.code).toBe(1);
 }, 30_000);
 
-test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type or author, a taken id) is quarantined with its reason", async () => {
+test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type, author or author id, a taken id) is quarantined with its reason", async () => {
   const github = await standIn();
   const { gitchat, messages } = await serverWith(github, ["hello"]);
 
@@ -130,6 +130,7 @@ test("a file that is not a valid message (bad JSON, wrong fields, wrong path, ba
     moved: clone.write(moved, encodeMessage({ ...moved, created_at: "2001-01-01T00:00:00.000Z" })),
     type: clone.write(message("typed", { type: "Not A Type" })),
     author: clone.write(message("named", { author: "<script>" })),
+    authorId: clone.write(message("claimed", { author_id: "root" })),
     blank: clone.write(message(" \n ")),
     // A valid message in itself, at the path its time gives, under the id of ours.
     taken: clone.write(message("impostor", { id: messages[0]!.id, created_at: "2001-01-01T00:00:00.000Z" })),
@@ -141,12 +142,13 @@ test("a file that is not a valid message (bad JSON, wrong fields, wrong path, ba
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["hello"]);
   const error: string = (await call(gitchat, "GET", "/repositories")).body[0].sync.last_error;
-  expect(error).toContain("7 message file(s) from the remote were quarantined");
+  expect(error).toContain("8 message file(s) from the remote were quarantined");
   expect(error).toContain(`${paths.json}: not valid UTF-8 JSON`);
   expect(error).toContain(`${paths.fields}: has no string "author"`);
   expect(error).toContain(`${paths.moved}: the path does not match the message's id and time`);
   expect(error).toContain(`${paths.type}: type "Not A Type" is not valid`);
   expect(error).toContain(`${paths.author}: a name must be 1 to 64 characters`);
+  expect(error).toContain(`${paths.authorId}: author_id "root" is not local:LOGIN or github:ID`);
   expect(error).toContain(`${paths.blank}: content must not be empty`);
   expect(error).toContain(`${paths.taken}: the id is already held by ${pathOf(messages[0]!)}`);
 }, 30_000);

@@ -17,6 +17,7 @@
  */
 import { createHmac } from "node:crypto";
 import { Value } from "@sinclair/typebox/value";
+import type { AuthPlugin } from "../auth.ts";
 import { Elysia, t } from "elysia";
 import { InvalidInputError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../../errors.ts";
 import type { RepositoryService } from "../../repositories/service.ts";
@@ -71,9 +72,9 @@ const firstProblem = (payload: unknown) => {
 };
 
 /** On when `secret` is given and GitHub sync is on; otherwise every delivery gets 404. */
-export const githubWebhookRoutes = (deps: { secret?: string; sync?: SyncService; repositories: RepositoryService }) => {
+export const githubWebhookRoutes = (auth: AuthPlugin, deps: { secret?: string; sync?: SyncService; repositories: RepositoryService }) => {
   const { secret } = deps;
-  return new Elysia({ name: "github-webhook" }).post(
+  return new Elysia({ name: "github-webhook" }).use(auth).post(
     GITHUB_WEBHOOK,
     ({ body, headers, request, set }) => {
       if (secret === undefined || !deps.sync) throw new NotFoundError(OFF);
@@ -113,6 +114,8 @@ export const githubWebhookRoutes = (deps: { secret?: string; sync?: SyncService;
       return { action: "pull" as const, message: `pulling ${channel.fullName} now` };
     },
     {
+      // GitHub holds no account: while the webhook is on, its signature (checked first) is its credential.
+      auth: secret !== undefined && deps.sync ? "public" : "member",
       // The raw bytes, with their own cap: the signature is over them. (The app-wide parser leaves this route alone.)
       parse: ({ request }) => (secret === undefined ? Buffer.alloc(0) : readBodyBytes(request, MAX_WEBHOOK_BYTES, tooLarge)),
       headers: t.Object({

@@ -1,3 +1,4 @@
+import type { AuthPlugin } from "../auth.ts";
 import { Elysia } from "elysia";
 import type { HealthService } from "../../repositories/health.ts";
 import { Health } from "../schemas.ts";
@@ -9,13 +10,13 @@ import { Health } from "../schemas.ts";
  * left it. Otherwise 503 with what is wrong and what to run. Each answer
  * costs the same however large the store (see HealthService).
  */
-export const healthRoutes = (health: HealthService) =>
-  new Elysia({ name: "health" }).get(
+export const healthRoutes = (health: HealthService, auth: AuthPlugin) =>
+  new Elysia({ name: "health" }).use(auth).get(
     "/health",
     ({ set }) => {
       const report = health.check();
       if (report.status !== "ok") set.status = 503;
       return report;
     },
-    { response: { 200: Health, 503: Health }, detail: { summary: "Health of the database and the git store" } },
+    { auth: "public", response: { 200: Health, 503: Health }, detail: { summary: "Health of the database and the git store" } },
   );

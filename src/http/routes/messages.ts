@@ -1,10 +1,11 @@
 import { Elysia, t } from "elysia";
 import { DEFAULT_LIMIT, MAX_LIMIT, type MessageService } from "../../messages/service.ts";
 import { ErrorBody, Message, SendHeaders } from "../schemas.ts";
-import { identityOf } from "../security.ts";
+import { authorOf, type AuthPlugin } from "../auth.ts";
 
-export const messageRoutes = (messages: MessageService) =>
+export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
   new Elysia({ name: "messages" })
+    .use(auth)
     .get(
       "/messages",
       ({ query, set }) => {
@@ -16,6 +17,7 @@ export const messageRoutes = (messages: MessageService) =>
         return list;
       },
       {
+        auth: "member",
         query: t.Object({
           repository: t.Optional(t.String({ description: "owner/name; all channels when absent", error: "repository must be \"owner/name\"" })),
           after: t.Optional(
@@ -50,16 +52,18 @@ export const messageRoutes = (messages: MessageService) =>
     )
     .post(
       "/messages",
-      async ({ body, headers, set, request }) => {
+      async ({ body, headers, set, identity }) => {
         const { message, replayed } = await messages.send({
           ...body,
-          author: identityOf(request)?.name,
+          author: authorOf(identity),
           idempotencyKey: headers["idempotency-key"],
         });
         set.status = replayed ? 200 : 201;
         return message;
       },
       {
+        auth: "member",
+        messageLimit: true,
         // Our app-wide parser (size cap, clear errors) reads the body; naming
         // "json" here is what puts the body schema into the OpenAPI document.
         parse: "json",

@@ -16,7 +16,8 @@ import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, 
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { SendHeaders } from "../schemas.ts";
-import { identityOf, type StreamLimiter } from "../security.ts";
+import type { StreamLimiter } from "../security.ts";
+import { authorOf, type AuthPlugin } from "../auth.ts";
 
 const PAGE_SIZE = 50;
 
@@ -33,13 +34,12 @@ const ChannelParams = t.Object({
   name: t.String({ error: "name must be a repository name" }),
 });
 
-export const pageRoutes = (deps: {
+export const pageRoutes = (auth: AuthPlugin, deps: {
   messages: MessageService;
   repositories: RepositoryService;
   sync?: SyncService;
   defaultRepository: string;
   streams: StreamLimiter;
-  loginRequired: boolean;
 }) => {
   const { messages, repositories, sync } = deps;
 
@@ -56,16 +56,17 @@ export const pageRoutes = (deps: {
   const find = (owner: string, name: string) => repositories.resolve(`${owner}/${name}`);
 
   return new Elysia({ name: "page" })
+    .use(auth)
     .get("/", ({ redirect }) => {
       const [owner, name] = deps.defaultRepository.split("/");
       return redirect(`/c/${owner}/${name}`, 302);
-    }, { detail: { hide: true } })
+    }, { auth: "member", detail: { hide: true } })
     .get("/assets/:file", ({ params }) => {
       const asset = Object.hasOwn(ASSETS, params.file) ? ASSETS[params.file] : undefined;
       if (!asset) return new Response("not found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
       return new Response(asset.body, { headers: { "content-type": asset.type, "cache-control": "public, max-age=300" } });
-    }, { params: t.Object({ file: t.String() }), detail: { hide: true } })
-    .get("/c/:owner/:name", async ({ params, request }) => {
+    }, { auth: "public", params: t.Object({ file: t.String() }), detail: { hide: true } })
+    .get("/c/:owner/:name", async ({ params, identity }) => {
       let channel: Channel;
       try {
         channel = find(params.owner, params.name);
@@ -83,10 +84,10 @@ export const pageRoutes = (deps: {
           hasOlder,
           cursor,
           syncEnabled: Boolean(sync),
-          viewer: deps.loginRequired ? identityOf(request)?.name : undefined,
+          viewer: identity && identity.via !== "open" ? identity.name : undefined,
         }),
       );
-    }, { params: ChannelParams, detail: { hide: true } })
+    }, { auth: "member", params: ChannelParams, detail: { hide: true } })
     .get("/c/:owner/:name/messages", ({ params, query }) => {
       const channel = find(params.owner, params.name);
       if (query.after !== undefined) {
@@ -98,6 +99,7 @@ export const pageRoutes = (deps: {
       const hasOlder = older.length > PAGE_SIZE;
       return htmlResponse(olderFragment(channel, hasOlder ? older.slice(1) : older, hasOlder));
     }, {
+      auth: "member",
       params: ChannelParams,
       query: t.Object({
         after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })),
@@ -105,28 +107,30 @@ export const pageRoutes = (deps: {
       }),
       detail: { hide: true },
     })
-    .post("/c/:owner/:name/messages", async ({ params, body, headers, request }) => {
+    .post("/c/:owner/:name/messages", async ({ params, body, headers, identity }) => {
       const channel = find(params.owner, params.name);
       const { message, replayed } = await messages.send({
         content: body.content,
         repository: channel.fullName,
-        author: identityOf(request)?.name,
+        author: authorOf(identity),
         // The page names each message once and sends the same key on its retries.
         idempotencyKey: headers["idempotency-key"],
       });
       return htmlResponse(appended([message]), replayed ? 200 : 201);
     }, {
+      auth: "member",
+      messageLimit: true,
       params: ChannelParams,
       headers: SendHeaders,
       parse: "json",
       body: t.Object({ content: t.String({ error: "content is required" }) }),
       detail: { hide: true },
     })
-    .get("/c/:owner/:name/events", ({ params, query, request }) => {
+    .get("/c/:owner/:name/events", ({ params, query, request, identity }) => {
       const channel = find(params.owner, params.name);
       // A HEAD gets the headers of a stream, never a stream that no one will read.
       if (request.method === "HEAD") return new Response(null, { headers: { "content-type": "text/event-stream; charset=utf-8" } });
-      const release = deps.streams.acquire(identityOf(request)?.clientKey ?? "local");
+      const release = deps.streams.acquire(identity?.clientKey ?? "local");
       if (!release) {
         return errorResponse(429, "too_many_streams", "too many live streams open from here; close some tabs", { "retry-after": "10" });
       }
@@ -179,6 +183,7 @@ export const pageRoutes = (deps: {
         headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
       });
     }, {
+      auth: "member",
       params: ChannelParams,
       query: t.Object({ after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })) }),
       detail: { hide: true },
@@ -190,6 +195,7 @@ export const pageRoutes = (deps: {
       if (query.version === channelListVersion(items, current)) return new Response(null, { status: 204 });
       return htmlResponse(channelList(items, current));
     }, {
+      auth: "member",
       query: t.Object({ current: t.Optional(t.String()), version: t.Optional(t.String()) }),
       detail: { hide: true },
     })
@@ -200,6 +206,7 @@ export const pageRoutes = (deps: {
       const current = new URL(headers["hx-current-url"] ?? "http://x/").pathname.split("/").slice(2, 4).join("/");
       return htmlResponse(channelList(await channelItems(), current));
     }, {
+      auth: "member",
       parse: "json",
       body: t.Object({ repository: t.String({ error: "repository must be owner/name" }) }),
       detail: { hide: true },
@@ -213,5 +220,5 @@ export const pageRoutes = (deps: {
           ? html`Pushed: all ${reports.length} channel(s) in sync.`
           : html`<span class="error">${failed.map((r) => `${r.repository}: ${r.message}`).join("; ")}</span>`,
       );
-    }, { detail: { hide: true } });
+    }, { auth: "member", detail: { hide: true } });
 };

@@ -1,3 +1,4 @@
+import type { AuthPlugin } from "../auth.ts";
 import { Elysia, t } from "elysia";
 import { toRepositoryView, type Channel, type RepositoryService } from "../../repositories/service.ts";
 import type { SyncService } from "../../sync/service.ts";
@@ -13,7 +14,7 @@ const SYNC_OFF = {
   last_error_at: null,
 };
 
-export const repositoryRoutes = (repositories: RepositoryService, sync: SyncService | undefined) => {
+export const repositoryRoutes = (repositories: RepositoryService, auth: AuthPlugin, sync: SyncService | undefined) => {
   const view = async (channel: Channel) => ({
     ...toRepositoryView(channel),
     head: (await repositories.head(channel)) ?? null,
@@ -21,7 +22,9 @@ export const repositoryRoutes = (repositories: RepositoryService, sync: SyncServ
   });
   return (
   new Elysia({ name: "repositories" })
+    .use(auth)
     .get("/repositories", () => Promise.all(repositories.list().map(view)), {
+      auth: "member",
       response: { 200: t.Array(Repository) },
       detail: { summary: "List channels" },
     })
@@ -35,6 +38,7 @@ export const repositoryRoutes = (repositories: RepositoryService, sync: SyncServ
         return view(channel);
       },
       {
+        auth: "member",
         // Our app-wide parser (size cap, clear errors) reads the body; naming
         // "json" here is what puts the body schema into the OpenAPI document.
         parse: "json",

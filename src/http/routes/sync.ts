@@ -1,3 +1,4 @@
+import type { AuthPlugin } from "../auth.ts";
 import { Elysia } from "elysia";
 import type { PushReport, SyncService } from "../../sync/service.ts";
 import { SyncReport } from "../schemas.ts";
@@ -16,13 +17,16 @@ const summary = (verb: string, reports: PushReport[]) => {
   };
 };
 
-export const syncRoutes = (sync: SyncService | undefined) =>
+export const syncRoutes = (auth: AuthPlugin, sync: SyncService | undefined) =>
   new Elysia({ name: "sync" })
+    .use(auth)
     .post("/push", async () => (sync ? summary("pushed", await sync.pushAll()) : { success: false, message: OFF, repositories: [] }), {
+      auth: "member",
       response: { 200: SyncReport },
       detail: { summary: "Push every channel to GitHub now", description: "Pulls and merges first when another server pushed meanwhile." },
     })
     .post("/pull", async () => (sync ? summary("pulled", await sync.pullAll()) : { success: false, message: OFF, repositories: [] }), {
+      auth: "member",
       response: { 200: SyncReport },
       detail: { summary: "Pull every channel from GitHub now" },
     });
