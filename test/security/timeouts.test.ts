@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { standInSettings, startGitHub } from "../support/github.ts";
 import { startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -44,5 +45,34 @@ test("a client that promises a body it never sends is cut off after IDLE_TIMEOUT
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
   } finally {
     await server.stop();
+  }
+}, 40_000);
+
+test("a push that takes longer than IDLE_TIMEOUT (a slow GitHub) still gets its answer, not a dropped connection", async () => {
+  const token = "ghp_timeoutsTestToken0000000000000000000000";
+  const github = await startGitHub({ users: [{ login: "alice", token }] });
+  const server = await startServer({ dataDir: tempDir(), env: { ...standInSettings(github, { token }), IDLE_TIMEOUT: "2", ACCESS_TOKEN: "" } });
+  try {
+    // GitHub takes 4 s to answer each push: twice the idle timeout.
+    github.tamper({
+      path: /git-receive-pack$/,
+      method: "POST",
+      times: Infinity,
+      body: (real) =>
+        new ReadableStream({
+          async start(controller) {
+            await Bun.sleep(4_000);
+            controller.enqueue(real);
+            controller.close();
+          },
+        }),
+    });
+    const sent = await fetch(`${server.url}/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"content":"slow to push"}' });
+    expect(sent.status).toBe(201);
+    const pushed = await fetch(`${server.url}/push`, { method: "POST" });
+    expect({ status: pushed.status, success: ((await pushed.json()) as { success: boolean }).success }).toEqual({ status: 200, success: true });
+  } finally {
+    await server.stop();
+    await github.stop();
   }
 }, 40_000);

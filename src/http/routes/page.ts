@@ -17,6 +17,7 @@ import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { SendHeaders } from "../schemas.ts";
 import type { StreamLimiter } from "../security.ts";
+import { withoutIdleTimeout } from "./sync.ts";
 import { authorOf, type AuthPlugin } from "../auth.ts";
 
 const PAGE_SIZE = 50;
@@ -211,8 +212,9 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       body: t.Object({ repository: t.String({ error: "repository must be owner/name" }) }),
       detail: { hide: true },
     })
-    .post("/ui/push", async () => {
+    .post("/ui/push", async ({ request, server }) => {
       if (!sync) return htmlResponse(html`GitHub sync is off.`);
+      withoutIdleTimeout(request, server);
       const reports = await sync.pushAll();
       const failed = reports.filter((r) => !r.success);
       return htmlResponse(

@@ -17,15 +17,29 @@ const summary = (verb: string, reports: PushReport[]) => {
   };
 };
 
+/**
+ * A push or pull talks to GitHub and may take longer than IDLE_TIMEOUT, which
+ * is for clients that go quiet, not for a server still working on the answer:
+ * such a request has no idle timeout (Bun's `server.timeout(request, 0)`).
+ */
+export const withoutIdleTimeout = (request: Request, server: { timeout(request: Request, seconds: number): void } | null) =>
+  server?.timeout(request, 0);
+
 export const syncRoutes = (auth: AuthPlugin, sync: SyncService | undefined) =>
   new Elysia({ name: "sync" })
     .use(auth)
-    .post("/push", async () => (sync ? summary("pushed", await sync.pushAll()) : { success: false, message: OFF, repositories: [] }), {
+    .post("/push", async ({ request, server }) => {
+      withoutIdleTimeout(request, server);
+      return sync ? summary("pushed", await sync.pushAll()) : { success: false, message: OFF, repositories: [] };
+    }, {
       auth: "member",
       response: { 200: SyncReport },
       detail: { summary: "Push every channel to GitHub now", description: "Pulls and merges first when another server pushed meanwhile." },
     })
-    .post("/pull", async () => (sync ? summary("pulled", await sync.pullAll()) : { success: false, message: OFF, repositories: [] }), {
+    .post("/pull", async ({ request, server }) => {
+      withoutIdleTimeout(request, server);
+      return sync ? summary("pulled", await sync.pullAll()) : { success: false, message: OFF, repositories: [] };
+    }, {
       auth: "member",
       response: { 200: SyncReport },
       detail: { summary: "Pull every channel from GitHub now" },
