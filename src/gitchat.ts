@@ -18,7 +18,8 @@ import { AccountStore, readAccountTables, type AccountTables } from "./db/accoun
 import { AccountService } from "./accounts/service.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
-import { MessageService, type ProgressSink } from "./messages/service.ts";
+import { channelMessages } from "./messages/export.ts";
+import { MessageService, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
@@ -230,6 +231,25 @@ export const verifyChannels = async (
   const db = openDatabase(databasePath(config.dataDir), { readonly: true });
   try {
     for (const repository of await RepositoryService.inspect(db, config.dataDir)) report(await verifyRepository(db, repository, progressFor));
+  } finally {
+    db.close();
+  }
+};
+
+/**
+ * `gitchat export`: hands each message of a channel (oldest first, from
+ * `since`) to `write`, reading the index read-only, so that it runs beside a
+ * server as `verify` does.
+ */
+export const exportChannel = (config: Config, fullName: string, since: string | undefined, write: (message: MessageView) => void) => {
+  const db = openDatabase(databasePath(config.dataDir), { readonly: true });
+  try {
+    let count = 0;
+    for (const message of channelMessages(db, fullName, since)) {
+      write(message);
+      count++;
+    }
+    return count;
   } finally {
     db.close();
   }

@@ -16,6 +16,7 @@ import type { PushReport } from "../sync/service.ts";
 import { terminalProgress } from "./progress.ts";
 import { verifyGitchat } from "./verify.ts";
 import { setup } from "./setup.ts";
+import { exportCommand } from "./export.ts";
 import { callServer, users } from "./users.ts";
 
 const USAGE = `usage: gitchat [command]
@@ -31,6 +32,7 @@ commands:
   setup     write a private .env with a new ACCESS_TOKEN
   signing-key
             print the public key that signs this server's commits (for GitHub's "Verified")
+  export    write a channel out: export OWNER/NAME --format jsonl|markdown|html [--since DATE] [--output FILE]
   users     manage accounts: users add LOGIN [--name NAME] [--admin|--bot] (prints an invite link),
             users invite LOGIN (a new link), users list, users remove LOGIN,
             users token LOGIN (prints a new personal API token once)
@@ -132,6 +134,8 @@ const main = async (command = "serve") => {
       return syncNow(command);
     case "users":
       return users(loadConfig(), process.argv.slice(3));
+    case "export":
+      return exportCommand(loadConfig(), process.argv.slice(3));
     case "setup":
       return setup(process.cwd(), loadConfig().dataDir);
     case "signing-key": {

@@ -764,6 +764,32 @@ export class MessageDatabase {
     return rows.map((r) => this.toRow(r)).sort(byId);
   }
 
+  /**
+   * A channel's messages in time order (by id), `limit` at a time, after the
+   * message `after` (an id from the page before) or from the first message
+   * sent at or after `since` (an ISO time; ids not in the UUIDv7 form of
+   * early versions are left out then): for an export, which walks a whole
+   * channel a page at a time and so holds one page, however long the history.
+   */
+  messagesInOrder(repositoryId: number, from: { after?: string; since?: string }, limit: number): MessageRow[] {
+    const where = ["m.repository_id = ?"];
+    const params: (string | number | Uint8Array)[] = [repositoryId];
+    if (from.after !== undefined) {
+      where.push("m.id > ?");
+      params.push(messageKey(from.after));
+    }
+    if (from.since !== undefined) {
+      // A UUIDv7 starts with its time in milliseconds: the range starts at the first id of that millisecond.
+      // created_at is kept as milliseconds (see timeKeySql), or as its text when that would not give it back.
+      const since = Date.parse(from.since);
+      const hex = since.toString(16).padStart(12, "0");
+      where.push("m.id >= ? AND m.created_at >= ?");
+      params.push(messageKey(`${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-000000000000`), since);
+    }
+    const sql = `${SELECT_MESSAGE} WHERE ${where.join(" AND ")} ORDER BY m.id LIMIT ?`;
+    return this.sqlite.query<StoredMessage, (string | number | Uint8Array)[]>(sql).all(...params, limit).map((r) => this.toRow(r));
+  }
+
   /** The newest arrival cursor, for clients that start polling from now. */
   latestCursor(): number {
     return this.cursorBase() + this.latestSeq();
