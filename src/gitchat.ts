@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
-import { checkDatabaseFile, moveDatabaseAside, openDatabase } from "./db/database.ts";
+import { checkDatabaseFile, moveDatabaseAside, openDatabase, type NewMessage } from "./db/database.ts";
 import { lockDataDir, type DataDirLock } from "./db/lock.ts";
-import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./errors.ts";
+import { DamagedStoreError, DatabaseDamagedError, InvalidInputError, storageFailure } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
@@ -19,6 +19,7 @@ import { AccountService } from "./accounts/service.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
+import { SlackExport, type ImportTally } from "./messages/slack.ts";
 import { MessageService, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
@@ -252,6 +253,62 @@ export const exportChannel = (config: Config, fullName: string, since: string | 
     return count;
   } finally {
     db.close();
+  }
+};
+
+export type ImportReport = { slack: string; channel: string; imported: number; already: number; skipped: Record<string, number>; cut: number };
+
+/** Messages committed at a time on import: large commits, in time order. */
+const IMPORT_BATCH = 1_000;
+
+/**
+ * `gitchat import slack`: each channel of a Slack export into a gitchat
+ * channel (`mapping` from a Slack channel's name to "owner/name", else
+ * `owner/<its name>`), made when missing. The whole export is checked before
+ * anything is written. Holds the data directory's lock: no server may run.
+ */
+export const importSlack = async (
+  config: Config,
+  file: string,
+  mapping: Map<string, string>,
+  progressFor?: (what: string) => ProgressSink | undefined,
+): Promise<ImportReport[]> => {
+  const slack = SlackExport.open(file, new Uint8Array(readFileSync(file)));
+  for (const name of mapping.keys()) {
+    if (!slack.channels.some((c) => c.name === name)) throw new InvalidInputError(`${file} has no channel ${name} (--channel ${name}=...)`);
+  }
+  const owner = config.defaultRepository.owner;
+  const gitchat = await openGitchat(config, () => {});
+  try {
+    const reports: ImportReport[] = [];
+    for (const source of slack.channels) {
+      const fullName = mapping.get(source.name) ?? `${owner}/${source.name}`;
+      const [channelOwner, channelName] = fullName.split("/") as [string, string];
+      const channel = gitchat.repositories.list().find((c) => c.fullName.toLowerCase() === fullName.toLowerCase()) ?? (await gitchat.repositories.create(channelOwner, channelName));
+      const tally: ImportTally = { messages: 0, skipped: {}, cut: 0 };
+      const progress = progressFor?.(`#${source.name} -> ${channel.fullName}: importing`);
+      let imported = 0;
+      let batch: NewMessage[] = [];
+      const flush = async () => {
+        imported += await gitchat.messages.importMessages(channel, batch);
+        batch = [];
+        progress?.update(tally.messages, undefined);
+      };
+      try {
+        for (const message of slack.messages(source, tally)) {
+          batch.push(message);
+          if (batch.length >= IMPORT_BATCH) await flush();
+        }
+        await flush();
+      } finally {
+        progress?.end();
+      }
+      await channel.store.idle();
+      reports.push({ slack: source.name, channel: channel.fullName, imported, already: tally.messages - imported, skipped: tally.skipped, cut: tally.cut });
+    }
+    return reports;
+  } finally {
+    await gitchat.close();
   }
 };
 

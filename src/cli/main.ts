@@ -17,6 +17,7 @@ import { terminalProgress } from "./progress.ts";
 import { verifyGitchat } from "./verify.ts";
 import { setup } from "./setup.ts";
 import { exportCommand } from "./export.ts";
+import { importCommand } from "./import.ts";
 import { callServer, users } from "./users.ts";
 
 const USAGE = `usage: gitchat [command]
@@ -32,6 +33,7 @@ commands:
   setup     write a private .env with a new ACCESS_TOKEN
   signing-key
             print the public key that signs this server's commits (for GitHub's "Verified")
+  import    import slack EXPORT.zip [--channel NAME=OWNER/NAME ...]: a Slack workspace export, with no server running
   export    write a channel out: export OWNER/NAME --format jsonl|markdown|html [--since DATE] [--output FILE]
   users     manage accounts: users add LOGIN [--name NAME] [--admin|--bot] (prints an invite link),
             users invite LOGIN (a new link), users list, users remove LOGIN,
@@ -136,6 +138,8 @@ const main = async (command = "serve") => {
       return users(loadConfig(), process.argv.slice(3));
     case "export":
       return exportCommand(loadConfig(), process.argv.slice(3));
+    case "import":
+      return importCommand(loadConfig(), process.argv.slice(3));
     case "setup":
       return setup(process.cwd(), loadConfig().dataDir);
     case "signing-key": {

@@ -36,8 +36,12 @@ export const checkAuthor = (name: string) => {
   return trimmed;
 };
 
-/** An account's stable id: `local:LOGIN` (GitHub's rule for the login), or `github:ID` for a GitHub account. */
-const AUTHOR_ID = /^(local:[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}|github:[1-9][0-9]{0,19})$/;
+/**
+ * An author's stable id: `local:LOGIN` (GitHub's rule for the login), or
+ * `github:ID` for a GitHub account, or `slack:ID` for an imported Slack
+ * author (an imported, unverified author: no account here vouches for it).
+ */
+const AUTHOR_ID = /^(local:[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}|github:[1-9][0-9]{0,19}|slack:[A-Z0-9]{1,20})$/;
 
 /** Throws InvalidInputError naming the first rule `message` breaks. */
 export const checkMessage = (message: Pick<MessageRecord, "content" | "type" | "author" | "author_id">) => {
@@ -45,7 +49,7 @@ export const checkMessage = (message: Pick<MessageRecord, "content" | "type" | "
   checkType(message.type);
   if (checkAuthor(message.author) !== message.author) throw new InvalidInputError("a name must not start or end with spaces");
   if (message.author_id !== undefined && !AUTHOR_ID.test(message.author_id)) {
-    throw new InvalidInputError(`author_id ${JSON.stringify(message.author_id)} is not local:LOGIN or github:ID`);
+    throw new InvalidInputError(`author_id ${JSON.stringify(message.author_id)} is not local:LOGIN, github:ID or slack:ID`);
   }
 };
 

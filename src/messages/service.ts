@@ -173,6 +173,19 @@ export class MessageService {
     return { message: await this.commit(channel, { message: this.stamp(draft), key: { key, fingerprint } }), replayed: false };
   }
 
+  /**
+   * Messages brought from elsewhere (`gitchat import`), with their own ids
+   * and times: those the index lacks are checked by the message rules and
+   * committed together, in the order given, through the channel's one writer.
+   * Returns how many were new (an import run again adds nothing).
+   */
+  async importMessages(channel: Channel, messages: NewMessage[]): Promise<number> {
+    const fresh = messages.filter((m) => !this.db.getMessage(channel.id, m.id));
+    for (const message of fresh) checkMessage(message);
+    await Promise.all(fresh.map((message) => this.writerFor(channel).submit({ message })));
+    return fresh.length;
+  }
+
   private stamp(draft: Omit<NewMessage, "id" | "created_at">): NewMessage {
     const now = this.now();
     return { id: Bun.randomUUIDv7("hex", now), ...draft, created_at: new Date(now).toISOString() };

@@ -1,0 +1,45 @@
+/**
+ * `gitchat import slack EXPORT.zip [--channel NAME=owner/name ...]`: a Slack
+ * workspace export into gitchat channels, with no server running (it takes
+ * the data directory's lock). One line per channel saying what was imported.
+ */
+import { parseArgs } from "node:util";
+import type { Config } from "../config.ts";
+import { ConfigError, DataDirLockedError } from "../errors.ts";
+import { importSlack } from "../gitchat.ts";
+import { terminalProgress } from "./progress.ts";
+
+export const IMPORT_USAGE = "usage: gitchat import slack EXPORT.zip [--channel NAME=OWNER/NAME ...]";
+
+export const importCommand = async (config: Config, argv: string[]) => {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { channel: { type: "string", multiple: true } } });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n${IMPORT_USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 2 || positionals[0] !== "slack") throw new ConfigError(IMPORT_USAGE);
+  const mapping = new Map<string, string>();
+  for (const pair of values.channel ?? []) {
+    const match = /^([^=]+)=([^/=]+\/[^/=]+)$/.exec(pair);
+    if (!match) throw new ConfigError(`--channel takes NAME=OWNER/NAME (a Slack channel and the gitchat channel it goes into), not ${JSON.stringify(pair)}\n${IMPORT_USAGE}`);
+    mapping.set(match[1]!, match[2]!);
+  }
+  let reports;
+  try {
+    reports = await importSlack(config, positionals[1]!, mapping, (what) => terminalProgress(what));
+  } catch (error) {
+    if (error instanceof DataDirLockedError) throw new DataDirLockedError(`${error.message}: gitchat import writes the channels itself`);
+    throw error;
+  }
+  for (const r of reports) {
+    const skipped = Object.entries(r.skipped).map(([kind, n]) => `${n} ${kind}`);
+    const notes = [
+      r.already ? `${r.already} already here` : "",
+      skipped.length ? `left out: ${skipped.join(", ")}` : "",
+      r.cut ? `${r.cut} cut to gitchat's 10,000 characters` : "",
+    ].filter(Boolean);
+    console.log(`#${r.slack} -> ${r.channel}: ${r.imported} message(s) imported${notes.length ? ` (${notes.join("; ")})` : ""}`);
+  }
+};
