@@ -277,6 +277,84 @@
     }
   });
 
+  // --- The live connection: a thin banner while it is down, and when it is back.
+  // Polling is the fallback: it runs only while the live stream is down.
+  var banner = document.getElementById("connection");
+  var live = false;
+  var wasDown = false;
+  function say(text, kind) {
+    if (!banner) return;
+    banner.textContent = "";
+    banner.className = "connection" + (kind ? " " + kind : "");
+    if (text) banner.append(text);
+    banner.hidden = !text;
+  }
+  document.body.addEventListener("htmx:sseOpen", function () {
+    live = true;
+    if (wasDown) {
+      wasDown = false;
+      say("Connected again.", "ok");
+      setTimeout(function () { if (live && banner && banner.classList.contains("ok")) say(""); }, 2000);
+    }
+  });
+  document.body.addEventListener("htmx:sseError", function () {
+    if (live || !wasDown) say("Reconnecting…", "down");
+    live = false;
+    wasDown = true;
+  });
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (live && event.detail.elt && event.detail.elt.id === "poller") event.preventDefault();
+  });
+  // A session that ended (signed out elsewhere, expired): say so, with the way back.
+  function signedOut() {
+    say("", "down");
+    var link = document.createElement("a");
+    link.href = "/login?next=" + encodeURIComponent(location.pathname);
+    link.textContent = "sign in again";
+    banner.append("Signed out: ", link, ".");
+    banner.hidden = false;
+  }
+  document.body.addEventListener("htmx:responseError", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 401) signedOut();
+  });
+
+  // --- Finding a channel: the filter box above the list; Ctrl+K (Cmd+K) goes there from anywhere.
+  var filter = document.getElementById("channel-filter");
+  function applyFilter() {
+    if (!filter) return;
+    var words = filter.value.trim().toLowerCase();
+    document.querySelectorAll("#channel-list li").forEach(function (li) {
+      li.hidden = words !== "" && li.textContent.toLowerCase().indexOf(words) === -1;
+    });
+  }
+  if (filter) {
+    filter.addEventListener("input", applyFilter);
+    // The list is replaced every few seconds: keep it filtered.
+    document.body.addEventListener("htmx:afterSwap", function (event) { if (event.detail.target && event.detail.target.id === "channel-list") applyFilter(); });
+    document.body.addEventListener("htmx:oobAfterSwap", applyFilter);
+    filter.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        var first = document.querySelector("#channel-list li:not([hidden]) a");
+        if (first) { event.preventDefault(); location.href = first.getAttribute("href"); }
+      } else if (event.key === "Escape") {
+        filter.value = "";
+        applyFilter();
+        if (textarea) textarea.focus();
+      }
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && (event.key === "k" || event.key === "K")) {
+      if (!filter) return;
+      event.preventDefault();
+      var drawer = document.getElementById("sidebar");
+      var menuButton = document.getElementById("menu");
+      if (drawer && menuButton && getComputedStyle(menuButton).display !== "none" && !drawer.classList.contains("open")) menuButton.click();
+      filter.focus();
+      filter.select();
+    }
+  });
+
   // --- Theme: follows the system until chosen; the choice is remembered.
   var toggle = document.getElementById("theme-toggle");
   if (toggle) toggle.addEventListener("click", function () {

@@ -11,3 +11,11 @@ declare module "*.css" {
   const text: string;
   export default text;
 }
+declare module "*.svg" {
+  const text: string;
+  export default text;
+}
+declare module "*.webmanifest" {
+  const text: string;
+  export default text;
+}

@@ -78,6 +78,8 @@ const layout = (title: string, body: SafeHtml) => html`<!doctype html>
 <meta name="htmx-config" content='{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}'>
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/app.css">
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
+<link rel="manifest" href="/assets/manifest.webmanifest">
 <script src="/assets/theme.js"></script>
 <script src="/assets/htmx.min.js" defer></script>
 <script src="/assets/sse.js" defer></script>
@@ -98,6 +100,8 @@ export const chatPage = (page: ChannelPage) => {
   <div class="brand"><span class="logo" aria-hidden="true">⎇</span> gitchat
     <button type="button" id="theme-toggle" class="icon" aria-label="Switch between light and dark theme" title="Theme">◐</button></div>
   <h2 class="section">Channels</h2>
+  <label for="channel-filter" class="visually-hidden">Find a channel</label>
+  <input id="channel-filter" class="filter" type="search" placeholder="Find a channel (Ctrl+K)" autocomplete="off" aria-controls="channel-list">
   ${channelList(page.channels, channel.fullName)}
   ${page.viewer ? html`<form method="post" action="/logout" class="viewer"><span>Signed in as <strong>${page.viewer}</strong></span> <button type="submit">Log out</button></form>` : ""}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
@@ -117,6 +121,7 @@ export const chatPage = (page: ChannelPage) => {
         : ""
     }
   </header>
+  <p id="connection" class="connection" role="status" hidden></p>
   <section id="log" class="log" aria-label="Messages in ${channel.fullName}">
     <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions">${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
     <p class="empty" id="empty"${page.messages.length ? html` hidden` : ""}>No messages in ${channel.fullName} yet. Say hello!</p>

@@ -254,6 +254,11 @@ test("two pages on a channel: a message reaches the other by SSE within 1 s, by 
   const streaming = b.page.waitForResponse((r) => r.url().includes("/c/team/live/events"));
   await b.page.goto(`${server.url}/c/team/live`);
   await streaming;
+  // While its stream is live, a page does not poll: polling is the fallback.
+  let bPolls = 0;
+  b.page.on("request", (r) => {
+    if (r.url().includes("/messages?after=")) bPolls += 1;
+  });
 
   // By SSE: well inside the 2 s polling period, twice in a row.
   const streamed: string[] = [];
@@ -282,13 +287,18 @@ test("two pages on a channel: a message reaches the other by SSE within 1 s, by 
   expect(refused).toBeGreaterThan(0);
   await waitForMessage(b.page, "third, while SSE is down", 1_000);
 
-  // Let every page poll once more, then count: one copy of each message everywhere.
-  await Promise.all([nextPoll(a.page), nextPoll(b.page), nextPoll(c.page)]);
+  // One more message reaches every page (and the page without a stream polls once more), then
+  // count: one copy of each message everywhere.
+  await composer(a.page).fill("fourth, to settle");
+  await composer(a.page).press("Enter");
+  const settled = await Promise.all([a, b, c].map(({ page }) => waitForMessage(page, "fourth, to settle", 3_000)));
+  await nextPoll(c.page);
   for (const { page } of [a, b, c]) {
-    for (const id of [...streamed, polled]) expect(await copiesOf(page, id)).toBe(1);
-    expect((await shownMessages(page)).map((m) => m.content)).toEqual(["first, over SSE", "second, over SSE", "third, while SSE is down"]);
+    for (const id of [...streamed, polled, settled[0]!]) expect(await copiesOf(page, id)).toBe(1);
+    expect((await shownMessages(page)).map((m) => m.content)).toEqual(["first, over SSE", "second, over SSE", "third, while SSE is down", "fourth, to settle"]);
     expect(await page.locator("#messages li.pending").count()).toBe(0);
   }
+  expect(bPolls).toBe(0);
   expectClean(a.problems);
   expectClean(b.problems);
   // The refused stream is logged as a failed request; nothing else may be.
@@ -385,7 +395,9 @@ test("channels: add one from the sidebar, follow it, deep-link and reload it; me
   expect(await deep.page.locator("h1#channel-title").innerText()).toBe("acme/room");
   await sendByApi("also only in acme/room", "acme/room");
   await waitForMessage(deep.page, "also only in acme/room");
-  await nextPoll(general.page);
+  // A later message of general reaches its page: one of acme's would have come before it.
+  await sendByApi("later, in general", "local/general");
+  await waitForMessage(general.page, "later, in general");
   expect((await shownMessages(general.page)).map((m) => m.content)).not.toContain("only in acme/room");
   expect((await shownMessages(general.page)).map((m) => m.content)).not.toContain("also only in acme/room");
 

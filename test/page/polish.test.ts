@@ -122,3 +122,53 @@ test("at 375 px a failed push's error stays on one line and the channel's name s
     noSideScroll: layout.pageWidth <= 375,
   }).toEqual({ titleShown: true, oneLine: true, barLow: true, noSideScroll: true });
 }, 60_000);
+
+test("the page has an icon and a web manifest; /favicon.ico finds the icon", async () => {
+  const icon = await fetch(`${server.url}/favicon.ico`);
+  expect({ status: icon.status, type: icon.headers.get("content-type"), url: new URL(icon.url).pathname }).toEqual({
+    status: 200,
+    type: "image/svg+xml",
+    url: "/assets/icon.svg",
+  });
+  const manifest = (await (await fetch(`${server.url}/assets/manifest.webmanifest`)).json()) as { name: string; start_url: string; icons: { src: string }[] };
+  expect({ name: manifest.name, start: manifest.start_url, icon: manifest.icons[0]!.src }).toEqual({ name: "gitchat", start: "/", icon: "/assets/icon.svg" });
+  const watched = await open("/c/local/general");
+  const links = await watched.page.evaluate(() => ({
+    icon: document.querySelector<HTMLLinkElement>("link[rel=icon]")?.href,
+    manifest: document.querySelector<HTMLLinkElement>("link[rel=manifest]")?.href,
+  }));
+  expect(links).toEqual({ icon: `${server.url}/assets/icon.svg`, manifest: `${server.url}/assets/manifest.webmanifest` });
+  expect(clean(watched)).toEqual({ console: [], pageErrors: [], dialogs: [] });
+}, 30_000);
+
+test("Ctrl+K goes to the channel filter, which narrows the list as one types; Enter opens the first match", async () => {
+  for (const name of ["alpha-team", "beta-team", "gamma"]) await post("/repositories", { owner: "find", name });
+  const watched = await open("/c/local/general");
+  const { page } = watched;
+  await page.keyboard.press("Control+k");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("channel-filter");
+  await page.keyboard.type("team");
+  const visible = () => page.$$eval("#channel-list li:not([hidden]) .name", (names) => names.map((n) => n.textContent));
+  expect(await visible()).toEqual(["find/alpha-team", "find/beta-team"]);
+  await page.keyboard.type(" ");
+  await page.keyboard.press("Backspace");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${server.url}/c/find/alpha-team`);
+  expect(clean(watched)).toEqual({ console: [], pageErrors: [], dialogs: [] });
+}, 30_000);
+
+test("when the live connection drops the page says Reconnecting…, and says when it is back", async () => {
+  const dataDir = tempDir();
+  const first = await startServer({ dataDir, env: LOCAL_ONLY });
+  const port = new URL(first.url).port;
+  const watched = await open("/c/local/general", { base: first.url });
+  const { page } = watched;
+  await page.waitForFunction(() => document.getElementById("connection")!.hidden);
+  first.proc.kill(9);
+  await first.proc.exited;
+  await page.waitForFunction(() => document.getElementById("connection")!.textContent === "Reconnecting…", undefined, { timeout: 15_000 });
+  const again = await startServer({ dataDir, env: { ...LOCAL_ONLY, PORT: port } });
+  servers.push(again);
+  await page.waitForFunction(() => document.getElementById("connection")!.textContent === "Connected again.", undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.getElementById("connection")!.hidden, undefined, { timeout: 5_000 });
+}, 60_000);

@@ -9,6 +9,8 @@ import sseJs from "htmx-ext-sse/dist/sse.min.js" with { type: "text" };
 import appJs from "../../../public/app.js" with { type: "text" };
 import themeJs from "../../../public/theme.js" with { type: "text" };
 import appCss from "../../../public/app.css" with { type: "text" };
+import iconSvg from "../../../public/icon.svg" with { type: "text" };
+import manifest from "../../../public/manifest.webmanifest" with { type: "text" };
 import type { MessageService } from "../../messages/service.ts";
 import type { Channel, RepositoryService } from "../../repositories/service.ts";
 import type { SyncService } from "../../sync/service.ts";
@@ -28,6 +30,8 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "app.js": { body: appJs, type: "text/javascript; charset=utf-8" },
   "theme.js": { body: themeJs, type: "text/javascript; charset=utf-8" },
   "app.css": { body: appCss, type: "text/css; charset=utf-8" },
+  "icon.svg": { body: iconSvg, type: "image/svg+xml" },
+  "manifest.webmanifest": { body: manifest, type: "application/manifest+json" },
 };
 
 const ChannelParams = t.Object({
@@ -67,6 +71,8 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       if (!asset) return new Response("not found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
       return new Response(asset.body, { headers: { "content-type": asset.type, "cache-control": "public, max-age=300" } });
     }, { auth: "public", params: t.Object({ file: t.String() }), detail: { hide: true } })
+    // Browsers ask for /favicon.ico whatever the page says: the icon is an SVG asset.
+    .get("/favicon.ico", ({ redirect }) => redirect("/assets/icon.svg", 301), { auth: "public", detail: { hide: true } })
     .get("/c/:owner/:name", async ({ params, identity }) => {
       let channel: Channel;
       try {
