@@ -1,73 +1,29 @@
 #!/usr/bin/env -S bun --no-env-file
 /**
- * gitchat's command line: `serve` (the default), `rebuild`, `verify`,
- * `repair`, `push`, `pull`, `setup`, `signing-key`.
+ * gitchat's command line: a table of commands (see command.ts), each parsed
+ * strictly with node:util's parseArgs. `serve` is the default.
  *
  * Exit codes: 0 done; 1 the data needs attention or is busy (a damaged store
  * or index: the line names the command that repairs it; another gitchat owns
- * the directory; verify found differences); 2 a setting or the environment
- * must change first (a bad value, a read-only data directory, an unknown command).
+ * the directory; verify found differences; an unknown channel); 2 a setting,
+ * the command line or the environment must change first (a bad value, an
+ * unknown command or flag, empty text, a read-only data directory).
  */
 import { loadConfig, loadDotenv } from "../config.ts";
-import { AppError, ConfigError, DataDirLockedError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
-import { databasePath, defaultLog, openGitchat, publicSigningKey, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
+import { AppError, ConfigError, DataDirLockedError, InvalidInputError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
+import { databasePath, openGitchat, publicSigningKey, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
 import type { Channel } from "../repositories/service.ts";
 import type { PushReport } from "../sync/service.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { commandHelp, parseCommand, UsageError, usageLine, type Command } from "./command.ts";
+import { serverClient } from "./client.ts";
 import { terminalProgress } from "./progress.ts";
+import { serve } from "./serve.ts";
 import { verifyGitchat } from "./verify.ts";
 import { setup } from "./setup.ts";
 
-const USAGE = `usage: gitchat [command]
-
-commands:
-  serve     run the chat server (the default)
-  rebuild   recreate the SQLite index from the git repositories (a damaged one is moved aside)
-  verify    check that every message in git is in the index and the other way round, and that every
-            commit is signed by a key the channel lists (read-only)
-  repair    restore damaged repositories from their object stores (with no server running)
-  push      push every channel to GitHub now (for cron); exit 1 unless all are in sync
-  pull      pull every channel from GitHub now
-  setup     write a private .env with a new ACCESS_TOKEN
-  signing-key
-            print the public key that signs this server's commits (for GitHub's "Verified")
-  help      show this
-
-settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
-DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
-GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET, COMMITTER_NAME (gitchat), COMMITTER_EMAIL
-(gitchat@localhost); the README lists them all`;
-
 /** Indexing progress on the terminal (nothing when stderr is not one). */
 const indexingProgress = (channel: Channel) => terminalProgress(`${channel.fullName}: indexing`);
-
-const serve = async () => {
-  const config = loadConfig();
-  const gitchat = await openGitchat(config);
-  // idleTimeout closes connections that send nothing for a while (slow or stuck clients); live streams ping every 15 s.
-  const server = gitchat.app.listen({
-    port: config.port,
-    hostname: config.host,
-    maxRequestBodySize: 1024 * 1024,
-    idleTimeout: config.idleTimeout,
-  });
-  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.server!.port}`;
-  defaultLog(`gitchat listening on ${url} (data in ${config.dataDir})`);
-  if (gitchat.sync) {
-    defaultLog(`syncing with GitHub every ${config.github!.syncInterval} s`);
-    gitchat.sync.start();
-  }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    defaultLog(`${signal}: finishing pending writes and stopping`);
-    await server.stop();
-    await gitchat.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-};
 
 const rebuild = async () => {
   const config = loadConfig();
@@ -105,12 +61,7 @@ const syncNow = async (command: "push" | "pull") => {
       await gitchat.close();
     }
   } else {
-    const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-    const response = await fetch(`http://${host}:${config.port}/${command}`, { method: "POST" }).catch(() => undefined);
-    if (!response?.ok) {
-      throw new AppError(`the data directory is in use, but no gitchat answers at http://${host}:${config.port}; is PORT right?`);
-    }
-    const body = (await response.json()) as { message: string; repositories: PushReport[] };
+    const body = await serverClient(config).request<{ message: string; repositories: PushReport[] }>("POST", `/${command}`);
     if (body.repositories.length === 0) throw new ConfigError(body.message);
     reports = body.repositories;
   }
@@ -118,51 +69,113 @@ const syncNow = async (command: "push" | "pull") => {
   process.exit(reports.every((r) => r.success) ? 0 : 1);
 };
 
-const main = async (command = "serve") => {
-  switch (command) {
-    case "serve":
-      return serve();
-    case "rebuild":
-      return rebuild();
-    case "repair":
-      return repair();
-    case "push":
-    case "pull":
-      return syncNow(command);
-    case "setup":
-      return setup(process.cwd(), loadConfig().dataDir);
-    case "signing-key": {
-      const config = loadConfig();
-      const key = publicSigningKey(config);
-      if (!key) throw new ConfigError(`${config.dataDir} has no signing key yet: start gitchat once, and it makes one`);
-      console.log(key.line);
-      console.error(`fingerprint ${key.fingerprint}`);
-      return;
-    }
-    case "verify": {
-      const ok = await verifyGitchat(loadConfig());
-      process.exit(ok ? 0 : 1);
-    }
-    case "help":
-    case "--help":
-    case "-h":
-      console.log(USAGE);
-      return;
-    default:
-      console.error(`gitchat: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      process.exit(2);
-  }
+const signingKey = () => {
+  const config = loadConfig();
+  const key = publicSigningKey(config);
+  if (!key) throw new ConfigError(`${config.dataDir} has no signing key yet: start gitchat once, and it makes one`);
+  console.log(key.line);
+  console.error(`fingerprint ${key.fingerprint}`);
 };
 
-const run = async (command: string | undefined) => {
+const verify = async () => {
+  const ok = await verifyGitchat(loadConfig());
+  process.exit(ok ? 0 : 1);
+};
+
+const SETTINGS = `settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
+DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
+GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET, COMMITTER_NAME (gitchat), COMMITTER_EMAIL
+(gitchat@localhost); the README lists them all`;
+
+/**
+ * Every command, in the order `gitchat help` lists them. A new command is
+ * one more entry here.
+ */
+const COMMANDS: Command[] = [
+  { name: "serve", usage: "", summary: "run the chat server (the default)", run: () => serve() },
+  {
+    name: "rebuild",
+    usage: "",
+    summary: "recreate the SQLite index from the git repositories (a damaged one is moved aside)",
+    run: rebuild,
+  },
+  {
+    name: "verify",
+    usage: "",
+    summary: "check that git and the index hold the same messages, and that every commit is signed by a key the channel lists (read-only)",
+    run: verify,
+  },
+  { name: "repair", usage: "", summary: "restore damaged repositories from their object stores (with no server running)", run: repair },
+  { name: "push", usage: "", summary: "push every channel to GitHub now (for cron); exit 1 unless all are in sync", run: () => syncNow("push") },
+  { name: "pull", usage: "", summary: "pull every channel from GitHub now", run: () => syncNow("pull") },
+  { name: "setup", usage: "", summary: "write a private .env with a new ACCESS_TOKEN", run: () => setup(process.cwd(), loadConfig().dataDir) },
+  {
+    name: "signing-key",
+    usage: "",
+    summary: "print the public key that signs this server's commits (for GitHub's \"Verified\")",
+    run: signingKey,
+  },
+  {
+    name: "help",
+    usage: "[COMMAND]",
+    summary: "show the commands, or one command's usage and options",
+    positionals: true,
+    run: ({ positionals }) => {
+      const [name, ...rest] = positionals;
+      if (rest.length > 0) throw new UsageError(`gitchat help: unexpected argument ${rest[0]}`, usageLine(helpCommand()));
+      if (name === undefined) return console.log(overview());
+      console.log(commandHelp(find(name)));
+    },
+  },
+];
+
+const helpCommand = () => COMMANDS.find((c) => c.name === "help")!;
+
+const overview = () => {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "usage: gitchat [command] [options]",
+    "",
+    "commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "`gitchat help COMMAND` or `gitchat COMMAND --help` shows a command's options; `gitchat --version` its version.",
+    "",
+    SETTINGS,
+  ].join("\n");
+};
+
+const find = (name: string) => {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`gitchat: unknown command ${JSON.stringify(name)}`, "usage: gitchat COMMAND [options] (`gitchat help` lists the commands)");
+  return command;
+};
+
+const main = async (argv: string[]) => {
+  const [first, ...rest] = argv;
+  if (first === "--version" || first === "-v") return console.log(`gitchat ${pkg.version}`);
+  if (first === "--help" || first === "-h") return console.log(overview());
+  if (first !== undefined && first.startsWith("-")) {
+    throw new UsageError(`gitchat: unknown option ${first}`, "usage: gitchat COMMAND [options] (`gitchat help` lists the commands)");
+  }
+  const command = find(first ?? "serve");
+  const parsed = parseCommand(command, rest);
+  if (parsed) await command.run(parsed);
+};
+
+const run = async (argv: string[]) => {
   // Before any command reads a setting: `.env` of the working directory, literally.
   loadDotenv(process.cwd());
-  return main(command);
+  return main(argv);
 };
 
-run(process.argv[2]).catch((thrown) => {
+run(process.argv.slice(2)).catch((thrown) => {
   const error = storageFailure(thrown) ?? thrown;
-  if (error instanceof ConfigError || error instanceof ReadOnlyStorageError) {
+  if (error instanceof UsageError) {
+    console.error(`${error.message}\n${error.usage}`);
+    process.exit(2);
+  }
+  if (error instanceof ConfigError || error instanceof ReadOnlyStorageError || error instanceof InvalidInputError) {
     console.error(`gitchat: ${error.message}`);
     process.exit(2);
   }
