@@ -8,14 +8,15 @@ import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import { checkDatabaseFile, moveDatabaseAside, openDatabase } from "./db/database.ts";
 import { lockDataDir, type DataDirLock } from "./db/lock.ts";
-import { DamagedStoreError, DatabaseDamagedError, storageFailure } from "./errors.ts";
+import { DamagedStoreError, DatabaseDamagedError, DataDirLockedError, storageFailure } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
-import { MessageService, type ProgressSink } from "./messages/service.ts";
+import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
+import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
@@ -244,4 +245,43 @@ export const repairGitchat = async (config: Config) => {
   const gitchat = await openGitchat(config, () => {}, { lock });
   await gitchat.close();
   return lines;
+};
+
+/**
+ * Whether another process (a server) holds the data directory's lock now.
+ * Takes the lock and drops it at once when it is free; a directory that does
+ * not exist is held by no one.
+ */
+export const dataDirInUse = (dataDir: string) => {
+  if (!existsSync(dataDir)) return false;
+  try {
+    lockDataDir(dataDir).release();
+    return false;
+  } catch (error) {
+    if (error instanceof DataDirLockedError) return true;
+    throw error;
+  }
+};
+
+/**
+ * `gitchat tail` with no server: a channel's messages from the index, read
+ * like `verify` reads it (read-only, no lock, nothing written), so a server
+ * may start beside it. With `after`: what arrived since that cursor;
+ * otherwise the newest `limit`. `latest` is the cursor to follow from, read
+ * before the messages (nothing that arrives after it can be missed). Each
+ * call opens the index afresh: a reader of a file with no `-wal` beside it
+ * is told the file cannot change, which stops being true once a server or a
+ * `gitchat send` writes it.
+ */
+export const readIndex = (config: Config, repository: string, query: { after?: number; limit: number }): { messages: MessageView[]; latest: number } => {
+  const db = openDatabase(databasePath(config.dataDir), { readonly: true });
+  try {
+    const { owner, name } = parseFullName(repository);
+    const channel = db.findRepository(owner, name);
+    if (!channel) throw unknownRepository(owner, name);
+    const latest = db.latestCursor();
+    return { messages: db.listMessages({ repositoryId: channel.id, ...query }).map(toMessageView), latest };
+  } finally {
+    db.close();
+  }
 };

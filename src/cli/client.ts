@@ -6,7 +6,8 @@
  * the same either way.
  */
 import type { Config } from "../config.ts";
-import { AppError, ConfigError, InvalidInputError, UnknownRepositoryError } from "../errors.ts";
+import { AppError, ConfigError, DataDirLockedError, InvalidInputError, UnknownRepositoryError } from "../errors.ts";
+import { openGitchat, type Gitchat, type OpenOptions } from "../gitchat.ts";
 
 /** Where the server listens, as this machine reaches it: a server on every address is reached on loopback. */
 export const serverUrl = (config: Pick<Config, "host" | "port">) => {
@@ -51,4 +52,29 @@ export const serverClient = (config: Pick<Config, "host" | "port" | "accessToken
     call,
     request: async <T>(method: string, path: string, body?: unknown): Promise<T> => (await (await call(method, path, { body })).json()) as T,
   };
+};
+
+/**
+ * Runs `local` on the data directory when no server owns it (this process
+ * takes the lock for that long), or `remote` against the server that does,
+ * so that only one process ever writes a repository.
+ */
+export const onDataDirOrServer = async <T>(
+  config: Config,
+  local: (gitchat: Gitchat) => Promise<T>,
+  remote: (server: ServerClient) => Promise<T>,
+  options: OpenOptions = {},
+): Promise<T> => {
+  let gitchat: Gitchat;
+  try {
+    gitchat = await openGitchat(config, () => {}, options);
+  } catch (error) {
+    if (!(error instanceof DataDirLockedError)) throw error;
+    return remote(serverClient(config));
+  }
+  try {
+    return await local(gitchat);
+  } finally {
+    await gitchat.close();
+  }
 };

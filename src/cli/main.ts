@@ -11,12 +11,13 @@
  */
 import { loadConfig, loadDotenv } from "../config.ts";
 import { AppError, ConfigError, DataDirLockedError, InvalidInputError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
-import { databasePath, openGitchat, publicSigningKey, rebuildGitchat, repairGitchat, type Gitchat } from "../gitchat.ts";
+import { databasePath, publicSigningKey, rebuildGitchat, repairGitchat } from "../gitchat.ts";
 import type { Channel } from "../repositories/service.ts";
 import type { PushReport } from "../sync/service.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { commandHelp, parseCommand, UsageError, usageLine, type Command } from "./command.ts";
-import { serverClient } from "./client.ts";
+import { sendCommand, tailCommand } from "./chat.ts";
+import { onDataDirOrServer } from "./client.ts";
 import { terminalProgress } from "./progress.ts";
 import { serve } from "./serve.ts";
 import { verifyGitchat } from "./verify.ts";
@@ -45,26 +46,19 @@ const repair = async () => {
  * writes a repository; otherwise this process opens the directory itself.
  */
 const syncNow = async (command: "push" | "pull") => {
-  const config = loadConfig();
-  let reports: PushReport[];
-  let gitchat: Gitchat | undefined;
-  try {
-    gitchat = await openGitchat(config, () => {}, { progress: indexingProgress });
-  } catch (error) {
-    if (!(error instanceof DataDirLockedError)) throw error;
-  }
-  if (gitchat) {
-    try {
+  const reports = await onDataDirOrServer(
+    loadConfig(),
+    async (gitchat) => {
       if (!gitchat.sync) throw new ConfigError("GitHub sync is off: set GITHUB_TOKEN and GITHUB_USERNAME");
-      reports = command === "push" ? await gitchat.sync.pushAll() : await gitchat.sync.pullAll();
-    } finally {
-      await gitchat.close();
-    }
-  } else {
-    const body = await serverClient(config).request<{ message: string; repositories: PushReport[] }>("POST", `/${command}`);
-    if (body.repositories.length === 0) throw new ConfigError(body.message);
-    reports = body.repositories;
-  }
+      return command === "push" ? gitchat.sync.pushAll() : gitchat.sync.pullAll();
+    },
+    async (server) => {
+      const body = await server.request<{ message: string; repositories: PushReport[] }>("POST", `/${command}`);
+      if (body.repositories.length === 0) throw new ConfigError(body.message);
+      return body.repositories;
+    },
+    { progress: indexingProgress },
+  );
   for (const r of reports) console.log(`${r.success ? "ok    " : "FAILED"} ${r.repository}: ${r.message}`);
   process.exit(reports.every((r) => r.success) ? 0 : 1);
 };
@@ -108,6 +102,8 @@ const COMMANDS: Command[] = [
   { name: "repair", usage: "", summary: "restore damaged repositories from their object stores (with no server running)", run: repair },
   { name: "push", usage: "", summary: "push every channel to GitHub now (for cron); exit 1 unless all are in sync", run: () => syncNow("push") },
   { name: "pull", usage: "", summary: "pull every channel from GitHub now", run: () => syncNow("pull") },
+  sendCommand,
+  tailCommand,
   { name: "setup", usage: "", summary: "write a private .env with a new ACCESS_TOKEN", run: () => setup(process.cwd(), loadConfig().dataDir) },
   {
     name: "signing-key",
