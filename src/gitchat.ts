@@ -110,7 +110,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           log,
         )
       : undefined;
+    const shutdown = new AbortController();
     const app = createApp({
+      shutdown: shutdown.signal,
       messages,
       repositories,
       health: new HealthService(db, repositories),
@@ -128,7 +130,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       db.close();
       lock.release();
     };
-    return { config, db, repositories, messages, sync, app, close };
+    /** Ends every live stream (at shutdown: they would otherwise hold the server open). */
+    const closeStreams = () => shutdown.abort();
+    return { config, db, repositories, messages, sync, app, close, closeStreams };
   } catch (error) {
     lock.release();
     throw error;

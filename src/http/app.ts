@@ -24,6 +24,8 @@ export type Deps = {
   version: string;
   defaultRepository: string;
   access?: AccessSettings;
+  /** Aborted when the server stops: live streams end, so that the requests still in flight can finish. */
+  shutdown?: AbortSignal;
   /** GITHUB_WEBHOOK_SECRET: with `sync`, turns on GitHub's push webhook. */
   githubWebhookSecret?: string;
 };
@@ -85,6 +87,7 @@ export const createApp = (deps: Deps) => {
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,
         streams,
+        shutdown: deps.shutdown,
         loginRequired: Boolean(access.accessToken),
       }),
     )

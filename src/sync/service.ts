@@ -335,18 +335,32 @@ export class SyncService {
 
   /** Syncs every channel now, side by side; one report per channel, failures included. */
   private syncAll(kind: "push" | "pull"): Promise<PushReport[]> {
-    return Promise.all(
-      this.repositories.list().map(async (channel): Promise<PushReport> => {
-        try {
-          const { pushed, note } = await this.worker(channel).sync(kind);
-          const done = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
-          const message = note ? `${done}; ${note}` : done;
-          return { repository: channel.fullName, success: true, pushed, message };
-        } catch (error) {
-          return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
-        }
-      }),
-    );
+    return Promise.all(this.repositories.list().map((channel) => this.syncReported(channel, kind)));
+  }
+
+  private async syncReported(channel: Channel, kind: "push" | "pull"): Promise<PushReport> {
+    try {
+      const { pushed, note } = await this.worker(channel).sync(kind);
+      const done = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
+      const message = note ? `${done}; ${note}` : done;
+      return { repository: channel.fullName, success: true, pushed, message };
+    } catch (error) {
+      return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
+    }
+  }
+
+  /**
+   * At shutdown: pushes now, side by side, every channel whose `main` has
+   * commits GitHub lacks (a push that was waiting for its debounce, or for
+   * a retry); one report per channel pushed. `onStart` is told which.
+   */
+  async pushPending(onStart: (channels: string[]) => void = () => {}): Promise<PushReport[]> {
+    const pending: Channel[] = [];
+    for (const channel of this.repositories.list()) {
+      if ((await this.worker(channel).unpushed().catch(() => 1)) > 0) pending.push(channel);
+    }
+    onStart(pending.map((c) => c.fullName));
+    return Promise.all(pending.map((channel) => this.syncReported(channel, "push")));
   }
 
   async view(channel: Channel): Promise<ChannelSyncView> {
