@@ -21,11 +21,12 @@ import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
+import { createLog, type Log } from "./log.ts";
 import pkg from "../package.json" with { type: "json" };
 
-export type Log = (line: string) => void;
+export type { Log } from "./log.ts";
 
-export const defaultLog: Log = (line) => console.log(`${new Date().toISOString()} ${line}`);
+export const defaultLog: Log = createLog("text");
 
 export const databasePath = (dataDir: string) => join(dataDir, "gitchat.db");
 
@@ -66,7 +67,11 @@ const checkWritable = (dataDir: string, durable: boolean) => {
  */
 const signingKey = (config: Config, log: Log) => {
   const { key, created } = SigningKey.loadOrCreate(config.dataDir, config.durability === "full");
-  if (created) log(`made this server's commit signing key ${signingKeyPath(config.dataDir)}; its public key (${key.fingerprint}): ${key.publicKey}`);
+  if (created) {
+    log(`made this server's commit signing key ${signingKeyPath(config.dataDir)}; its public key (${key.fingerprint}): ${key.publicKey}`, {
+      fingerprint: key.fingerprint,
+    });
+  }
   return key;
 };
 
@@ -89,7 +94,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const repositories = await RepositoryService.open(db, config.dataDir, config.defaultRepository, {
       packThreshold: config.packThreshold,
       durability: config.durability,
-      onPackError: (error) => log(`packing failed: ${(error as Error).message}`),
+      onPackError: (error) => log(`packing failed: ${(error as Error).message}`, { level: "warn" }),
       signer: signingKey(config, log).signer(config.committer),
     });
     const { owner, name } = config.defaultRepository;
@@ -97,8 +102,8 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const messages = new MessageService(db, repositories, { author: config.author, defaultRepository, now: options.now, progress: options.progress });
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
-      if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
-      for (const problem of report.problems) log(`${channel.fullName}: ${problem}`);
+      if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`, { channel: channel.fullName, count: report.indexed });
+      for (const problem of report.problems) log(`${channel.fullName}: ${problem}`, { level: "warn", channel: channel.fullName });
     }
     const sync = config.github
       ? new SyncService(

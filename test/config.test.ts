@@ -59,3 +59,10 @@ test("TRUST_PROXY is off unless set to a yes; anything else is refused with a me
   for (const no of ["false", "0", "no", "off", ""]) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
   expect(() => loadConfig({ TRUST_PROXY: "maybe" })).toThrow('TRUST_PROXY="maybe" is not valid: use true or false');
 });
+
+test("LOG_FORMAT is text unless set to json; anything else is refused naming it", () => {
+  expect(loadConfig({}).logFormat).toBe("text");
+  expect(loadConfig({ LOG_FORMAT: "json" }).logFormat).toBe("json");
+  expect(loadConfig({ LOG_FORMAT: "JSON" }).logFormat).toBe("json");
+  expect(() => loadConfig({ LOG_FORMAT: "xml" })).toThrow('LOG_FORMAT="xml" is not valid: use text or json');
+});

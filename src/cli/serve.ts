@@ -5,14 +5,15 @@
  * SHUTDOWN_MS; then it exits anyway, saying what was left.
  */
 import { loadConfig } from "../config.ts";
-import { defaultLog, openGitchat } from "../gitchat.ts";
+import { openGitchat } from "../gitchat.ts";
+import { createLog } from "../log.ts";
 
 /** The longest a graceful stop may take (systemd's TimeoutStopSec defaults to 90 s; Docker waits 10 s). */
 export const SHUTDOWN_MS = 10_000;
 
 export const serve = async () => {
   const config = loadConfig();
-  const log = defaultLog;
+  const log = createLog(config.logFormat);
   const gitchat = await openGitchat(config, log);
   // idleTimeout closes connections that send nothing for a while (slow or stuck clients); live streams ping every 15 s.
   const app = gitchat.app.listen({
@@ -23,7 +24,7 @@ export const serve = async () => {
   });
   const server = app.server!;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.port}`;
-  log(`gitchat listening on ${url} (data in ${config.dataDir})`);
+  log(`gitchat listening on ${url} (data in ${config.dataDir})`, { url, dataDir: config.dataDir });
   if (gitchat.sync) {
     log(`syncing with GitHub every ${config.github!.syncInterval} s`);
     gitchat.sync.start();
@@ -32,16 +33,16 @@ export const serve = async () => {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
-      log(`${signal} again: stopping now, without waiting`);
+      log(`${signal} again: stopping now, without waiting`, { level: "warn", signal });
       process.exit(1);
     }
     stopping = true;
     const started = performance.now();
     /** What is still to do, for the line said when time runs out. */
     let left = () => `${server.pendingRequests} request(s) still in flight`;
-    log(`${signal}: stopping: no new requests; finishing those in flight${gitchat.sync ? " and pushing what GitHub lacks" : ""} (at most ${SHUTDOWN_MS / 1000} s)`);
+    log(`${signal}: stopping: no new requests; finishing those in flight${gitchat.sync ? " and pushing what GitHub lacks" : ""} (at most ${SHUTDOWN_MS / 1000} s)`, { signal });
     const deadline = setTimeout(() => {
-      log(`${signal}: stopped after ${SHUTDOWN_MS / 1000} s without finishing: ${left()}`);
+      log(`${signal}: stopped after ${SHUTDOWN_MS / 1000} s without finishing: ${left()}`, { level: "warn", signal });
       process.exit(1);
     }, SHUTDOWN_MS);
 
@@ -51,12 +52,14 @@ export const serve = async () => {
     left = () => "messages still being committed";
     await gitchat.messages.settled();
     let pushed = "";
+    let unpushed = 0;
     if (gitchat.sync) {
       let pushing: string[] = [];
       left = () => `not yet pushed to GitHub: ${pushing.join(", ")} (kept in git here; the next start pushes them)`;
       await gitchat.sync.stop();
       const reports = await gitchat.sync.pushPending((channels) => (pushing = channels));
       const failed = reports.filter((r) => !r.success);
+      unpushed = failed.length;
       pushed =
         reports.length === 0
           ? "; GitHub had everything"
@@ -66,7 +69,8 @@ export const serve = async () => {
     left = () => "closing the data directory";
     await gitchat.close();
     clearTimeout(deadline);
-    log(`${signal}: stopped in ${((performance.now() - started) / 1000).toFixed(1)} s: every request answered${pushed}`);
+    const seconds = Number(((performance.now() - started) / 1000).toFixed(1));
+    log(`${signal}: stopped in ${seconds.toFixed(1)} s: every request answered${pushed}`, { level: unpushed ? "warn" : "info", signal, seconds });
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import type { Log } from "../log.ts";
 import { openapi } from "@elysiajs/openapi";
 import type { HealthService } from "../repositories/health.ts";
 import type { MessageService } from "../messages/service.ts";
@@ -20,7 +21,7 @@ export type Deps = {
   repositories: RepositoryService;
   health: HealthService;
   sync?: SyncService;
-  log: (line: string) => void;
+  log: Log;
   version: string;
   defaultRepository: string;
   access?: AccessSettings;
