@@ -52,6 +52,8 @@ const follow = (dataDir: string, args: string[], env: Record<string, string> = {
       }
       return out;
     },
+    /** What it said on stderr (a lost live stream, say). */
+    errors: () => err,
     stop: async () => {
       proc.kill("SIGINT");
       await proc.exited;
@@ -128,6 +130,8 @@ test("with a server running, send and tail go through it with ACCESS_TOKEN, and 
       expect(answer.status).toBe(201);
       const out = await tail.until("local: live from the API\n");
       expect(out.trimEnd().split("\n").map((l) => l.replace(/^\S+ /, ""))).toEqual(["local: through the server", "local: live from the API"]);
+      // Followed on the live stream, which never failed over to polling.
+      expect(tail.errors()).toBe("");
     } finally {
       await tail.stop();
     }
