@@ -79,7 +79,7 @@ const verify = async () => {
 const SETTINGS = `settings come from the environment or a .env file (values taken literally): PORT (8004), HOST (localhost),
 DATA_DIR (./data), ACCESS_TOKEN, DURABILITY (full), TRUST_PROXY (false), GITHUB_TOKEN, GITHUB_USERNAME,
 GITHUB_REPO_NAME, SYNC_INTERVAL (30), GITHUB_WEBHOOK_SECRET, COMMITTER_NAME (gitchat), COMMITTER_EMAIL
-(gitchat@localhost); the README lists them all`;
+(gitchat@localhost), LOG_FORMAT (text); the README lists them all`;
 
 /**
  * Every command, in the order `gitchat help` lists them. A new command is
