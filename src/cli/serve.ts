@@ -54,10 +54,11 @@ export const serve = async () => {
     let pushed = "";
     let unpushed = 0;
     if (gitchat.sync) {
-      let pushing: string[] = [];
-      left = () => `not yet pushed to GitHub: ${pushing.join(", ")} (kept in git here; the next start pushes them)`;
+      left = () => "a sync with GitHub still under way";
       await gitchat.sync.stop();
-      const reports = await gitchat.sync.pushPending((channels) => (pushing = channels));
+      const reports = await gitchat.sync.pushPending((channels) => {
+        left = () => `not yet pushed to GitHub: ${channels.join(", ")} (kept in git here; the next start pushes them)`;
+      });
       const failed = reports.filter((r) => !r.success);
       unpushed = failed.length;
       pushed =

@@ -88,3 +88,35 @@ test("an open live stream does not hold the server: it is closed, and the stop i
   expect((await reader.read()).done).toBe(true);
   expect(server.output()).toMatch(/SIGTERM: stopped in \d+\.\d s: every request answered\n/);
 }, 60_000);
+
+test("a push GitHub never answers does not hold the stop past 10 s: gitchat exits 1, naming the channel left unpushed", async () => {
+  const dataDir = tempDir();
+  const server = await startServer({ dataDir, env: standInSettings(github, { token: ALICE, name: "stalled" }) });
+  const synced = async () => {
+    const channels = (await (await fetch(`${server.url}/repositories`)).json()) as { sync: { last_push_at: string | null } }[];
+    return channels.every((c) => c.sync.last_push_at !== null);
+  };
+  for (let tries = 0; !(await synced()); tries++) {
+    if (tries > 1000) throw new Error("the first sync never finished");
+    await Bun.sleep(20);
+  }
+  // From now on the remote takes a push and never answers it.
+  const stall = github.tamper({ path: /git-receive-pack/, body: () => new ReadableStream({ start() {} }), times: Infinity });
+  try {
+    const answer = await fetch(`${server.url}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content: "GitHub will not get this one in time" }),
+    });
+    expect(answer.status).toBe(201);
+    const { id } = (await answer.json()) as { id: string };
+    expect(await server.stop()).toBe(1);
+    expect(server.output()).toMatch(
+      /SIGTERM: stopped after 10 s without finishing: (not yet pushed to GitHub: alice\/stalled \(kept in git here; the next start pushes them\)|a sync with GitHub still under way)\n/,
+    );
+    // Acknowledged, so in git here, whatever GitHub did.
+    expect(await filesOn(join(dataDir, "repos", "alice", "stalled.git"))).toContain(`${id}.json`);
+  } finally {
+    stall.cancel();
+  }
+}, 60_000);
