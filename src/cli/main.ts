@@ -10,6 +10,7 @@
  * unknown command or flag, empty text, a read-only data directory).
  */
 import { loadConfig, loadDotenv } from "../config.ts";
+import { createLog } from "../log.ts";
 import { AppError, ConfigError, DataDirLockedError, InvalidInputError, ReadOnlyStorageError, storageFailure } from "../errors.ts";
 import { databasePath, publicSigningKey, rebuildGitchat, repairGitchat } from "../gitchat.ts";
 import type { Channel } from "../repositories/service.ts";
@@ -165,21 +166,27 @@ const run = async (argv: string[]) => {
   return main(argv);
 };
 
+/**
+ * The line a failed command ends with, on stderr: `gitchat: <message>`; for
+ * a server asked for LOG_FORMAT=json (a start-up refused: a damaged store,
+ * a busy directory), one JSON object like its other log lines, so that a log
+ * collector never meets a line it cannot read.
+ */
+const fail = (message: string, exitCode: number) => {
+  const serving = [undefined, "serve"].includes(process.argv[2]);
+  if (serving && process.env.LOG_FORMAT?.trim().toLowerCase() === "json") createLog("json", console.error)(message, { level: "error" });
+  else console.error(`gitchat: ${message}`);
+  process.exit(exitCode);
+};
+
 run(process.argv.slice(2)).catch((thrown) => {
   const error = storageFailure(thrown) ?? thrown;
   if (error instanceof UsageError) {
     console.error(`${error.message}\n${error.usage}`);
     process.exit(2);
   }
-  if (error instanceof ConfigError || error instanceof ReadOnlyStorageError || error instanceof InvalidInputError) {
-    console.error(`gitchat: ${error.message}`);
-    process.exit(2);
-  }
-  if (error instanceof DataDirLockedError || error instanceof AppError) {
-    console.error(`gitchat: ${error.message}`);
-    process.exit(1);
-  }
+  if (error instanceof ConfigError || error instanceof ReadOnlyStorageError || error instanceof InvalidInputError) fail(error.message, 2);
+  if (error instanceof DataDirLockedError || error instanceof AppError) fail(error.message, 1);
   // Not one of ours: one line still, never a stack trace.
-  console.error(`gitchat: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`);
-  process.exit(1);
+  fail((error instanceof Error ? error.message : String(error)).split("\n")[0]!, 1);
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { standInSettings, startGitHub } from "../support/github.ts";
-import { sendWithToken, startServer } from "../support/server.ts";
+import { runCli, sendWithToken, startServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const ALICE = "ghp_aliceLogFormatToken00000000000000000";
@@ -49,5 +49,19 @@ test("no secret reaches the log, in either format", async () => {
     const output = await eventfulRun(format);
     expect(output).toContain("sync failed");
     for (const secret of [ALICE, ACCESS]) expect(output).not.toContain(secret);
+  }
+}, 60_000);
+
+test("LOG_FORMAT=json: a start-up that is refused ends with one JSON line too, level error", async () => {
+  const dataDir = tempDir();
+  const first = await startServer({ dataDir });
+  try {
+    const second = await runCli(["serve"], { dataDir, env: { LOG_FORMAT: "json" }, timeoutMs: 20_000 });
+    expect(second.code).toBe(1);
+    const lines = second.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", msg: `${dataDir} is in use by another gitchat; stop that one first, or give this one its own DATA_DIR` });
+  } finally {
+    await first.stop();
   }
 }, 60_000);
