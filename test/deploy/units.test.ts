@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ALICE } from "../sync/support.ts";
 import { standInSettings, startGitHub } from "../support/github.ts";
 import { CLI, ROOT, runCli, startServer } from "../support/server.ts";
+import { runGit } from "../support/git.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const DOCS = join(ROOT, "docs");
@@ -55,3 +56,57 @@ test("the push job's ExecStart is a command line gitchat runs: it pushes every c
   const pushed = await runCli(args, { dataDir: tempDir(), env: standInSettings(github, { token: ALICE }) });
   expect({ code: pushed.code, stdout: pushed.stdout }).toEqual({ code: 0, stdout: "ok     alice/chat: already in sync\n" });
 }, 60_000);
+
+const strace = Bun.which("strace");
+
+/** The system calls a `SystemCallFilter=` value allows, its @groups expanded as this machine's systemd defines them. */
+const allowedCalls = async (filter: string) => {
+  const proc = Bun.spawn([analyze!, "syscall-filter"], { stdout: "pipe", stderr: "ignore" });
+  const groups = new Map<string, string[]>();
+  let current: string[] = [];
+  for (const line of (await new Response(proc.stdout).text()).split("\n")) {
+    if (line.startsWith("@")) groups.set(line.trim(), (current = []));
+    else if (/^\s+[@a-z_0-9]/.test(line)) current.push(line.trim().split(/\s/)[0]!);
+  }
+  const expand = (item: string): string[] => (item.startsWith("@") ? (groups.get(item) ?? []).flatMap(expand) : [item]);
+  return new Set(filter.split(/\s+/).flatMap(expand));
+};
+
+test.skipIf(!analyze || !strace)(
+  `every system call gitchat makes serving, sending, streaming, syncing and stopping is one the unit's SystemCallFilter= allows${analyze && strace ? "" : " (skipped: needs systemd-analyze and strace, so the filter was not checked)"}`,
+  async () => {
+    const unit = readFileSync(join(DOCS, "gitchat.service"), "utf8");
+    const filter = /^SystemCallFilter=(.*)$/m.exec(unit)![1]!;
+    const allowed = await allowedCalls(filter);
+    const trace = join(tempDir(), "trace.log");
+    const server = await startServer({
+      dataDir: tempDir(),
+      env: standInSettings(github, { token: ALICE, name: "traced" }),
+      command: [strace!, "-f", "-qq", "-o", trace, process.execPath, CLI, ...execStart("gitchat.service")],
+    });
+    try {
+      for (const content of ["one", "two", "three"]) {
+        const sent = await fetch(`${server.url}/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content }) });
+        expect(sent.status).toBe(201);
+      }
+      const stream = await fetch(`${server.url}/c/alice/traced/events`);
+      await stream.body!.getReader().read();
+      expect((await fetch(`${server.url}/c/alice/traced`)).status).toBe(200);
+      for (let tries = 0; ; tries++) {
+        const remote = await runGit(["--git-dir", github.repoPath("alice", "traced"), "ls-tree", "-r", "--name-only", "main"]);
+        if (remote.stdout.split("\n").filter((f) => f.endsWith(".json")).length === 3) break;
+        if (tries > 1500) throw new Error("the messages never reached the remote");
+        await Bun.sleep(20);
+      }
+    } finally {
+      // SIGTERM to gitchat itself (strace's child): its graceful stop is traced too, then strace exits with its code.
+      const children = Bun.spawnSync(["pgrep", "-P", String(server.proc.pid)]).stdout.toString().trim().split("\n").filter(Boolean);
+      for (const pid of children) process.kill(Number(pid), "SIGTERM");
+      expect(await server.proc.exited).toBe(0);
+    }
+    const used = new Set([...readFileSync(trace, "utf8").matchAll(/^\d+\s+([a-z_0-9]+)\(/gm)].map((m) => m[1]!));
+    expect(used.size).toBeGreaterThan(20);
+    expect([...used].filter((call) => !allowed.has(call)).sort()).toEqual([]);
+  },
+  60_000,
+);
