@@ -49,19 +49,18 @@ const send = async (channel: string | undefined, words: string[]) => {
   }
   if (text.trim() === "") throw new UsageError("gitchat send: the text is empty; nothing was sent", usageLine(sendCommand));
   const config = loadConfig();
-  let local = false;
+  /** Committed here, with GitHub sync on: no server runs to push it now. */
+  let waitsForPush = false;
   const message = await onDataDirOrServer(
     config,
     async (gitchat) => {
-      local = Boolean(gitchat.sync);
+      waitsForPush = Boolean(gitchat.sync);
       return (await gitchat.messages.send({ content: text, repository: channel })).message;
     },
-    (server) =>
-      server.call("POST", "/messages", { body: { content: text, repository: channel }, headers: { "idempotency-key": crypto.randomUUID() } })
-        .then((r) => r.json() as Promise<MessageView>),
+    (server) => server.request<MessageView>("POST", "/messages", { content: text, repository: channel }),
   );
   console.log(`sent ${message.id} to ${message.repository} (commit ${message.git_hash})`);
-  if (local) console.error("no server runs here: GitHub gets it at the next `gitchat push` or server start");
+  if (waitsForPush) console.error("no server runs here: GitHub gets it at the next `gitchat push` or server start");
 };
 
 export const tailCommand: Command = {
