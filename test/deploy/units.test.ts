@@ -57,6 +57,26 @@ test("the push job's ExecStart is a command line gitchat runs: it pushes every c
   expect({ code: pushed.code, stdout: pushed.stdout }).toEqual({ code: 0, stdout: "ok     alice/chat: already in sync\n" });
 }, 60_000);
 
+test("the push job hands the work to the running service, which needs ACCESS_TOKEN: the job sends it", async () => {
+  const env = { ...standInSettings(github, { token: ALICE, name: "handed" }), ACCESS_TOKEN: "the-service-access-token-1234" };
+  const dataDir = tempDir();
+  const server = await startServer({ dataDir, env });
+  try {
+    const sent = await fetch(`${server.url}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${env.ACCESS_TOKEN}` },
+      body: JSON.stringify({ content: "pushed by the timer" }),
+    });
+    expect(sent.status).toBe(201);
+    const pushed = await runCli(execStart("gitchat-push.service"), { dataDir, env: { ...env, PORT: new URL(server.url).port } });
+    expect({ code: pushed.code, stdout: pushed.stdout }).toEqual({ code: 0, stdout: expect.stringMatching(/^ok     alice\/handed: (pushed 1 commit\(s\)|already in sync)\n$/) });
+    const remote = await runGit(["--git-dir", github.repoPath("alice", "handed"), "ls-tree", "-r", "--name-only", "main"]);
+    expect(remote.stdout).toContain(`${((await sent.json()) as { id: string }).id}.json`);
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+}, 60_000);
+
 const strace = Bun.which("strace");
 
 /** The system calls a `SystemCallFilter=` value allows, its @groups expanded as this machine's systemd defines them. */
