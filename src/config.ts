@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { ConfigError } from "./errors.ts";
+import { LOG_FORMATS, type LogFormat } from "./log.ts";
 
 /** How far an acknowledged write is safe: `full` survives power loss, `process` survives the process dying. */
 export type Durability = "full" | "process";
@@ -38,6 +39,8 @@ export type Config = {
    * with the port the server listens on.
    */
   publicUrl?: string;
+  /** `text` (the default) or `json`: one JSON object per log line. */
+  logFormat: LogFormat;
   /** Present when GITHUB_TOKEN is set: sync every channel with GitHub. Holds the token: never log it. */
   github?: {
     token: string;
@@ -108,6 +111,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     packThreshold: parseInteger(env, "PACK_THRESHOLD", 4000, 10, 10_000_000),
     durability: parseDurability(env),
     publicUrl: publicUrl(env),
+    logFormat: parseLogFormat(env),
     github: githubSettings(env),
     ...accessSettings(env, host),
   };
@@ -135,6 +139,13 @@ const parseDurability = (env: Env): Durability => {
     throw new ConfigError(`DURABILITY=${JSON.stringify(raw)} is not valid: use full (survives power loss) or process (survives a crash only)`);
   }
   return level;
+};
+
+const parseLogFormat = (env: Env): LogFormat => {
+  const raw = nonEmpty(env.LOG_FORMAT)?.toLowerCase() ?? "text";
+  const format = LOG_FORMATS.find((f) => f === raw);
+  if (!format) throw new ConfigError(`LOG_FORMAT=${JSON.stringify(env.LOG_FORMAT!.trim())} is not valid: use text or json`);
+  return format;
 };
 
 /** Addresses only this machine can reach. */

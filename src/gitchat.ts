@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import { checkDatabaseFile, moveDatabaseAside, openDatabase, type NewMessage } from "./db/database.ts";
 import { lockDataDir, type DataDirLock } from "./db/lock.ts";
-import { DamagedStoreError, DatabaseDamagedError, InvalidInputError, storageFailure } from "./errors.ts";
+import { DamagedStoreError, DatabaseDamagedError, DataDirLockedError, InvalidInputError, storageFailure } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
@@ -20,16 +20,18 @@ import { verifyRepository, type RepositoryReport } from "./messages/consistency.
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
 import { SlackExport, type ImportTally } from "./messages/slack.ts";
-import { MessageService, type MessageView, type ProgressSink } from "./messages/service.ts";
+import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
+import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
+import { createLog, type Log } from "./log.ts";
 import pkg from "../package.json" with { type: "json" };
 
-export type Log = (line: string) => void;
+export type { Log } from "./log.ts";
 
-export const defaultLog: Log = (line) => console.log(`${new Date().toISOString()} ${line}`);
+export const defaultLog: Log = createLog("text");
 
 export const databasePath = (dataDir: string) => join(dataDir, "gitchat.db");
 
@@ -123,7 +125,11 @@ const checkWritable = (dataDir: string, durable: boolean) => {
  */
 const signingKey = (config: Config, log: Log) => {
   const { key, created } = SigningKey.loadOrCreate(config.dataDir, config.durability === "full");
-  if (created) log(`made this server's commit signing key ${signingKeyPath(config.dataDir)}; its public key (${key.fingerprint}): ${key.publicKey}`);
+  if (created) {
+    log(`made this server's commit signing key ${signingKeyPath(config.dataDir)}; its public key (${key.fingerprint}): ${key.publicKey}`, {
+      fingerprint: key.fingerprint,
+    });
+  }
   return key;
 };
 
@@ -146,7 +152,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const repositories = await RepositoryService.open(db, config.dataDir, config.defaultRepository, {
       packThreshold: config.packThreshold,
       durability: config.durability,
-      onPackError: (error) => log(`packing failed: ${(error as Error).message}`),
+      onPackError: (error) => log(`packing failed: ${(error as Error).message}`, { level: "warn" }),
       signer: signingKey(config, log).signer(config.committer),
     });
     const { owner, name } = config.defaultRepository;
@@ -164,8 +170,8 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const controlSecret = randomBytes(32).toString("base64url");
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
-      if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`);
-      for (const problem of report.problems) log(`${channel.fullName}: ${problem}`);
+      if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`, { channel: channel.fullName, count: report.indexed });
+      for (const problem of report.problems) log(`${channel.fullName}: ${problem}`, { level: "warn", channel: channel.fullName });
     }
     const sync = config.github
       ? new SyncService(
@@ -177,7 +183,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           log,
         )
       : undefined;
+    const shutdown = new AbortController();
     const app = createApp({
+      shutdown: shutdown.signal,
       messages,
       accounts,
       author: config.author,
@@ -204,7 +212,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       publicUrl = config.publicUrl ?? `http://localhost:${port}`;
       writeControl(config.dataDir, { url, secret: controlSecret });
     };
-    return { config, db, repositories, messages, accounts, sync, app, close, listening };
+    /** Ends every live stream (at shutdown: they would otherwise hold the server open). */
+    const closeStreams = () => shutdown.abort();
+    return { config, db, repositories, messages, accounts, sync, app, close, listening, closeStreams };
   } catch (error) {
     lock.release();
     throw error;
@@ -405,4 +415,43 @@ export const repairGitchat = async (config: Config) => {
   const gitchat = await openGitchat(config, () => {}, { lock });
   await gitchat.close();
   return lines;
+};
+
+/**
+ * Whether another process (a server) holds the data directory's lock now.
+ * Takes the lock and drops it at once when it is free; a directory that does
+ * not exist is held by no one.
+ */
+export const dataDirInUse = (dataDir: string) => {
+  if (!existsSync(dataDir)) return false;
+  try {
+    lockDataDir(dataDir).release();
+    return false;
+  } catch (error) {
+    if (error instanceof DataDirLockedError) return true;
+    throw error;
+  }
+};
+
+/**
+ * `gitchat tail` with no server: a channel's messages from the index, read
+ * like `verify` reads it (read-only, no lock, nothing written), so a server
+ * may start beside it. With `after`: what arrived since that cursor;
+ * otherwise the newest `limit`. `latest` is the cursor to follow from, read
+ * before the messages (nothing that arrives after it can be missed). Each
+ * call opens the index afresh: a reader of a file with no `-wal` beside it
+ * is told the file cannot change, which stops being true once a server or a
+ * `gitchat send` writes it.
+ */
+export const readIndex = (config: Config, repository: string, query: { after?: number; limit: number }): { messages: MessageView[]; latest: number } => {
+  const db = openDatabase(databasePath(config.dataDir), { readonly: true });
+  try {
+    const { owner, name } = parseFullName(repository);
+    const channel = db.findRepository(owner, name);
+    if (!channel) throw unknownRepository(owner, name);
+    const latest = db.latestCursor();
+    return { messages: db.listMessages({ repositoryId: channel.id, ...query }).map(toMessageView), latest };
+  } finally {
+    db.close();
+  }
 };

@@ -68,3 +68,10 @@ test("PUBLIC_URL is an http(s) address without credentials, query or fragment; a
     expect(() => loadConfig({ PUBLIC_URL: bad })).toThrow(`PUBLIC_URL=${JSON.stringify(bad)} is not valid: use the address people open`);
   }
 });
+
+test("LOG_FORMAT is text unless set to json; anything else is refused naming it", () => {
+  expect(loadConfig({}).logFormat).toBe("text");
+  expect(loadConfig({ LOG_FORMAT: "json" }).logFormat).toBe("json");
+  expect(loadConfig({ LOG_FORMAT: "JSON" }).logFormat).toBe("json");
+  expect(() => loadConfig({ LOG_FORMAT: "xml" })).toThrow('LOG_FORMAT="xml" is not valid: use text or json');
+});

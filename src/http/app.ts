@@ -4,6 +4,7 @@ import type { AccountService } from "../accounts/service.ts";
 import { RateLimiter } from "../rate-limit.ts";
 import { authPlugin, undeclaredRoutes } from "./auth.ts";
 import { accountRoutes } from "./routes/accounts.ts";
+import type { Log } from "../log.ts";
 import type { HealthService } from "../repositories/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
@@ -29,10 +30,12 @@ export type Deps = {
   repositories: RepositoryService;
   health: HealthService;
   sync?: SyncService;
-  log: (line: string) => void;
+  log: Log;
   version: string;
   defaultRepository: string;
   access?: AccessSettings;
+  /** Aborted when the server stops: live streams end, so that the requests still in flight can finish. */
+  shutdown?: AbortSignal;
   /** GITHUB_WEBHOOK_SECRET: with `sync`, turns on GitHub's push webhook. */
   githubWebhookSecret?: string;
 };
@@ -89,6 +92,7 @@ export const createApp = (deps: Deps) => {
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,
         streams,
+        shutdown: deps.shutdown,
       }),
     )
     .use(healthRoutes(deps.health, auth));

@@ -1,6 +1,7 @@
 /** Every error leaves the server as `{error: {code, message}}` with a status chosen here, in one place. */
 import { ParseError, ValidationError } from "elysia";
 import { AppError, RateLimitedError, storageFailure } from "../errors.ts";
+import type { Log } from "../log.ts";
 import type { SafeHtml } from "../../views/html.ts";
 
 /** An HTML page or fragment: never cached, since it shows live state. */
@@ -28,14 +29,14 @@ const describeValidation = (error: ValidationError) => {
   return field ? `${where} "${field}": ${what}` : `request ${error.type}: ${what}`;
 };
 
-export const toErrorResponse = (code: string | number, thrown: unknown, log: (line: string) => void) => {
+export const toErrorResponse = (code: string | number, thrown: unknown, log: Log) => {
   // Elysia wraps what a body parser throws; our parser throws our own errors.
   const unwrapped = thrown instanceof ParseError && thrown.cause instanceof AppError ? thrown.cause : thrown;
   // A full or read-only disk or a damaged index is the operator's to fix, not a bug:
   // one line in the log, its own code and status (507, 503), and what to do.
   const error = storageFailure(unwrapped) ?? unwrapped;
   if (error instanceof AppError && error.status !== 500) {
-    if (error.status >= 500) log(`${error.code}: ${error.message}`);
+    if (error.status >= 500) log(`${error.code}: ${error.message}`, { level: "error", code: error.code, status: error.status });
     // After a 413 the rest of the body is never read, so the connection cannot carry another
     // request: closed, rather than left open until IDLE_TIMEOUT (holding up a graceful stop).
     const headers: Record<string, string> =
@@ -52,6 +53,6 @@ export const toErrorResponse = (code: string | number, thrown: unknown, log: (li
       return errorResponse(400, "invalid_json", "the request body is not valid JSON");
   }
   // Our fault, not the client's: log the detail, answer without it.
-  log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, { level: "error", code: "internal_error", status: 500 });
   return errorResponse(500, "internal_error", "the server failed to handle this request; it has been logged");
 };

@@ -1,5 +1,5 @@
 /** GitHub's rules for account and repository names, so no channel is created that GitHub would refuse. */
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, UnknownRepositoryError } from "../errors.ts";
 
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
@@ -31,3 +31,7 @@ export const parseFullName = (fullName: string) => {
   checkName(name);
   return { owner, name };
 };
+
+/** The 404 of a channel that does not exist, the same wherever it is looked up. */
+export const unknownRepository = (owner: string, name: string) =>
+  new UnknownRepositoryError(`repository ${owner}/${name} does not exist; create it with POST /repositories`);

@@ -6,11 +6,11 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConflictError, DamagedStoreError, UnknownRepositoryError } from "../errors.ts";
+import { ConflictError, DamagedStoreError } from "../errors.ts";
 import type { MessageDatabase, RepositoryRow } from "../db/database.ts";
 import { describePackDamage, firstUnwritable, inspectBranch, inspectPacks, writtenDirs } from "../git/integrity.ts";
 import { ChannelStore, type CommitSigner, type StoreOptions } from "../git/store.ts";
-import { checkName, checkOwner, parseFullName } from "./names.ts";
+import { checkName, checkOwner, parseFullName, unknownRepository } from "./names.ts";
 
 export type Channel = {
   id: number;
@@ -261,7 +261,7 @@ export class RepositoryService {
     const { owner, name } = parseFullName(fullName);
     const channel = this.byName.get(nameKey(owner, name));
     if (!channel) {
-      throw new UnknownRepositoryError(`repository ${owner}/${name} does not exist; create it with POST /repositories`);
+      throw unknownRepository(owner, name);
     }
     return channel;
   }

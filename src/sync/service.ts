@@ -11,6 +11,7 @@ import { commitsBetween } from "../git/history.ts";
 import { SmartHttpRemote } from "../git/smart-http.ts";
 import { fetchChannel, mergeRemote, pushChannel } from "../git/transfer.ts";
 import type { GitHub } from "../github/client.ts";
+import type { Log } from "../log.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 
@@ -131,19 +132,22 @@ class ChannelSync {
       const merged = await mergeRemote(this.channel.store, fetched.remoteHead, Date.now(), fetched);
       this.merged = fetched.remoteHead;
       for (const path of merged.conflicts) {
-        this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`);
+        this.owner.log(`${this.channel.fullName}: ${path} differs between this server and the remote; both versions are kept`, {
+          level: "warn",
+          channel: this.channel.fullName,
+        });
       }
       if (merged.notKept.length > 0) {
         // notKept stops at ten: name a few, without claiming a count.
         const some = `${merged.notKept.slice(0, 3).join("; ")}${merged.notKept.length > 3 ? "; ..." : ""}`;
         const note = `the remote's history dropped or changed file(s) this server holds (${some}); merged so that they are kept`;
         this.notes.push(note);
-        this.owner.log(`${this.channel.fullName}: ${note}`);
+        this.owner.log(`${this.channel.fullName}: ${note}`, { level: "warn", channel: this.channel.fullName });
       }
       if (merged.outcome !== "up-to-date") {
         const report = await this.owner.messages.index(this.channel);
-        if (report.indexed > 0) this.owner.log(`${this.channel.fullName}: ${report.indexed} message(s) pulled`);
-        for (const problem of report.problems) this.owner.log(`${this.channel.fullName}: ${problem}`);
+        if (report.indexed > 0) this.owner.log(`${this.channel.fullName}: ${report.indexed} message(s) pulled`, { channel: this.channel.fullName, count: report.indexed });
+        for (const problem of report.problems) this.owner.log(`${this.channel.fullName}: ${problem}`, { level: "warn", channel: this.channel.fullName });
         if (report.quarantined.length > 0) {
           const files = report.quarantined.map((f) => `${f.path}: ${f.reason}`);
           this.notes.push(
@@ -176,7 +180,7 @@ class ChannelSync {
     // What a pull found before the failure is not lost behind it.
     const shown = [message, ...this.notes].join("; ");
     this.owner.db.recordSync(this.channel.id, { kind: "error", at: new Date().toISOString(), message: shown });
-    this.owner.log(`${this.channel.fullName}: sync failed: ${message}`);
+    this.owner.log(`${this.channel.fullName}: sync failed: ${message}`, { level: "warn", channel: this.channel.fullName });
     if (error instanceof RemoteNotFoundError) this.ready = false;
     this.failures++;
     const retryAfter = error instanceof RemoteUnavailableError ? error.retryAfterMs : undefined;
@@ -251,7 +255,7 @@ export class SyncService {
     readonly messages: MessageService,
     private readonly github: GitHub,
     readonly settings: SyncSettings,
-    readonly log: (line: string) => void,
+    readonly log: Log,
   ) {
     messages.onCommit((channel) => {
       const worker = this.worker(channel);
@@ -302,7 +306,7 @@ export class SyncService {
         );
       }
       repository = await this.github.createRepository(channel.name);
-      this.log(`${channel.fullName}: created the private GitHub repository`);
+      this.log(`${channel.fullName}: created the private GitHub repository`, { channel: channel.fullName });
     }
     if (!repository.canPush) {
       throw new RemoteNotFoundError(`the token's user (${login}) may not push to ${channel.fullName} on GitHub`);
@@ -335,18 +339,32 @@ export class SyncService {
 
   /** Syncs every channel now, side by side; one report per channel, failures included. */
   private syncAll(kind: "push" | "pull"): Promise<PushReport[]> {
-    return Promise.all(
-      this.repositories.list().map(async (channel): Promise<PushReport> => {
-        try {
-          const { pushed, note } = await this.worker(channel).sync(kind);
-          const done = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
-          const message = note ? `${done}; ${note}` : done;
-          return { repository: channel.fullName, success: true, pushed, message };
-        } catch (error) {
-          return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
-        }
-      }),
-    );
+    return Promise.all(this.repositories.list().map((channel) => this.syncReported(channel, kind)));
+  }
+
+  private async syncReported(channel: Channel, kind: "push" | "pull"): Promise<PushReport> {
+    try {
+      const { pushed, note } = await this.worker(channel).sync(kind);
+      const done = kind === "pull" ? "pulled" : pushed ? `pushed ${pushed} commit(s)` : "already in sync";
+      const message = note ? `${done}; ${note}` : done;
+      return { repository: channel.fullName, success: true, pushed, message };
+    } catch (error) {
+      return { repository: channel.fullName, success: false, pushed: 0, message: describe(error) };
+    }
+  }
+
+  /**
+   * At shutdown: pushes now, side by side, every channel whose `main` has
+   * commits GitHub lacks (a push that was waiting for its debounce, or for
+   * a retry); one report per channel pushed. `onStart` is told which.
+   */
+  async pushPending(onStart: (channels: string[]) => void = () => {}): Promise<PushReport[]> {
+    const pending: Channel[] = [];
+    for (const channel of this.repositories.list()) {
+      if ((await this.worker(channel).unpushed().catch(() => 1)) > 0) pending.push(channel);
+    }
+    onStart(pending.map((c) => c.fullName));
+    return Promise.all(pending.map((channel) => this.syncReported(channel, "push")));
   }
 
   async view(channel: Channel): Promise<ChannelSyncView> {

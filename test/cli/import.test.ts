@@ -128,8 +128,9 @@ test("a broken export is refused with the file and what is wrong, and nothing is
     const zip = typeof files === "string" ? join(tempDir(), "export.zip") : slackZip(files);
     if (typeof files === "string") writeFileSync(zip, files);
     const result = await runCli(["import", "slack", zip], { dataDir, env: LOCAL_ONLY });
+    // Exit 2: the file named on the command line must change first.
     expect({ code: result.code, said: result.stderr.includes(expected), oneLine: result.stderr.trim().split("\n").length, wrote: existsSync(join(dataDir, "repos")) }).toEqual({
-      code: 1,
+      code: 2,
       said: true,
       oneLine: 1,
       wrote: false,

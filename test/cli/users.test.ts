@@ -29,7 +29,8 @@ test("with no server running, users add/list/token/remove work on the data direc
 
   // Bad input: one line that says what was wrong, exit 1, nothing changed.
   const bad = await runCli(["users", "add", "not a login"], { dataDir });
-  expect([bad.code, bad.stderr.trim().split("\n").length]).toEqual([1, 1]);
+  // A bad login on the command line: exit 2, one line.
+  expect([bad.code, bad.stderr.trim().split("\n").length]).toEqual([2, 1]);
   expect(bad.stderr).toContain("is not a valid login");
   const twice = await runCli(["users", "add", "ADA"], { dataDir });
   expect([twice.code, twice.stderr.trim()]).toEqual([1, "gitchat: there is already an account ada"]);

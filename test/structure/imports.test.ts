@@ -22,6 +22,7 @@ const LAYERS: Record<string, number> = {
   "src/git": 2,
   "src/github": 2,
   "src/config.ts": 1,
+  "src/log.ts": 1,
   "src/errors.ts": 1,
   "src/rate-limit.ts": 1,
 };

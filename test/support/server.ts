@@ -68,12 +68,12 @@ export type CliResult = { stdout: string; stderr: string; code: number };
 /** Runs one `gitchat <command>` to the end (killed after `timeoutMs`) and gives its output and exit code. */
 export const runCli = async (
   args: string[],
-  options: { dataDir: string; env?: Record<string, string>; timeoutMs?: number },
+  options: { dataDir: string; env?: Record<string, string>; timeoutMs?: number; cwd?: string; stdin?: string },
 ): Promise<CliResult> => {
   const proc = Bun.spawn([process.execPath, CLI, ...args], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { ...process.env, DATA_DIR: options.dataDir, PORT: "0", HOST: "127.0.0.1", ...options.env },
-    stdin: "ignore",
+    stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
     stdout: "pipe",
     stderr: "pipe",
   });

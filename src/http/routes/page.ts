@@ -45,6 +45,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
   sync?: SyncService;
   defaultRepository: string;
   streams: StreamLimiter;
+  shutdown?: AbortSignal;
 }) => {
   const { messages, repositories, sync } = deps;
 
@@ -169,16 +170,20 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
             }
           }, 15_000);
           stop = () => {
+            deps.shutdown?.removeEventListener("abort", end);
             unsubscribe();
             clearInterval(ping);
             release();
           };
-          request.signal.addEventListener("abort", () => {
+          const end = () => {
             stop();
             try {
               controller.close();
             } catch {}
-          });
+          };
+          request.signal.addEventListener("abort", end);
+          // A stream never ends by itself: at shutdown it is closed, and the browser reconnects to the next server.
+          deps.shutdown?.addEventListener("abort", end);
           controller.enqueue(encoder.encode("retry: 2000\n\n"));
           push();
         },
