@@ -14,6 +14,14 @@ export type MessageRow = {
   author: string;
   /** The author's stable id ("local:LOGIN"); null before accounts and in the open local mode. */
   author_id: string | null;
+  /** Written by a bot account. */
+  bot: boolean;
+  /**
+   * Whether its commit carries a good signature by a key that the commit's
+   * own tree lists in .gitchat/signers/ (or is history from before signing
+   * began): false for a commit pushed around gitchat.
+   */
+  verified: boolean;
   content: string;
   type: string;
   created_at: string;
@@ -35,6 +43,8 @@ export type NewMessage = {
   author: string;
   /** The author's stable id ("local:LOGIN"); absent for a message from no account. */
   author_id?: string;
+  /** Written by a bot account. */
+  bot?: true;
   content: string;
   type: string;
   created_at: string;
@@ -252,6 +262,25 @@ export const MIGRATIONS = [
      last_used_at INTEGER
    );
    CREATE INDEX tokens_by_login ON tokens(login);`,
+  // Bots and proof on the page. messages.bot: 1 for a message a bot account
+  // wrote (NULL otherwise, and for every message indexed before). commits.unproven:
+  // 1 for a commit without a good signature by a key its own tree lists in
+  // .gitchat/signers/ (pushed around gitchat), outside the history from before
+  // signing began; NULL for one that proves itself, and for the commits indexed
+  // before this version, which were not checked (a rebuild checks every one).
+  // hooks: incoming webhooks, each posting into its channel (by name, which a
+  // rebuild keeps, where a channel's number may change) as its own bot
+  // account; the secret in its URL kept only as its SHA-256.
+  `ALTER TABLE messages ADD COLUMN bot INTEGER;
+   ALTER TABLE commits ADD COLUMN unproven INTEGER;
+   CREATE TABLE hooks (
+     id TEXT PRIMARY KEY,
+     secret_hash BLOB NOT NULL UNIQUE,
+     repository TEXT NOT NULL,
+     name TEXT NOT NULL,
+     login TEXT NOT NULL REFERENCES users(login),
+     created_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -273,8 +302,8 @@ export type SyncStateRow = {
   last_error_at: string | null;
 };
 
-const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.content, m.type,
-  m.created_at, c.hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
+const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.bot, m.content, m.type,
+  m.created_at, c.hash, c.unproven, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
 
 /** A row of SELECT_MESSAGE, as stored (see messageKey). */
 type StoredMessage = {
@@ -283,10 +312,12 @@ type StoredMessage = {
   repository: string;
   author: string;
   author_id: string | null;
+  bot: number | null;
   content: string;
   type: string | null;
   created_at: number | string;
   hash: Uint8Array | string;
+  unproven: number | null;
   segment: number | null;
 };
 
@@ -447,10 +478,10 @@ export class MessageDatabase {
   ) {
     this.insertMessage = sqlite.query<
       unknown,
-      [Uint8Array | string, number, string, string | null, string, string | null, number | string, number, number | null]
+      [Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null]
     >(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, content, type, created_at, commit_id, segment)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
@@ -543,7 +574,7 @@ export class MessageDatabase {
         const commit = commitOf(gitHash);
         const type = m.type === "message" ? null : m.type;
         const { changes, lastInsertRowid } = this.insertMessage.run(
-          messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
+          messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.bot ? 1 : null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
         );
         if (changes === 0) {
           const file = options.onHeld?.(row);
@@ -711,6 +742,8 @@ export class MessageDatabase {
       repository: row.repository,
       author: row.author,
       author_id: row.author_id,
+      bot: row.bot === 1,
+      verified: row.unproven !== 1,
       content: row.content,
       type: row.type ?? "message",
       created_at: timeText(row.created_at),

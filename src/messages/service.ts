@@ -29,6 +29,14 @@ export type MessageView = {
   author: string;
   /** The author's account (`local:LOGIN`); null for a message from before accounts or from the open local mode. */
   author_id: string | null;
+  /** Written by a bot account (its token, or an incoming webhook). */
+  bot: boolean;
+  /**
+   * Whether its commit proves who wrote it: signed by a key the channel lists
+   * in .gitchat/signers/ (or history from before signing began). False for a
+   * commit pushed around gitchat.
+   */
+  verified: boolean;
   type: string;
   /** Arrival order at this server: pass it back as `after` to get what came since. */
   cursor: number;
@@ -42,6 +50,8 @@ export const toMessageView = (row: MessageRow): MessageView => ({
   repository: row.repository,
   author: row.author,
   author_id: row.author_id,
+  bot: row.bot,
+  verified: row.verified,
   type: row.type,
   cursor: row.cursor,
 });
@@ -52,9 +62,10 @@ export type SendInput = {
   type?: string;
   /**
    * Who sends it: the signed-in caller's name and account id (none for the
-   * operator or the shared-name login); the configured author when absent.
+   * operator or the shared-name login), and whether the account is a bot;
+   * the configured author when absent.
    */
-  author?: { name: string; id?: string };
+  author?: { name: string; id?: string; bot?: boolean };
   /**
    * The client's name for this message (1 to 255 printable ASCII characters):
    * sent again with the same key in the same channel, it gives back the
@@ -132,6 +143,7 @@ export class MessageService {
     const author = input.author === undefined ? this.options.author : checkAuthor(input.author.name);
     const draft: Omit<NewMessage, "id" | "created_at"> = { author, content: input.content, type: input.type ?? "message" };
     if (input.author?.id !== undefined) draft.author_id = input.author.id;
+    if (input.author?.bot) draft.bot = true;
     checkMessage(draft);
     const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;
@@ -152,7 +164,7 @@ export class MessageService {
   }
 
   private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">): Promise<SendResult> {
-    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id])).digest("hex");
+    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : [])])).digest("hex");
     const known = this.db.findIdempotencyKey(channel.id, key);
     if (known) {
       if (known.fingerprint !== fingerprint) {
@@ -198,6 +210,9 @@ export class MessageService {
       repository: channel.fullName,
       author: message.author,
       author_id: message.author_id ?? null,
+      bot: message.bot === true,
+      // Signed here, by a key this server listed in the channel with its first commit.
+      verified: true,
       type: message.type,
       cursor,
     };
