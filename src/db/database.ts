@@ -280,7 +280,8 @@ export const MIGRATIONS = [
      name TEXT NOT NULL,
      login TEXT NOT NULL REFERENCES users(login),
      created_at INTEGER NOT NULL
-   );`,
+   );
+   CREATE INDEX commits_unproven ON commits(id) WHERE unproven = 1;`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -486,7 +487,9 @@ export class MessageDatabase {
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
     );
-    this.insertCommit = sqlite.query<{ id: number }, [Uint8Array | string]>("INSERT INTO commits (hash) VALUES (?) RETURNING id");
+    this.insertCommit = sqlite.query<{ id: number }, [Uint8Array | string, number | null]>(
+      "INSERT INTO commits (hash, unproven) VALUES (?, ?) RETURNING id",
+    );
     this.commitHash = sqlite.query<{ hash: Uint8Array | string }, [number]>("SELECT hash FROM commits WHERE id = ?");
     this.insertSearch = sqlite.query<void, [number, string]>("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
     this.setSearchIndexed = sqlite.query<void, [number]>("UPDATE search_index SET indexed_seq = ?");
@@ -520,7 +523,11 @@ export class MessageDatabase {
    * as indexed, in one transaction: either all of it is there or none. (Null
    * records that nothing is indexed yet: the first batches of a rebuild.)
    */
-  insertMessages<Row extends { message: NewMessage; gitHash: string }>(
+  /**
+   * `unproven` on a row: its commit proves nothing (see MessageRow.verified);
+   * the rows of one commit say the same.
+   */
+  insertMessages<Row extends { message: NewMessage; gitHash: string; unproven?: boolean }>(
     repositoryId: number,
     rows: readonly Row[],
     indexedCommit: string | null,
@@ -558,10 +565,10 @@ export class MessageDatabase {
     const used = new Set<number>();
     const known = this.lastCommit;
     if (known && hashText(this.commitHash.get(known.id)?.hash ?? "") === known.hash) commits.set(known.hash, known.id);
-    const commitOf = (hash: string) => {
+    const commitOf = (hash: string, unproven: boolean) => {
       let id = commits.get(hash);
       if (id === undefined) {
-        id = this.insertCommit.get(hashKey(hash))!.id;
+        id = this.insertCommit.get(hashKey(hash), unproven ? 1 : null)!.id;
         commits.set(hash, id);
         made.add(id);
       }
@@ -571,7 +578,7 @@ export class MessageDatabase {
     this.sqlite.transaction(() => {
       for (const row of rows) {
         const { message: m, gitHash } = row;
-        const commit = commitOf(gitHash);
+        const commit = commitOf(gitHash, row.unproven === true);
         const type = m.type === "message" ? null : m.type;
         const { changes, lastInsertRowid } = this.insertMessage.run(
           messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.bot ? 1 : null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
@@ -719,6 +726,27 @@ export class MessageDatabase {
         .query<{ one: number }, [number, string, string]>("SELECT 1 AS one FROM quarantine WHERE repository_id = ? AND path = ? AND blob = ?")
         .get(repositoryId, path, blob) !== null
     );
+  }
+
+  /** Whether any indexed commit is marked unproven (through a partial index: no scan). */
+  hasUnproven() {
+    return this.sqlite.query<{ one: number }, []>("SELECT 1 AS one FROM commits WHERE unproven = 1 LIMIT 1").get() !== null;
+  }
+
+  /**
+   * Clears the unproven mark of those of `hashes` that carry it: the history
+   * from before signing began, found once a commit that began signing is
+   * indexed. One pass over the marked commits, whatever the number of hashes.
+   */
+  markProven(hashes: readonly string[]) {
+    if (hashes.length === 0) return;
+    this.sqlite.transaction(() => {
+      this.sqlite.run("CREATE TEMP TABLE IF NOT EXISTS proven_hashes (hash BLOB PRIMARY KEY) WITHOUT ROWID");
+      const add = this.sqlite.query<void, [Uint8Array | string]>("INSERT OR IGNORE INTO proven_hashes (hash) VALUES (?)");
+      for (const hash of hashes) add.run(hashKey(hash));
+      this.sqlite.run("UPDATE commits SET unproven = NULL WHERE unproven = 1 AND hash IN (SELECT hash FROM proven_hashes)");
+      this.sqlite.run("DELETE FROM proven_hashes");
+    })();
   }
 
   /** Where an indexed message's file is (its time and segment), without reading the rest: the index walk asks for every file it finds. */

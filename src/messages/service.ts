@@ -5,6 +5,8 @@
 import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
 import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile } from "../db/database.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
+import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
+import type { ObjectSource } from "../git/object-source.ts";
 import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath } from "./layout.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -272,9 +274,12 @@ export class MessageService {
   private async record(channel: Channel, commit: string, batch: NewMessage[], cursors: Map<string, number>) {
     const parent = (await channel.store.readCommit(commit)).parent[0] ?? null;
     if (parent === this.db.indexedCommit(channel.id)) {
+      // Signed here, by a key this server listed in the channel's tree: not unproven.
       this.db.insertMessages(channel.id, batch.map((message) => ({ message, gitHash: commit })), commit, {
         onStored: (row, cursor) => cursors.set(row.message.id, cursor),
       });
+      // This server's first commit on an unsigned history (pulled from a server from before signing) begins signing there.
+      if (parent !== null) await this.clearBeforeSigning(channel.store, [parent]);
     } else {
       await this.index(channel);
     }
@@ -378,7 +383,10 @@ export class MessageService {
     let deferred = 0;
     let sinceCollected = 0;
 
-    type Row = { message: NewMessage; gitHash: string; path: string; oid: string };
+    type Row = { message: NewMessage; gitHash: string; path: string; oid: string; unproven: boolean };
+    /** Whether each commit that gives a message proves who wrote it: one signature check a commit (see MessageView.verified). */
+    const prover = new CommitProver(store);
+    const proofs = new Map<string, boolean>();
     let rows: Row[] = [];
     /** This batch's quarantined files, keyed by path and blob. */
     let quarantined = new Map<string, QuarantinedFile>();
@@ -445,7 +453,9 @@ export class MessageService {
         }
       }
       if (message) {
-        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid });
+        let proven = proofs.get(gitHash);
+        if (proven === undefined) proofs.set(gitHash, (proven = await prover.proves(gitHash)));
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid, unproven: !proven });
         taken.set(id, file.path);
         progress?.update(report.indexed + rows.length, total);
       } else {
@@ -478,6 +488,7 @@ export class MessageService {
       }
     }
     flush(head);
+    await this.clearBeforeSigning(store, prover.startCandidates);
     if (bulk) this.db.catchUpSearch();
     for (const file of report.quarantined.slice(0, 50)) {
       report.problems.push(`${file.path} in commit ${file.gitHash} is quarantined: ${file.reason}`);
@@ -485,6 +496,19 @@ export class MessageService {
     if (report.quarantined.length > 50) report.problems.push(`... and ${report.quarantined.length - 50} more file(s) quarantined`);
     if (report.indexed > 0) this.announce(channel.id);
     return report;
+  }
+
+  /**
+   * Clears the unproven mark of the history from before signing began under
+   * any of `parents` (each the single parent of a proven commit just indexed;
+   * see beforeSigning). Nothing is read while no indexed commit is marked,
+   * which is the usual case: a channel only this version of gitchat wrote.
+   */
+  private async clearBeforeSigning(store: ObjectSource, parents: Iterable<string>) {
+    for (const parent of parents) {
+      if (!this.db.hasUnproven()) return;
+      this.db.markProven(await beforeSigning(store, parent));
+    }
   }
 
   /** Waits until every message handed to a writer is committed and indexed. */
