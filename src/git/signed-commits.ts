@@ -66,10 +66,12 @@ const signatureProblem = (content: Uint8Array, allowed: ReadonlySet<string>) => 
 /**
  * Whether commits prove who wrote them, one at a time, as the index meets
  * them: a good signature by a key that the commit's own tree lists under
- * `.gitchat/signers/`. One signature check a commit; the keys are read once
- * for each version of the signers directory.
+ * `.gitchat/signers/`. One signature check a commit (an Ed25519 verify, about
+ * 50 to 90 us on the 2-core test machine: the bulk of the cost) and one read
+ * of its root tree; the keys are read once for each version of `.gitchat/`.
  */
 export class CommitProver {
+  /** The keys listed, by the id of the `.gitchat` directory that lists them. */
   private readonly keys = new Map<string, ReadonlySet<string>>();
   /** The parents of proven single-parent commits checked so far: where signing may have begun (see beforeSigning). */
   readonly startCandidates = new Set<string>();
@@ -79,11 +81,12 @@ export class CommitProver {
   async proves(oid: string): Promise<boolean> {
     const { content } = await this.store.readObject(oid);
     const commit = parseCommit(content);
-    const dir = await signersDirOf(this.store, commit.tree);
-    let allowed = dir === undefined ? new Set<string>() : this.keys.get(dir);
+    // Keyed by the `.gitchat` directory's id: one tree read a commit (its root) while that directory is unchanged.
+    const top = (await this.store.readTree(commit.tree)).find((e) => e.name === SIGNERS_DIR[0] && e.mode === "40000")?.oid;
+    let allowed = top === undefined ? new Set<string>() : this.keys.get(top);
     if (allowed === undefined) {
       allowed = await signersIn(this.store, commit.tree);
-      this.keys.set(dir!, allowed);
+      this.keys.set(top!, allowed);
     }
     const proven = signatureProblem(content, allowed).problem === undefined;
     if (proven && commit.parent.length === 1) this.startCandidates.add(commit.parent[0]!);
