@@ -76,6 +76,13 @@ export class HookService {
   open(secret: string): { hook: Hook; bot: Account } {
     const row = this.store.findHookBySecret(hashSecret(secret));
     if (!row) throw new NotFoundError("there is no incoming webhook at this URL: check that it was copied whole, or ask an admin for a new one");
-    return { hook: toHook(row), bot: this.accounts.get(row.login) };
+    let bot: Account;
+    try {
+      bot = this.accounts.get(row.login);
+    } catch {
+      // Its bot was removed by hand (DELETE /users/hook-...): the hook cannot post any more.
+      throw new NotFoundError("this incoming webhook's bot account was removed: ask an admin for a new webhook");
+    }
+    return { hook: toHook(row), bot };
   }
 }

@@ -120,6 +120,15 @@ describe("incoming webhooks", () => {
     expect((await call(gitchat, "GET", "/hooks", undefined, admin)).body).toHaveLength(1);
   });
 
+  test("a hook whose bot account was removed by hand answers 404 and stores nothing", async () => {
+    const other = (await call(gitchat, "POST", "/hooks", { repository: "acme/ops", name: "Doomed" }, admin)).body;
+    expect((await call(gitchat, "DELETE", `/users/${other.login}`, undefined, admin)).status).toBe(204);
+    const posted = (await ops()).length;
+    expectRefused(await post(gitchat, other.url, JSON.stringify({ text: "from a removed bot" })), 404, "not_found");
+    expect((await ops()).length).toBe(posted);
+    expect((await call(gitchat, "DELETE", `/hooks/${other.id}`, undefined, admin)).status).toBe(204);
+  });
+
   test("a removed hook's URL stops working at once; its messages stay", async () => {
     const posted = (await ops()).length;
     expect((await call(gitchat, "DELETE", `/hooks/${hook.id}`, undefined, admin)).status).toBe(204);
