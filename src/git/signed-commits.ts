@@ -73,10 +73,22 @@ const signatureProblem = (content: Uint8Array, allowed: ReadonlySet<string>) => 
 export class CommitProver {
   /** The keys listed, by the id of the `.gitchat` directory that lists them. */
   private readonly keys = new Map<string, ReadonlySet<string>>();
-  /** The parents of proven single-parent commits checked so far: where signing may have begun (see beforeSigning). */
+  /**
+   * The parents of proven single-parent commits checked since a commit was
+   * found unproven (or from the start, when `unprovenBefore`): where signing
+   * may have begun over an unproven history (see beforeSigning). While no
+   * commit is unproven, none can be under such a start, and none is kept.
+   */
   readonly startCandidates = new Set<string>();
+  private anyUnproven: boolean;
 
-  constructor(private readonly store: ObjectSource) {}
+  /** `unprovenBefore`: commits checked earlier (in the index) were found unproven. */
+  constructor(
+    private readonly store: ObjectSource,
+    unprovenBefore: boolean,
+  ) {
+    this.anyUnproven = unprovenBefore;
+  }
 
   async proves(oid: string): Promise<boolean> {
     const { content } = await this.store.readObject(oid);
@@ -89,7 +101,8 @@ export class CommitProver {
       this.keys.set(top!, allowed);
     }
     const proven = signatureProblem(content, allowed).problem === undefined;
-    if (proven && commit.parent.length === 1) this.startCandidates.add(commit.parent[0]!);
+    if (!proven) this.anyUnproven = true;
+    else if (this.anyUnproven && commit.parent.length === 1) this.startCandidates.add(commit.parent[0]!);
     return proven;
   }
 }

@@ -385,8 +385,9 @@ export class MessageService {
 
     type Row = { message: NewMessage; gitHash: string; path: string; oid: string; unproven: boolean };
     /** Whether each commit that gives a message proves who wrote it: one signature check a commit (see MessageView.verified). */
-    const prover = new CommitProver(store);
-    const proofs = new Map<string, boolean>();
+    const prover = new CommitProver(store, this.db.hasUnproven());
+    /** The last commit checked: a commit's files are considered one after another. */
+    let proof: { commit: string; proven: boolean } | undefined;
     let rows: Row[] = [];
     /** This batch's quarantined files, keyed by path and blob. */
     let quarantined = new Map<string, QuarantinedFile>();
@@ -453,9 +454,8 @@ export class MessageService {
         }
       }
       if (message) {
-        let proven = proofs.get(gitHash);
-        if (proven === undefined) proofs.set(gitHash, (proven = await prover.proves(gitHash)));
-        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid, unproven: !proven });
+        if (proof?.commit !== gitHash) proof = { commit: gitHash, proven: await prover.proves(gitHash) };
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid, unproven: !proof.proven });
         taken.set(id, file.path);
         progress?.update(report.indexed + rows.length, total);
       } else {
