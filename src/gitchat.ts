@@ -16,6 +16,7 @@ import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
 import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
 import { AccountService } from "./accounts/service.ts";
+import { HookService } from "./accounts/hooks.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
@@ -159,7 +160,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const defaultRepository = repositories.resolve(`${owner}/${name}`).fullName;
     // Until the server listens (and knows its port), invite links point at the configured one.
     let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
-    const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl, now: options.now });
+    const accountStore = new AccountStore(db.sqlite);
+    const accounts = new AccountService(accountStore, { publicUrl: () => publicUrl, now: options.now });
+    const hooks = new HookService(accountStore, accounts, { publicUrl: () => publicUrl, now: options.now });
     const messages = new MessageService(db, repositories, {
       author: config.author,
       emailHost: () => new URL(publicUrl).hostname,
@@ -188,6 +191,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       shutdown: shutdown.signal,
       messages,
       accounts,
+      hooks,
       author: config.author,
       controlSecret,
       repositories,
@@ -214,7 +218,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     };
     /** Ends every live stream (at shutdown: they would otherwise hold the server open). */
     const closeStreams = () => shutdown.abort();
-    return { config, db, repositories, messages, accounts, sync, app, close, listening, closeStreams };
+    return { config, db, repositories, messages, accounts, hooks, sync, app, close, listening, closeStreams };
   } catch (error) {
     lock.release();
     throw error;

@@ -26,10 +26,24 @@ const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURICompo
 
 const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
+/**
+ * Beside the author: "bot" for a bot account's message, and a mark on a
+ * message whose commit proves nothing (pushed around gitchat). Each is text a
+ * screen reader reads, with a title that says what it means.
+ */
+const authorMarks = (m: MessageView) =>
+  html`${m.bot ? html` <span class="badge bot" title="Sent by a bot account (a token of a bot, or an incoming webhook)">bot</span>` : ""}${
+    m.verified
+      ? ""
+      : html` <span class="badge unverified" title="${UNVERIFIED}">unverified<span class="visually-hidden">: ${UNVERIFIED}</span></span>`
+  }`;
+
+export const UNVERIFIED = "not signed by a known gitchat server: pushed around gitchat, so nobody can prove who wrote it";
+
 export const messageItem = (m: MessageView) => {
   const short = m.git_hash.slice(0, 7);
   return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"
-  ><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
+  ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
   ><div class="content" dir="auto">${renderMessage(m)}</div></li>`;
 };
 

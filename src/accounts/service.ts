@@ -176,7 +176,8 @@ export class AccountService {
     }
     const now = this.now();
     this.store.insertUser({ login, name, role, created_at: now });
-    this.any = true;
+    // A bot does not turn accounts on (see AccountStore.hasUsers).
+    if (role !== "bot") this.any = true;
     const account = this.get(login);
     return role === "bot" ? { account } : { account, inviteUrl: this.invite(login, now) };
   }

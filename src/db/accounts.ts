@@ -1,7 +1,7 @@
 /**
- * The account tables of the index's database (the migration that makes them
- * is in database.ts): people and bots, invites, sessions and personal API
- * tokens. Statements only; the rules (who may do what, expiry, hashing) are
+ * The account tables of the index's database (the migrations that make them
+ * are in database.ts): people and bots, invites, sessions, personal API
+ * tokens, and incoming webhooks (each posting as its own bot). Statements only; the rules (who may do what, expiry, hashing) are
  * the accounts service's. Secrets arrive here already hashed.
  */
 import { Database } from "bun:sqlite";
@@ -32,10 +32,14 @@ export type SessionRow = {
 
 export type TokenRow = { id: string; hash: Uint8Array; login: string; label: string; created_at: number; last_used_at: number | null };
 
-/** Every row of the account tables: what a rebuild of the index carries over (git holds no account). */
-export type AccountTables = { users: UserRow[]; invites: InviteRow[]; sessions: SessionRow[]; tokens: TokenRow[] };
+/** An incoming webhook: it posts into `repository` (owner/name) as the bot account `login`. */
+export type HookRow = { id: string; secret_hash: Uint8Array; repository: string; name: string; login: string; created_at: number };
 
-const TABLES = ["users", "invites", "sessions", "tokens"] as const;
+/** Every row of the account tables: what a rebuild of the index carries over (git holds no account). */
+export type AccountTables = { users: UserRow[]; invites: InviteRow[]; sessions: SessionRow[]; tokens: TokenRow[]; hooks: HookRow[] };
+
+/** In the order a rebuild stores them (users first: the others name one). */
+const TABLES = ["users", "invites", "sessions", "tokens", "hooks"] as const;
 
 /**
  * The account tables of the index at `path`, read-only; empty when it has
@@ -46,7 +50,13 @@ export const readAccountTables = (path: string): AccountTables => {
   try {
     const present = new Set(db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r) => r.name));
     const rows = (table: (typeof TABLES)[number]) => (present.has(table) ? db.query(`SELECT * FROM ${table}`).all() : []);
-    return { users: rows("users") as UserRow[], invites: rows("invites") as InviteRow[], sessions: rows("sessions") as SessionRow[], tokens: rows("tokens") as TokenRow[] };
+    return {
+      users: rows("users") as UserRow[],
+      invites: rows("invites") as InviteRow[],
+      sessions: rows("sessions") as SessionRow[],
+      tokens: rows("tokens") as TokenRow[],
+      hooks: rows("hooks") as HookRow[],
+    };
   } finally {
     db.close();
   }
@@ -70,9 +80,14 @@ export class AccountStore {
     })();
   }
 
-  /** Whether any account exists (removed ones count: accounts were turned on). */
+  /**
+   * Whether any person's account exists (removed ones count: accounts were
+   * turned on). Bots do not count: a bot, or an incoming webhook's, signs
+   * nobody in to the page, so making one leaves the open local mode and the
+   * shared-name login as they were.
+   */
   hasUsers() {
-    return this.sqlite.query<{ one: number }, []>("SELECT 1 AS one FROM users LIMIT 1").get() !== null;
+    return this.sqlite.query<{ one: number }, []>("SELECT 1 AS one FROM users WHERE role != 'bot' LIMIT 1").get() !== null;
   }
 
   /** The account with this login in any letter case, removed or not. */
@@ -184,5 +199,31 @@ export class AccountStore {
 
   deleteToken(id: string) {
     this.sqlite.run("DELETE FROM tokens WHERE id = ?", [id]);
+  }
+
+  insertHook(hook: HookRow) {
+    this.sqlite.run("INSERT INTO hooks (id, secret_hash, repository, name, login, created_at) VALUES (?, ?, ?, ?, ?, ?)", [
+      hook.id, hook.secret_hash, hook.repository, hook.name, hook.login, hook.created_at,
+    ]);
+  }
+
+  listHooks(): HookRow[] {
+    return this.sqlite.query<HookRow, []>("SELECT * FROM hooks ORDER BY created_at, id").all();
+  }
+
+  findHook(id: string): HookRow | undefined {
+    return this.sqlite.query<HookRow, [string]>("SELECT * FROM hooks WHERE id = ?").get(id) ?? undefined;
+  }
+
+  findHookBySecret(secretHash: Uint8Array): HookRow | undefined {
+    return this.sqlite.query<HookRow, [Uint8Array]>("SELECT * FROM hooks WHERE secret_hash = ?").get(secretHash) ?? undefined;
+  }
+
+  /** Removes a hook and its bot account in one transaction (the account keeps its row, as every removed one does). */
+  removeHook(id: string, login: string, at: number) {
+    this.sqlite.transaction(() => {
+      this.sqlite.run("DELETE FROM hooks WHERE id = ?", [id]);
+      this.removeUser(login, at);
+    })();
   }
 }

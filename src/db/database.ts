@@ -14,6 +14,14 @@ export type MessageRow = {
   author: string;
   /** The author's stable id ("local:LOGIN"); null before accounts and in the open local mode. */
   author_id: string | null;
+  /** Written by a bot account. */
+  bot: boolean;
+  /**
+   * Whether its commit carries a good signature by a key that the commit's
+   * own tree lists in .gitchat/signers/ (or is history from before signing
+   * began): false for a commit pushed around gitchat.
+   */
+  verified: boolean;
   content: string;
   type: string;
   created_at: string;
@@ -35,6 +43,8 @@ export type NewMessage = {
   author: string;
   /** The author's stable id ("local:LOGIN"); absent for a message from no account. */
   author_id?: string;
+  /** Written by a bot account. */
+  bot?: true;
   content: string;
   type: string;
   created_at: string;
@@ -252,6 +262,26 @@ export const MIGRATIONS = [
      last_used_at INTEGER
    );
    CREATE INDEX tokens_by_login ON tokens(login);`,
+  // Bots and proof on the page. messages.bot: 1 for a message a bot account
+  // wrote (NULL otherwise, and for every message indexed before). commits.unproven:
+  // 1 for a commit without a good signature by a key its own tree lists in
+  // .gitchat/signers/ (pushed around gitchat), outside the history from before
+  // signing began; NULL for one that proves itself, and for the commits indexed
+  // before this version, which were not checked (a rebuild checks every one).
+  // hooks: incoming webhooks, each posting into its channel (by name, which a
+  // rebuild keeps, where a channel's number may change) as its own bot
+  // account; the secret in its URL kept only as its SHA-256.
+  `ALTER TABLE messages ADD COLUMN bot INTEGER;
+   ALTER TABLE commits ADD COLUMN unproven INTEGER;
+   CREATE TABLE hooks (
+     id TEXT PRIMARY KEY,
+     secret_hash BLOB NOT NULL UNIQUE,
+     repository TEXT NOT NULL,
+     name TEXT NOT NULL,
+     login TEXT NOT NULL REFERENCES users(login),
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX commits_unproven ON commits(id) WHERE unproven = 1;`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -273,8 +303,8 @@ export type SyncStateRow = {
   last_error_at: string | null;
 };
 
-const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.content, m.type,
-  m.created_at, c.hash, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
+const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.bot, m.content, m.type,
+  m.created_at, c.hash, c.unproven, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
 
 /** A row of SELECT_MESSAGE, as stored (see messageKey). */
 type StoredMessage = {
@@ -283,10 +313,12 @@ type StoredMessage = {
   repository: string;
   author: string;
   author_id: string | null;
+  bot: number | null;
   content: string;
   type: string | null;
   created_at: number | string;
   hash: Uint8Array | string;
+  unproven: number | null;
   segment: number | null;
 };
 
@@ -447,15 +479,17 @@ export class MessageDatabase {
   ) {
     this.insertMessage = sqlite.query<
       unknown,
-      [Uint8Array | string, number, string, string | null, string, string | null, number | string, number, number | null]
+      [Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null]
     >(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, content, type, created_at, commit_id, segment)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
     );
-    this.insertCommit = sqlite.query<{ id: number }, [Uint8Array | string]>("INSERT INTO commits (hash) VALUES (?) RETURNING id");
+    this.insertCommit = sqlite.query<{ id: number }, [Uint8Array | string, number | null]>(
+      "INSERT INTO commits (hash, unproven) VALUES (?, ?) RETURNING id",
+    );
     this.commitHash = sqlite.query<{ hash: Uint8Array | string }, [number]>("SELECT hash FROM commits WHERE id = ?");
     this.insertSearch = sqlite.query<void, [number, string]>("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
     this.setSearchIndexed = sqlite.query<void, [number]>("UPDATE search_index SET indexed_seq = ?");
@@ -489,7 +523,11 @@ export class MessageDatabase {
    * as indexed, in one transaction: either all of it is there or none. (Null
    * records that nothing is indexed yet: the first batches of a rebuild.)
    */
-  insertMessages<Row extends { message: NewMessage; gitHash: string }>(
+  /**
+   * `unproven` on a row: its commit proves nothing (see MessageRow.verified);
+   * the rows of one commit say the same.
+   */
+  insertMessages<Row extends { message: NewMessage; gitHash: string; unproven?: boolean }>(
     repositoryId: number,
     rows: readonly Row[],
     indexedCommit: string | null,
@@ -527,10 +565,10 @@ export class MessageDatabase {
     const used = new Set<number>();
     const known = this.lastCommit;
     if (known && hashText(this.commitHash.get(known.id)?.hash ?? "") === known.hash) commits.set(known.hash, known.id);
-    const commitOf = (hash: string) => {
+    const commitOf = (hash: string, unproven: boolean) => {
       let id = commits.get(hash);
       if (id === undefined) {
-        id = this.insertCommit.get(hashKey(hash))!.id;
+        id = this.insertCommit.get(hashKey(hash), unproven ? 1 : null)!.id;
         commits.set(hash, id);
         made.add(id);
       }
@@ -540,10 +578,10 @@ export class MessageDatabase {
     this.sqlite.transaction(() => {
       for (const row of rows) {
         const { message: m, gitHash } = row;
-        const commit = commitOf(gitHash);
+        const commit = commitOf(gitHash, row.unproven === true);
         const type = m.type === "message" ? null : m.type;
         const { changes, lastInsertRowid } = this.insertMessage.run(
-          messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
+          messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.bot ? 1 : null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
         );
         if (changes === 0) {
           const file = options.onHeld?.(row);
@@ -690,6 +728,27 @@ export class MessageDatabase {
     );
   }
 
+  /** Whether any indexed commit is marked unproven (through a partial index: no scan). */
+  hasUnproven() {
+    return this.sqlite.query<{ one: number }, []>("SELECT 1 AS one FROM commits WHERE unproven = 1 LIMIT 1").get() !== null;
+  }
+
+  /**
+   * Clears the unproven mark of those of `hashes` that carry it: the history
+   * from before signing began, found once a commit that began signing is
+   * indexed. One pass over the marked commits, whatever the number of hashes.
+   */
+  markProven(hashes: readonly string[]) {
+    if (hashes.length === 0) return;
+    this.sqlite.transaction(() => {
+      this.sqlite.run("CREATE TEMP TABLE IF NOT EXISTS proven_hashes (hash BLOB PRIMARY KEY) WITHOUT ROWID");
+      const add = this.sqlite.query<void, [Uint8Array | string]>("INSERT OR IGNORE INTO proven_hashes (hash) VALUES (?)");
+      for (const hash of hashes) add.run(hashKey(hash));
+      this.sqlite.run("UPDATE commits SET unproven = NULL WHERE unproven = 1 AND hash IN (SELECT hash FROM proven_hashes)");
+      this.sqlite.run("DELETE FROM proven_hashes");
+    })();
+  }
+
   /** Where an indexed message's file is (its time and segment), without reading the rest: the index walk asks for every file it finds. */
   messagePlace(repositoryId: number, id: string): { id: string; created_at: string; segment: number | null } | undefined {
     const place = this.placeQuery.get(repositoryId, messageKey(id));
@@ -711,6 +770,8 @@ export class MessageDatabase {
       repository: row.repository,
       author: row.author,
       author_id: row.author_id,
+      bot: row.bot === 1,
+      verified: row.unproven !== 1,
       content: row.content,
       type: row.type ?? "message",
       created_at: timeText(row.created_at),

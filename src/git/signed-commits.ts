@@ -32,15 +32,107 @@ export const signersIn = async (store: ObjectSource, tree: string) => {
   return keys;
 };
 
-/** Whether `tree` holds a `.gitchat/signers/` directory (any server had begun signing on this line). */
-const hasSigners = async (store: ObjectSource, tree: string) => {
-  let entries = await store.readTree(tree);
+/** The tree id of `.gitchat/signers/` in `tree`, or undefined when it has none. */
+const signersDirOf = async (store: ObjectSource, tree: string) => {
+  let oid: string | undefined = tree;
   for (const name of SIGNERS_DIR) {
-    const dir = entries.find((e) => e.name === name && e.mode === "40000");
-    if (!dir) return false;
-    entries = await store.readTree(dir.oid);
+    const dir: { oid: string } | undefined = (await store.readTree(oid)).find((e) => e.name === name && e.mode === "40000");
+    if (!dir) return undefined;
+    oid = dir.oid;
   }
-  return true;
+  return oid;
+};
+
+/** Whether `tree` holds a `.gitchat/signers/` directory (any server had begun signing on this line). */
+const hasSigners = async (store: ObjectSource, tree: string) => (await signersDirOf(store, tree)) !== undefined;
+
+/**
+ * Why a commit's signature proves nothing against the keys `allowed`
+ * (unsigned, unreadable, wrong for its content, or by a key `allowed` lacks),
+ * or undefined when it proves who wrote it.
+ */
+const signatureProblem = (content: Uint8Array, allowed: ReadonlySet<string>) => {
+  const { payload, signature } = splitSignature(content);
+  if (signature === undefined) return { signed: false, problem: "unsigned" };
+  const check = verifySsh(signature, payload);
+  const problem = check.ok
+    ? allowed.has(check.publicKey)
+      ? undefined
+      : `signed by the key ${check.fingerprint}, which no file in ${SIGNERS_DIR.join("/")}/ lists`
+    : check.problem;
+  return { signed: true, problem };
+};
+
+/**
+ * Whether commits prove who wrote them, one at a time, as the index meets
+ * them: a good signature by a key that the commit's own tree lists under
+ * `.gitchat/signers/`. One signature check a commit (an Ed25519 verify, about
+ * 50 to 90 us on the 2-core test machine: the bulk of the cost) and one read
+ * of its root tree; the keys are read once for each version of `.gitchat/`.
+ */
+export class CommitProver {
+  /** The keys listed, by the id of the `.gitchat` directory that lists them. */
+  private readonly keys = new Map<string, ReadonlySet<string>>();
+  /**
+   * The parents of proven single-parent commits checked since a commit was
+   * found unproven (or from the start, when `unprovenBefore`): where signing
+   * may have begun over an unproven history (see beforeSigning). While no
+   * commit is unproven, none can be under such a start, and none is kept.
+   */
+  readonly startCandidates = new Set<string>();
+  private anyUnproven: boolean;
+
+  /** `unprovenBefore`: commits checked earlier (in the index) were found unproven. */
+  constructor(
+    private readonly store: ObjectSource,
+    unprovenBefore: boolean,
+  ) {
+    this.anyUnproven = unprovenBefore;
+  }
+
+  async proves(oid: string): Promise<boolean> {
+    const { content } = await this.store.readObject(oid);
+    const commit = parseCommit(content);
+    // Keyed by the `.gitchat` directory's id: one tree read a commit (its root) while that directory is unchanged.
+    const top = (await this.store.readTree(commit.tree)).find((e) => e.name === SIGNERS_DIR[0] && e.mode === "40000")?.oid;
+    let allowed = top === undefined ? new Set<string>() : this.keys.get(top);
+    if (allowed === undefined) {
+      allowed = await signersIn(this.store, commit.tree);
+      this.keys.set(top!, allowed);
+    }
+    const proven = signatureProblem(content, allowed).problem === undefined;
+    if (!proven) this.anyUnproven = true;
+    else if (this.anyUnproven && commit.parent.length === 1) this.startCandidates.add(commit.parent[0]!);
+    return proven;
+  }
+}
+
+/**
+ * The history from before signing began under `parent`, the single parent of
+ * a proven commit: when `parent` is unsigned and its tree has no signer file
+ * (so the proven commit began signing on this line), `parent` and every
+ * unsigned commit under it, down to signed ones; otherwise nothing. The
+ * proven commit's signature covers its parent's id, and so all of these: none
+ * can be added or changed there without breaking it (see unprovenCommits).
+ */
+export const beforeSigning = async (store: ObjectSource, parent: string) => {
+  const isUnsigned = async (oid: string) => splitSignature((await store.readObject(oid)).content).signature === undefined;
+  if (!(await isUnsigned(parent)) || (await hasSigners(store, (await store.readCommit(parent)).tree))) return [];
+  const found: string[] = [];
+  const seen = new Set<string>([parent]);
+  const stack = [parent];
+  while (stack.length > 0) {
+    const oid = stack.pop()!;
+    if (!(await isUnsigned(oid))) continue;
+    found.push(oid);
+    for (const next of (await store.readCommit(oid)).parent) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        stack.push(next);
+      }
+    }
+  }
+  return found;
 };
 
 /**
@@ -79,15 +171,9 @@ export const unprovenCommits = async (
         stack.push(parent);
       }
     }
-    const { payload, signature } = splitSignature(content);
-    const check = signature === undefined ? { ok: false as const, problem: "unsigned" } : verifySsh(signature, payload);
-    const problem = check.ok
-      ? allowed.has(check.publicKey)
-        ? undefined
-        : `signed by the key ${check.fingerprint}, which no file in ${SIGNERS_DIR.join("/")}/ lists`
-      : check.problem;
+    const { signed, problem } = signatureProblem(content, allowed);
     if (problem) found.push({ commit: oid, subject: commit.message.split("\n")[0]!, problem });
-    if (signature === undefined) unsigned.add(oid);
+    if (!signed) unsigned.add(oid);
     else if (!problem && commit.parent.length === 1) startCandidates.push({ parent: commit.parent[0]! });
     onChecked?.(seen.size - stack.length);
   }

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import type { AccountService } from "../accounts/service.ts";
+import type { HookService } from "../accounts/hooks.ts";
 import { RateLimiter } from "../rate-limit.ts";
 import { authPlugin, undeclaredRoutes } from "./auth.ts";
 import { accountRoutes } from "./routes/accounts.ts";
@@ -19,10 +20,12 @@ import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { repositoryRoutes } from "./routes/repositories.ts";
 import { githubWebhookRoutes } from "./routes/github-webhook.ts";
+import { hookRoutes } from "./routes/hooks.ts";
 
 export type Deps = {
   messages: MessageService;
   accounts: AccountService;
+  hooks: HookService;
   /** The configured author (GITHUB_USERNAME or `local`): what the operator's messages are written under. */
   author: string;
   /** The CLI's per-start secret: a bearer of it is the operator. */
@@ -48,13 +51,15 @@ export const createApp = (deps: Deps) => {
   const access = deps.access ?? OPEN;
   const sharedSessions = new Sessions();
   const webhookSecret = deps.sync ? deps.githubWebhookSecret : undefined;
+  // One count for every message sent through the API, the page or an incoming webhook.
+  const messageLimit = new RateLimiter(access.rateLimit);
   const auth = authPlugin({
     accounts: deps.accounts,
     author: deps.author,
     accessToken: access.accessToken,
     controlSecret: deps.controlSecret,
     sharedSessions,
-    messageLimit: new RateLimiter(access.rateLimit),
+    messageLimit,
     trustProxy: access.trustProxy,
   });
   const streams = new StreamLimiter(10);
@@ -84,6 +89,7 @@ export const createApp = (deps: Deps) => {
     .use(syncRoutes(auth, deps.sync))
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
     .use(accountRoutes(deps.accounts, auth))
+    .use(hookRoutes({ hooks: deps.hooks, messages: deps.messages, repositories: deps.repositories, messageLimit }, auth))
     .use(loginRoutes(auth, { accessToken: access.accessToken, accounts: deps.accounts, sharedSessions, trustProxy: access.trustProxy }))
     .use(
       pageRoutes(auth, {

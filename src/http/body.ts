@@ -44,8 +44,9 @@ export const readBodyBytes = async (request: Request, maxBytes: number, tooLarge
 export const readBody = async (request: Request, contentType: string, path: string): Promise<unknown> => {
   const bytes = await readBodyBytes(request, MAX_BODY_BYTES, tooLarge);
   const size = bytes.byteLength;
-  // Forms come from the page (its own routes); the JSON API takes JSON only.
-  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|invite\/|login$)/.test(path)) {
+  // Forms come from the page (its own routes) and from incoming webhooks (Slack's
+  // `payload=` form); the rest of the JSON API takes JSON only.
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|invite\/|login$|hooks\/)/.test(path)) {
     return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
   }
   if (!isJson(contentType)) {

@@ -31,6 +31,12 @@ export const Message = t.Object({
   author_id: t.Union([t.String(), t.Null()], {
     description: "The author's account, `local:LOGIN`; null for a message from before accounts or from the open local mode",
   }),
+  bot: t.Boolean({ description: "true when a bot account wrote it: a bot's token, or an incoming webhook (POST /hooks/{secret})" }),
+  verified: t.Boolean({
+    description:
+      "Whether its commit proves who wrote it: signed by a key that the channel's .gitchat/signers/ lists, or history from before signing began. " +
+      "false for a commit pushed around gitchat (with plain git), which nobody can prove",
+  }),
   type: t.String(),
   cursor: t.Integer({ description: "Arrival order at this server; pass as `after` to poll" }),
 });

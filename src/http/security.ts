@@ -139,6 +139,14 @@ export const GITHUB_WEBHOOK = "/github/webhook";
 export const isGitHubWebhook = (path: string) => path === GITHUB_WEBHOOK || path === `${GITHUB_WEBHOOK}/`;
 
 /**
+ * An incoming webhook's post (`POST /hooks/<secret>`): the secret in its path
+ * is its credential, and its senders are programs (CI, monitoring), not
+ * browsers, so the cross-site rule does not apply to it either. Making,
+ * listing and removing hooks are not exempt.
+ */
+export const isIncomingHookPost = (method: string, path: string) => method === "POST" && /^\/hooks\/[^/]+\/?$/.test(path);
+
+/**
  * Runs before routing on every request: answers a CORS preflight, and
  * refuses a request that another site's page sent to change something here.
  * Who the caller is, and what they may do, each route declares (auth.ts).
@@ -151,7 +159,7 @@ export const refuseForeign = (request: Request, corsOrigins: readonly string[]):
   if (request.method === "OPTIONS") {
     return new Response(null, { status: 204, headers: allowedCors ? corsHeaders(origin) : {} });
   }
-  if (isGitHubWebhook(url.pathname)) return undefined;
+  if (isGitHubWebhook(url.pathname) || isIncomingHookPost(request.method, url.pathname)) return undefined;
 
   // A browser says where a request came from; another site may not change anything here.
   // Sec-Fetch-Site is the browser's own word; Origin is the check for browsers without it

@@ -85,6 +85,7 @@ export const checkChannel = async (
         message.content === stored.content &&
         message.author === stored.author &&
         (message.author_id ?? null) === stored.author_id &&
+        (message.bot === true) === stored.bot &&
         message.type === stored.type &&
         message.created_at === stored.created_at;
       if (!same) check.problems.push(`${file.path} differs between git and the index`);

@@ -23,6 +23,8 @@ export type MessageRecord = {
   author: string;
   /** The author's stable id (`local:LOGIN`); absent in files from before accounts and from the open local mode. */
   author_id?: string;
+  /** True for a message a bot account wrote (a token of a bot, an incoming webhook); absent for a person's, and in files from before bots. */
+  bot?: true;
   content: string;
   type: string;
   created_at: string;
@@ -106,8 +108,9 @@ export const conflictCopyOf = (path: string) => {
 export const encodeMessage = (m: MessageRecord) =>
   new TextEncoder().encode(
     `${JSON.stringify(
-      // Keys in this fixed order; author_id only when there is one (an older file has none, and reads the same).
-      { id: m.id, author: m.author, author_id: m.author_id, content: m.content, type: m.type, created_at: m.created_at },
+      // Keys in this fixed order; author_id only when there is one, bot only for a bot's message
+      // (an older file has neither, and reads the same).
+      { id: m.id, author: m.author, author_id: m.author_id, bot: m.bot, content: m.content, type: m.type, created_at: m.created_at },
       null,
       2,
     )}\n`,
@@ -126,10 +129,14 @@ export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord =>
   for (const field of fields) {
     if (typeof v?.[field] !== "string") throw new StoreIntegrityError(`has no string "${field}"`);
   }
-  const record = Object.fromEntries(fields.map((f) => [f, v[f] as string])) as MessageRecord;
+  const record = Object.fromEntries(fields.map((f) => [f, v[f] as string])) as unknown as MessageRecord;
   if (v.author_id !== undefined) {
     if (typeof v.author_id !== "string") throw new StoreIntegrityError('has an "author_id" that is not a string');
     record.author_id = v.author_id;
+  }
+  if (v.bot !== undefined && v.bot !== false) {
+    if (v.bot !== true) throw new StoreIntegrityError('has a "bot" that is not true or false');
+    record.bot = true;
   }
   if (idFromPath(path) !== record.id || Number.isNaN(Date.parse(record.created_at))) {
     throw new StoreIntegrityError("the path does not match the message's id and time");

@@ -5,6 +5,8 @@
 import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
 import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile } from "../db/database.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
+import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
+import type { ObjectSource } from "../git/object-source.ts";
 import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath } from "./layout.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -29,6 +31,14 @@ export type MessageView = {
   author: string;
   /** The author's account (`local:LOGIN`); null for a message from before accounts or from the open local mode. */
   author_id: string | null;
+  /** Written by a bot account (its token, or an incoming webhook). */
+  bot: boolean;
+  /**
+   * Whether its commit proves who wrote it: signed by a key the channel lists
+   * in .gitchat/signers/ (or history from before signing began). False for a
+   * commit pushed around gitchat.
+   */
+  verified: boolean;
   type: string;
   /** Arrival order at this server: pass it back as `after` to get what came since. */
   cursor: number;
@@ -42,6 +52,8 @@ export const toMessageView = (row: MessageRow): MessageView => ({
   repository: row.repository,
   author: row.author,
   author_id: row.author_id,
+  bot: row.bot,
+  verified: row.verified,
   type: row.type,
   cursor: row.cursor,
 });
@@ -52,9 +64,10 @@ export type SendInput = {
   type?: string;
   /**
    * Who sends it: the signed-in caller's name and account id (none for the
-   * operator or the shared-name login); the configured author when absent.
+   * operator or the shared-name login), and whether the account is a bot;
+   * the configured author when absent.
    */
-  author?: { name: string; id?: string };
+  author?: { name: string; id?: string; bot?: boolean };
   /**
    * The client's name for this message (1 to 255 printable ASCII characters):
    * sent again with the same key in the same channel, it gives back the
@@ -132,6 +145,7 @@ export class MessageService {
     const author = input.author === undefined ? this.options.author : checkAuthor(input.author.name);
     const draft: Omit<NewMessage, "id" | "created_at"> = { author, content: input.content, type: input.type ?? "message" };
     if (input.author?.id !== undefined) draft.author_id = input.author.id;
+    if (input.author?.bot) draft.bot = true;
     checkMessage(draft);
     const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;
@@ -152,7 +166,7 @@ export class MessageService {
   }
 
   private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">): Promise<SendResult> {
-    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id])).digest("hex");
+    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : [])])).digest("hex");
     const known = this.db.findIdempotencyKey(channel.id, key);
     if (known) {
       if (known.fingerprint !== fingerprint) {
@@ -211,6 +225,9 @@ export class MessageService {
       repository: channel.fullName,
       author: message.author,
       author_id: message.author_id ?? null,
+      bot: message.bot === true,
+      // Signed here, by a key this server listed in the channel with its first commit.
+      verified: true,
       type: message.type,
       cursor,
     };
@@ -270,9 +287,12 @@ export class MessageService {
   private async record(channel: Channel, commit: string, batch: NewMessage[], cursors: Map<string, number>) {
     const parent = (await channel.store.readCommit(commit)).parent[0] ?? null;
     if (parent === this.db.indexedCommit(channel.id)) {
+      // Signed here, by a key this server listed in the channel's tree: not unproven.
       this.db.insertMessages(channel.id, batch.map((message) => ({ message, gitHash: commit })), commit, {
         onStored: (row, cursor) => cursors.set(row.message.id, cursor),
       });
+      // This server's first commit on an unsigned history (pulled from a server from before signing) begins signing there.
+      if (parent !== null) await this.clearBeforeSigning(channel.store, [parent]);
     } else {
       await this.index(channel);
     }
@@ -376,7 +396,11 @@ export class MessageService {
     let deferred = 0;
     let sinceCollected = 0;
 
-    type Row = { message: NewMessage; gitHash: string; path: string; oid: string };
+    type Row = { message: NewMessage; gitHash: string; path: string; oid: string; unproven: boolean };
+    /** Whether each commit that gives a message proves who wrote it: one signature check a commit (see MessageView.verified). */
+    const prover = new CommitProver(store, this.db.hasUnproven());
+    /** The last commit checked: a commit's files are considered one after another. */
+    let proof: { commit: string; proven: boolean } | undefined;
     let rows: Row[] = [];
     /** This batch's quarantined files, keyed by path and blob. */
     let quarantined = new Map<string, QuarantinedFile>();
@@ -443,7 +467,8 @@ export class MessageService {
         }
       }
       if (message) {
-        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid });
+        if (proof?.commit !== gitHash) proof = { commit: gitHash, proven: await prover.proves(gitHash) };
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid, unproven: !proof.proven });
         taken.set(id, file.path);
         progress?.update(report.indexed + rows.length, total);
       } else {
@@ -476,6 +501,7 @@ export class MessageService {
       }
     }
     flush(head);
+    await this.clearBeforeSigning(store, prover.startCandidates);
     if (bulk) this.db.catchUpSearch();
     for (const file of report.quarantined.slice(0, 50)) {
       report.problems.push(`${file.path} in commit ${file.gitHash} is quarantined: ${file.reason}`);
@@ -483,6 +509,19 @@ export class MessageService {
     if (report.quarantined.length > 50) report.problems.push(`... and ${report.quarantined.length - 50} more file(s) quarantined`);
     if (report.indexed > 0) this.announce(channel.id);
     return report;
+  }
+
+  /**
+   * Clears the unproven mark of the history from before signing began under
+   * any of `parents` (each the single parent of a proven commit just indexed;
+   * see beforeSigning). Nothing is read while no indexed commit is marked,
+   * which is the usual case: a channel only this version of gitchat wrote.
+   */
+  private async clearBeforeSigning(store: ObjectSource, parents: Iterable<string>) {
+    for (const parent of parents) {
+      if (!this.db.hasUnproven()) return;
+      this.db.markProven(await beforeSigning(store, parent));
+    }
   }
 
   /** Waits until every message handed to a writer is committed and indexed. */

@@ -103,3 +103,10 @@ test("a route added without a declared rule is found (and the app refuses to sta
   const app = new Elysia().get("/declared", () => "", { detail: declared }).get("/forgotten", () => "");
   expect(undeclaredRoutes(app)).toEqual(["GET /forgotten"]);
 });
+
+test("an incoming webhook's post is public (the secret in its URL is its credential); making, listing and removing hooks is for admins", () => {
+  const rules = Object.fromEntries(
+    gitchat.app.routes.filter((route) => route.path.startsWith("/hooks")).map((route) => [`${route.method} ${route.path}`, ruleOf(route)]),
+  );
+  expect(rules).toEqual({ "POST /hooks": "admin", "GET /hooks": "admin", "DELETE /hooks/:id": "admin", "POST /hooks/:secret": "public" });
+});

@@ -117,13 +117,15 @@ test("content from the remote that breaks the message rules is quarantined: neve
   expect(verified.code).toBe(1);
 }, 30_000);
 
-test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type, author or author id, a taken id) is quarantined with its reason", async () => {
+test("a file that is not a valid message (bad JSON, wrong fields, wrong path, bad type, author, author id or bot mark, a taken id) is quarantined with its reason", async () => {
   const github = await standIn();
   const { gitchat, messages } = await serverWith(github, ["hello"]);
 
   const clone = await hostileClone(github);
   const moved = message("moved");
+  const marked = message("a bot?");
   const paths = {
+    bot: clone.write(marked, JSON.stringify({ ...marked, bot: "yes" })),
     json: clone.write(message("x"), "{not json"),
     fields: clone.write(message("x"), JSON.stringify({ id: "x", content: 42 })),
     // The right id, but a time on another day than the path's.
@@ -142,7 +144,8 @@ test("a file that is not a valid message (bad JSON, wrong fields, wrong path, ba
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["hello"]);
   const error: string = (await call(gitchat, "GET", "/repositories")).body[0].sync.last_error;
-  expect(error).toContain("8 message file(s) from the remote were quarantined");
+  expect(error).toContain("9 message file(s) from the remote were quarantined");
+  expect(error).toContain(`${paths.bot}: has a "bot" that is not true or false`);
   expect(error).toContain(`${paths.json}: not valid UTF-8 JSON`);
   expect(error).toContain(`${paths.fields}: has no string "author"`);
   expect(error).toContain(`${paths.moved}: the path does not match the message's id and time`);
