@@ -16,6 +16,8 @@ import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
 import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
 import { AccountService } from "./accounts/service.ts";
+import { ChannelAccessStore, readChannelAccess, type NamedChannelAccess } from "./db/channel-access.ts";
+import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { MessageService, type ProgressSink } from "./messages/service.ts";
@@ -152,7 +154,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     // Until the server listens (and knows its port), invite links point at the configured one.
     let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
     const accounts = new AccountService(new AccountStore(db.sqlite), { publicUrl: () => publicUrl, now: options.now });
+    const channelAccess = new ChannelAccess(new ChannelAccessStore(db.sqlite), repositories, accounts, options.now);
     const messages = new MessageService(db, repositories, {
+      access: channelAccess,
       author: config.author,
       emailHost: () => new URL(publicUrl).hostname,
       defaultRepository,
@@ -181,6 +185,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       author: config.author,
       controlSecret,
       repositories,
+      channelAccess,
       health: new HealthService(db, repositories),
       sync,
       log,
@@ -202,7 +207,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       publicUrl = config.publicUrl ?? `http://localhost:${port}`;
       writeControl(config.dataDir, { url, secret: controlSecret });
     };
-    return { config, db, repositories, messages, accounts, sync, app, close, listening };
+    return { config, db, repositories, channelAccess, messages, accounts, sync, app, close, listening };
   } catch (error) {
     lock.release();
     throw error;
@@ -263,6 +268,8 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   let movedAside: string | undefined;
   // Accounts are not in git: they are carried from the old index to the new one.
   let accounts: AccountTables | undefined;
+  // Nor is who sees a private channel: carried too, or each would come back public.
+  let channelAccess: NamedChannelAccess[] | undefined;
   try {
     const path = databasePath(config.dataDir);
     // A damaged repository first: the index may hold the only copy of what git lost, and `repair` needs it.
@@ -271,6 +278,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
       try {
         checkDatabaseFile(path);
         accounts = readAccountTables(path);
+        channelAccess = readChannelAccess(path);
         dropDatabase(config.dataDir);
       } catch {
         movedAside = moveDatabaseAside(path);
@@ -278,6 +286,11 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
           accounts = readAccountTables(movedAside);
         } catch {
           log(`the accounts in the damaged index could not be read: add people again with gitchat users add (the index is kept at ${movedAside})`);
+        }
+        try {
+          channelAccess = readChannelAccess(movedAside);
+        } catch {
+          log(`who sees which private channel could not be read from the damaged index: every channel is public until an admin makes it private again (PATCH /repositories/{owner}/{name}; the index is kept at ${movedAside})`);
         }
       }
     }
@@ -287,6 +300,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   }
   const gitchat = await openGitchat(config, log, { lock, ...options });
   if (accounts) gitchat.accounts.restore(accounts);
+  if (channelAccess) gitchat.channelAccess.restore(channelAccess);
   return { gitchat, movedAside };
 };
 

@@ -7,6 +7,8 @@ export type ChannelItem = {
   fullName: string;
   owner: string;
   name: string;
+  /** Seen only by its members and admins. */
+  private: boolean;
   sync: { enabled: boolean; unpushed: number; last_error: string | null };
 };
 
@@ -59,6 +61,9 @@ const syncBadge = (c: ChannelItem) => {
   return html`<span class="badge ok" title="In sync with GitHub">in sync</span>`;
 };
 
+/** A private channel's mark: the symbol for the eye, its words for a screen reader. */
+const lock = html`<span class="lock" role="img" aria-label="Private channel" title="Private: only its members see it">🔒</span> `;
+
 /** A short fingerprint of what the list shows: a refresh that would change nothing is skipped. */
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
   new Bun.CryptoHasher("sha1").update(JSON.stringify([current, channels])).digest("hex").slice(0, 16);
@@ -66,7 +71,7 @@ export const channelListVersion = (channels: ChannelItem[], current: string) =>
 export const channelList = (channels: ChannelItem[], current: string) =>
   html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
     (c) =>
-      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
+      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}>${c.private ? lock : ""}<span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
 const layout = (title: string, body: SafeHtml) => html`<!doctype html>

@@ -7,6 +7,7 @@ import { accountRoutes } from "./routes/accounts.ts";
 import type { HealthService } from "../repositories/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
+import type { ChannelAccess } from "../repositories/access.ts";
 import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
@@ -27,6 +28,8 @@ export type Deps = {
   /** The CLI's per-start secret: a bearer of it is the operator. */
   controlSecret?: string;
   repositories: RepositoryService;
+  /** Who sees which channel (private channels). */
+  channelAccess: ChannelAccess;
   health: HealthService;
   sync?: SyncService;
   log: (line: string) => void;
@@ -77,8 +80,8 @@ export const createApp = (deps: Deps) => {
     .use(auth)
     .get("/openapi.json", () => openApiDocument(), { auth: "member", detail: { hide: true } })
     .use(messageRoutes(deps.messages, auth))
-    .use(repositoryRoutes(deps.repositories, auth, deps.sync))
-    .use(syncRoutes(auth, deps.sync))
+    .use(repositoryRoutes(deps.repositories, deps.channelAccess, auth, deps.sync))
+    .use(syncRoutes(auth, deps.channelAccess, deps.sync))
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
     .use(accountRoutes(deps.accounts, auth))
     .use(loginRoutes(auth, { accessToken: access.accessToken, accounts: deps.accounts, sharedSessions, trustProxy: access.trustProxy }))
@@ -86,6 +89,7 @@ export const createApp = (deps: Deps) => {
       pageRoutes(auth, {
         messages: deps.messages,
         repositories: deps.repositories,
+        channelAccess: deps.channelAccess,
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,
         streams,

@@ -84,6 +84,10 @@ export const gitdirsUnder = (reposDir: string) => {
   );
 };
 
+/** The answer for a channel that does not exist: also for a private one, to whoever is not in it (repositories/access.ts). */
+export const unknownRepository = (owner: string, name: string) =>
+  new UnknownRepositoryError(`repository ${owner}/${name} does not exist; create it with POST /repositories`);
+
 /** The key a channel is found by: names are case-insensitive (ASCII only, see names.ts), as SQLite's NOCASE compares them. */
 const nameKey = (owner: string, name: string) => `${owner.toLowerCase()}/${name.toLowerCase()}`;
 
@@ -235,14 +239,18 @@ export class RepositoryService {
     return [...this.channels.values()];
   }
 
-  /** Creates run one at a time, so that two requests for one name get one 201 and one 409. */
-  create(owner: string, name: string): Promise<Channel> {
-    const run = this.creating.then(() => this.createNow(owner, name));
+  /**
+   * Creates run one at a time, so that two requests for one name get one 201
+   * and one 409. `record` runs in the transaction that inserts the channel's
+   * row, before anyone can find it (who may see it: repositories/access.ts).
+   */
+  create(owner: string, name: string, record?: (channelId: number) => void): Promise<Channel> {
+    const run = this.creating.then(() => this.createNow(owner, name, record));
     this.creating = run.catch(() => undefined);
     return run;
   }
 
-  private async createNow(owner: string, name: string): Promise<Channel> {
+  private async createNow(owner: string, name: string, record?: (channelId: number) => void): Promise<Channel> {
     checkOwner(owner);
     checkName(name);
     const existing = this.db.findRepository(owner, name);
@@ -250,7 +258,11 @@ export class RepositoryService {
     const createdAt = new Date().toISOString();
     // The git repository first: a crash after it leaves a channel that the next start finds on disk.
     const store = await this.openStore(owner, name, createdAt);
-    const row = this.db.insertRepository(owner, name, createdAt);
+    const row = this.db.sqlite.transaction(() => {
+      const inserted = this.db.insertRepository(owner, name, createdAt);
+      record?.(inserted.id);
+      return inserted;
+    })();
     const channel = { ...this.describe(row), store };
     this.add(channel);
     return channel;
@@ -260,9 +272,7 @@ export class RepositoryService {
   resolve(fullName: string): Channel {
     const { owner, name } = parseFullName(fullName);
     const channel = this.byName.get(nameKey(owner, name));
-    if (!channel) {
-      throw new UnknownRepositoryError(`repository ${owner}/${name} does not exist; create it with POST /repositories`);
-    }
+    if (!channel) throw unknownRepository(owner, name);
     return channel;
   }
 

@@ -33,6 +33,7 @@ describe("listing channels", () => {
         owner: "local",
         full_name: "local/general",
         created_at: expect.any(String),
+        private: false,
         head: null,
         sync: {
           enabled: false,
@@ -82,6 +83,7 @@ describe("creating channels", () => {
       owner: "acme",
       full_name: "acme/chat",
       created_at: expect.any(String),
+      private: false,
       head: null,
       sync: {
         enabled: false,
