@@ -1,5 +1,6 @@
 /** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
 import type { MessageView } from "../src/messages/service.ts";
+import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { renderMessage } from "./markdown.ts";
 
@@ -109,13 +110,15 @@ export const chatPage = (page: ChannelPage) => {
     <label for="new-repository">Add a channel</label>
     <div class="row"><input id="new-repository" name="repository" placeholder="owner/name" autocomplete="off" required pattern="[^\\/]+/[^\\/]+" aria-describedby="add-error">
     <button type="submit">Add</button><span id="add-spinner" class="htmx-indicator spinner" aria-hidden="true"></span></div>
+    <div class="check"><input type="checkbox" id="new-private" name="private" value="on"><label for="new-private">Private: only people I add, and admins, see it</label></div>
     <p id="add-error" class="error" role="alert"></p>
   </form>
 </nav>
 <main class="chat" aria-labelledby="channel-title">
   <header class="topbar">
     <button type="button" id="menu" class="icon menu" aria-controls="sidebar" aria-expanded="false" aria-label="Show channels">☰</button>
-    <h1 id="channel-title">${channel.fullName}</h1>
+    <h1 id="channel-title">${channel.private ? lock : ""}${channel.fullName}</h1>
+    <a class="members-link" href="${path}/members">Members</a>
     ${
       page.syncEnabled
         ? html`<button type="button" class="push" hx-post="/ui/push" hx-target="#push-result" hx-indicator="#push-spinner">Push now</button><span id="push-spinner" class="htmx-indicator spinner" aria-hidden="true"></span><span id="push-result" class="push-result" role="status"></span>`
@@ -181,6 +184,42 @@ export const invitePage = (form: { login: string; name: string; action: string; 
     <p class="error" role="alert">${form.error ?? ""}</p>
   </form>
 </main>`,
+  );
+
+/**
+ * Who sees a channel, and for those who may choose (admins, its creator) a
+ * form to add a member and a button to remove each one. Plain forms that work
+ * without script; htmx swaps the panel in place.
+ */
+export const membersPanel = (channel: { owner: string; name: string; fullName: string }, members: ChannelMembers, error = "") => {
+  const path = `${channelPath(channel)}/members`;
+  const swap = html` hx-target="#members-panel" hx-swap="outerHTML"`;
+  return html`<section id="members-panel" class="members-panel" aria-labelledby="members-title">
+  <h1 id="members-title">${members.private ? lock : ""}Members of ${channel.fullName}</h1>
+  <p>${members.private
+    ? html`Private: only these people and admins see this channel.${members.creator ? html` Created by <strong>${members.creator}</strong>.` : ""}`
+    : html`Public: everyone with an account here sees this channel.`}</p>
+  <ul class="member-list">${members.members.map(
+    (m) => html`<li><span class="member-name">${m.name}</span> <span class="member-login">${m.login}</span>${m.role !== "member" ? html` <span class="badge local">${m.role}</span>` : ""}${
+      members.canManage && m.login !== members.creator
+        ? html` <form method="post" action="${path}/remove" hx-post="${path}/remove"${swap} class="inline"><input type="hidden" name="login" value="${m.login}"><button type="submit" aria-label="Remove ${m.login} from ${channel.fullName}">Remove</button></form>`
+        : ""
+    }</li>`,
+  )}</ul>
+  ${members.canManage
+    ? html`<form method="post" action="${path}" hx-post="${path}"${swap} class="add">
+    <label for="member-login">Add a member by login</label>
+    <div class="row"><input id="member-login" name="login" required maxlength="39" autocomplete="off" autocapitalize="none" aria-describedby="member-error"><button type="submit">Add</button></div>
+  </form>`
+    : ""}
+  <p id="member-error" class="error" role="alert">${error}</p>
+</section>`;
+};
+
+export const membersPage = (channel: { owner: string; name: string; fullName: string }, members: ChannelMembers, error = "") =>
+  layout(
+    `Members of ${channel.fullName} · gitchat`,
+    html`<main class="members-page">${membersPanel(channel, members, error)}<p><a href="${channelPath(channel)}">Back to ${channel.fullName}</a></p></main>`,
   );
 
 export const notFoundPage = (what: string) =>

@@ -13,7 +13,20 @@ import type { MessageService } from "../../messages/service.ts";
 import type { Channel, RepositoryService } from "../../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../../repositories/access.ts";
 import type { SyncService } from "../../sync/service.ts";
-import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../../views/page.ts";
+import {
+  arrivalsFragment,
+  appended,
+  channelList,
+  channelListVersion,
+  chatPage,
+  membersPage,
+  membersPanel,
+  messageItem,
+  notFoundPage,
+  olderFragment,
+  type ChannelItem,
+} from "../../../views/page.ts";
+import { AppError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { SendHeaders } from "../schemas.ts";
@@ -29,6 +42,8 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "theme.js": { body: themeJs, type: "text/javascript; charset=utf-8" },
   "app.css": { body: appCss, type: "text/css; charset=utf-8" },
 };
+
+const MemberForm = t.Object({ login: t.String({ error: "login is required: an account's login" }) });
 
 const ChannelParams = t.Object({
   owner: t.String({ error: "owner must be a GitHub account name" }),
@@ -58,6 +73,30 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
   const channelItems = (viewer: Viewer) => Promise.all(access.list(viewer).map(channelItem));
   /** The channel, if the caller sees it: a private one they are not in is as unknown as a name that names nothing. */
   const find = (viewer: Viewer, owner: string, name: string) => access.resolve(viewer, `${owner}/${name}`);
+
+  /**
+   * Adds or removes a member from the members page: htmx gets the panel back
+   * (with the error inline, under the error's status), a plain form post is
+   * sent back to the page, or shown it again with the error.
+   */
+  const changeMembers = (viewer: Viewer, params: { owner: string; name: string }, headers: Record<string, string | undefined>, change: () => void) => {
+    const channel = find(viewer, params.owner, params.name);
+    let error: AppError | undefined;
+    try {
+      change();
+    } catch (thrown) {
+      if (!(thrown instanceof AppError) || thrown.status >= 500) throw thrown;
+      error = thrown;
+    }
+    // Someone who left the channel no longer sees it: back to the chat.
+    const htmx = headers["hx-request"] === "true";
+    if (!access.canSee(viewer, channel)) return new Response(null, htmx ? { headers: { "hx-redirect": "/" } } : { status: 303, headers: { location: "/" } });
+    const members = access.members(viewer, channel.fullName);
+    const status = error?.status ?? 200;
+    if (htmx) return htmlResponse(membersPanel(channel, members, error?.message), status);
+    if (error) return htmlResponse(membersPage(channel, members, error.message), status);
+    return new Response(null, { status: 303, headers: { location: `/c/${encodeURIComponent(channel.owner)}/${encodeURIComponent(channel.name)}/members` } });
+  };
 
   return new Elysia({ name: "page" })
     .use(auth)
@@ -201,6 +240,32 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       auth: "member",
       params: ChannelParams,
       query: t.Object({ after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })) }),
+      detail: { hide: true },
+    })
+    .get("/c/:owner/:name/members", ({ params, identity }) => {
+      const viewer = identity!.actor;
+      let channel: Channel;
+      try {
+        channel = find(viewer, params.owner, params.name);
+      } catch {
+        return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
+      }
+      return htmlResponse(membersPage(channel, access.members(viewer, channel.fullName)));
+    }, { auth: "member", params: ChannelParams, detail: { hide: true } })
+    .post("/c/:owner/:name/members", ({ params, body, identity, headers }) =>
+      changeMembers(identity!.actor, params, headers, () => access.addMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
+      auth: "member",
+      params: ChannelParams,
+      parse: "json",
+      body: MemberForm,
+      detail: { hide: true },
+    })
+    .post("/c/:owner/:name/members/remove", ({ params, body, identity, headers }) =>
+      changeMembers(identity!.actor, params, headers, () => access.removeMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
+      auth: "member",
+      params: ChannelParams,
+      parse: "json",
+      body: MemberForm,
       detail: { hide: true },
     })
     .get("/ui/channels", async ({ query, identity }) => {
