@@ -73,9 +73,11 @@ export class ChannelAccess {
       if (!(error instanceof UnknownUserError)) throw error;
     }
     if (admin) return () => true;
+    // A removed account sees nothing (only a live stream opened before the removal still asks).
+    if (login === undefined) return () => false;
     return (channel) => {
       const access = this.byChannel.get(channel.id);
-      return !access?.private || (login !== undefined && (access.creator === login || access.members.has(login)));
+      return !access?.private || access.creator === login || access.members.has(login);
     };
   }
 

@@ -192,6 +192,21 @@ test("someone removed from a private channel stops receiving its live stream at 
   expect((await reader.read()).done).toBe(true);
 });
 
+test("a removed account's live stream ends at the channel's next message", async () => {
+  account("dee");
+  const stream = await gitchat.app.handle(new Request("http://localhost/c/local/general/events", { headers: as.dee }));
+  expect(stream.status).toBe(200);
+  const reader = stream.body!.getReader();
+  let seen = "";
+  while (!seen.includes("retry:")) seen += new TextDecoder().decode((await reader.read()).value);
+  gitchat.accounts.remove(operator, "dee");
+  expect((await call(gitchat, "POST", "/messages", { content: "after dee left" }, as.ada)).status).toBe(201);
+  // Whatever the stream still gives, it ends without the message sent after the removal.
+  let rest = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+  expect(rest).not.toContain("after dee left");
+});
+
 test("a rebuilt index keeps who sees which channel (git does not hold it)", async () => {
   const dir = tempDir();
   const first = await openTestGitchat({ dataDir: dir, env: { ACCESS_TOKEN: TOKEN } });
