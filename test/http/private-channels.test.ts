@@ -157,6 +157,37 @@ describe("members", () => {
   });
 });
 
+describe("the members page", () => {
+  const page = (path: string, headers: Record<string, string>, fields?: Record<string, string>) =>
+    gitchat.app.handle(
+      new Request(`http://localhost${path}`, fields
+        ? { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded", origin: "http://localhost" }, body: new URLSearchParams(fields) }
+        : { headers }),
+    );
+
+  test("the creator adds and removes members with plain forms; a member who did not create it sees the list without the forms", async () => {
+    const added = await page("/c/acme/secret/members", as.ada!, { login: "bo" });
+    expect([added.status, added.headers.get("location")]).toEqual([303, "/c/acme/secret/members"]);
+    expect(await members()).toEqual(["ada", "bo", "cy"]);
+    const asCy = await (await page("/c/acme/secret/members", as.cy!)).text();
+    expect([asCy.includes('<span class="member-login">bo</span>'), asCy.includes('id="member-login"'), asCy.includes("Remove")]).toEqual([true, false, false]);
+    const removed = await page("/c/acme/secret/members/remove", as.ada!, { login: "bo" });
+    expect(removed.status).toBe(303);
+    expect(await members()).toEqual(["ada", "cy"]);
+  });
+
+  test("a refused change shows the page again with the error, under its status, and changes nothing", async () => {
+    const unknown = await page("/c/acme/secret/members", as.ada!, { login: "nobody" });
+    expect([unknown.status, (await unknown.text()).includes("there is no account &quot;nobody&quot;")]).toEqual([404, true]);
+    const notAllowed = await page("/c/acme/secret/members", as.cy!, { login: "bo" });
+    expect([notAllowed.status, (await notAllowed.text()).includes("only an admin or the creator of acme/secret may choose its members")]).toEqual([403, true]);
+    const htmx = await page("/c/acme/secret/members/remove", { ...as.ada!, "hx-request": "true" }, { login: "ada" });
+    const fragment = await htmx.text();
+    expect([htmx.status, fragment.startsWith('<section id="members-panel"'), fragment.includes("ada created acme/secret and stays one of its members")]).toEqual([409, true, true]);
+    expect(await members()).toEqual(["ada", "cy"]);
+  });
+});
+
 describe("creating and changing visibility", () => {
   test("bad input to POST /repositories and PATCH is a 4xx that creates or changes nothing", async () => {
     expectRefused(await call(gitchat, "POST", "/repositories", { owner: "acme", name: "other", private: "yes" }, as.ada), 400, "invalid_input");
