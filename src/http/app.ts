@@ -63,7 +63,8 @@ export const createApp = (deps: Deps) => {
     version: deps.version,
     description:
       "A chat whose history lives in git. Errors are `{error: {code, message}}`. " +
-      `Each operation's \`x-gitchat-auth\` says who may call it: public, member (anyone signed in, bots included) or admin.`,
+      `Each operation's \`x-gitchat-auth\` says who may call it: public, member (anyone signed in, bots included) or admin. ` +
+      "A private channel is seen only by its creator, its members and admins: to anyone else it answers 404 `unknown_repository`, as a channel that does not exist.",
   };
   const app = new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
