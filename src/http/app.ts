@@ -89,7 +89,6 @@ export const createApp = (deps: Deps) => {
     .use(
       pageRoutes(auth, {
         messages: deps.messages,
-        repositories: deps.repositories,
         channelAccess: deps.channelAccess,
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,

@@ -10,7 +10,7 @@ import appJs from "../../../public/app.js" with { type: "text" };
 import themeJs from "../../../public/theme.js" with { type: "text" };
 import appCss from "../../../public/app.css" with { type: "text" };
 import type { MessageService } from "../../messages/service.ts";
-import type { Channel, RepositoryService } from "../../repositories/service.ts";
+import type { Channel } from "../../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../../repositories/access.ts";
 import type { SyncService } from "../../sync/service.ts";
 import {
@@ -52,7 +52,7 @@ const ChannelParams = t.Object({
 
 export const pageRoutes = (auth: AuthPlugin, deps: {
   messages: MessageService;
-  repositories: RepositoryService;
+  /** Every channel the page reaches, it reaches through this: only those the caller sees. */
   channelAccess: ChannelAccess;
   sync?: SyncService;
   defaultRepository: string;
@@ -73,6 +73,14 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
   const channelItems = (viewer: Viewer) => Promise.all(access.list(viewer).map(channelItem));
   /** The channel, if the caller sees it: a private one they are not in is as unknown as a name that names nothing. */
   const find = (viewer: Viewer, owner: string, name: string) => access.resolve(viewer, `${owner}/${name}`);
+  /** `find` for a whole page: the not-found page instead of the API's error. */
+  const findForPage = (viewer: Viewer, params: { owner: string; name: string }): Channel | Response => {
+    try {
+      return find(viewer, params.owner, params.name);
+    } catch {
+      return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
+    }
+  };
 
   /**
    * Adds or removes a member from the members page: htmx gets the panel back
@@ -110,12 +118,8 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       return new Response(asset.body, { headers: { "content-type": asset.type, "cache-control": "public, max-age=300" } });
     }, { auth: "public", params: t.Object({ file: t.String() }), detail: { hide: true } })
     .get("/c/:owner/:name", async ({ params, identity }) => {
-      let channel: Channel;
-      try {
-        channel = find(identity!.actor, params.owner, params.name);
-      } catch {
-        return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
-      }
+      const channel = findForPage(identity!.actor, params);
+      if (channel instanceof Response) return channel;
       const cursor = messages.latestCursor();
       const page = messages.list({ viewer: identity!.actor, repository: channel.fullName, limit: PAGE_SIZE + 1 });
       const hasOlder = page.length > PAGE_SIZE;
@@ -244,12 +248,8 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     })
     .get("/c/:owner/:name/members", ({ params, identity }) => {
       const viewer = identity!.actor;
-      let channel: Channel;
-      try {
-        channel = find(viewer, params.owner, params.name);
-      } catch {
-        return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
-      }
+      const channel = findForPage(viewer, params);
+      if (channel instanceof Response) return channel;
       return htmlResponse(membersPage(channel, access.members(viewer, channel.fullName)));
     }, { auth: "member", params: ChannelParams, detail: { hide: true } })
     .post("/c/:owner/:name/members", ({ params, body, identity, headers }) =>
