@@ -223,6 +223,19 @@ test("someone removed from a private channel stops receiving its live stream at 
   expect((await reader.read()).done).toBe(true);
 });
 
+test("a channel made private by an admin ends the live streams of those outside it at once", async () => {
+  const stream = await gitchat.app.handle(new Request("http://localhost/c/local/general/events", { headers: as.bo }));
+  const reader = stream.body!.getReader();
+  let seen = "";
+  while (!seen.includes("retry:")) seen += new TextDecoder().decode((await reader.read()).value);
+  expect((await call(gitchat, "PATCH", "/repositories/local/general", { private: true }, as.root)).status).toBe(200);
+  try {
+    expect((await reader.read()).done).toBe(true);
+  } finally {
+    expect((await call(gitchat, "PATCH", "/repositories/local/general", { private: false }, as.root)).status).toBe(200);
+  }
+});
+
 test("a removed account's live stream ends at the channel's next message", async () => {
   account("dee");
   const stream = await gitchat.app.handle(new Request("http://localhost/c/local/general/events", { headers: as.dee }));
