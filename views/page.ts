@@ -63,7 +63,7 @@ const syncBadge = (c: ChannelItem) => {
 };
 
 /** A private channel's mark: the symbol for the eye, its words for a screen reader. */
-const lock = html`<span class="lock" role="img" aria-label="Private channel" title="Private: only its members see it">🔒</span> `;
+const lock = html`<svg class="lock" role="img" aria-label="Private channel" viewBox="0 0 16 16" width="12" height="12" fill="currentColor"><title>Private: only its members see it</title><path d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z"/></svg>`;
 
 /** A short fingerprint of what the list shows: a refresh that would change nothing is skipped. */
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
@@ -72,7 +72,7 @@ export const channelListVersion = (channels: ChannelItem[], current: string) =>
 export const channelList = (channels: ChannelItem[], current: string) =>
   html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
     (c) =>
-      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}>${c.private ? lock : ""}<span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
+      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.private ? lock : ""}${c.fullName}</span> ${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
 const layout = (title: string, body: SafeHtml) => html`<!doctype html>
