@@ -236,15 +236,16 @@ test("a channel made private by an admin ends the live streams of those outside 
   }
 });
 
-test("a removed account's live stream ends at the channel's next message", async () => {
+test("a removed account's live stream of a private channel ends at the channel's next message", async () => {
   account("dee");
-  const stream = await gitchat.app.handle(new Request("http://localhost/c/local/general/events", { headers: as.dee }));
+  expect((await call(gitchat, "PUT", "/repositories/acme/secret/members/dee", undefined, as.ada)).status).toBe(200);
+  const stream = await gitchat.app.handle(new Request("http://localhost/c/acme/secret/events", { headers: as.dee }));
   expect(stream.status).toBe(200);
   const reader = stream.body!.getReader();
   let seen = "";
   while (!seen.includes("retry:")) seen += new TextDecoder().decode((await reader.read()).value);
   gitchat.accounts.remove(operator, "dee");
-  expect((await call(gitchat, "POST", "/messages", { content: "after dee left" }, as.ada)).status).toBe(201);
+  expect((await call(gitchat, "POST", "/messages", { repository: "acme/secret", content: "after dee left" }, as.ada)).status).toBe(201);
   // Whatever the stream still gives, it ends without the message sent after the removal.
   let rest = "";
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
