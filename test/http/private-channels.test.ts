@@ -79,10 +79,13 @@ describe("to a member outside it, a private channel does not exist", () => {
     expect(contents(await call(gitchat, "GET", "/messages?repository=acme/secret", undefined, as.ada))).toEqual(["zebra plans, private"]);
   });
 
-  test("reads across channels (newest, after=, search) leave its messages out", async () => {
+  test("reads across channels (newest, after=, before=, search) leave its messages out", async () => {
     expect(contents(await call(gitchat, "GET", "/messages", undefined, as.bo))).toEqual(["zebra talk, public"]);
     expect(contents(await call(gitchat, "GET", "/messages?after=0", undefined, as.bo))).toEqual(["zebra talk, public"]);
     expect(contents(await call(gitchat, "GET", "/messages?q=zebra", undefined, as.bo))).toEqual(["zebra talk, public"]);
+    const later = Bun.randomUUIDv7();
+    expect(contents(await call(gitchat, "GET", `/messages?before=${later}`, undefined, as.bo))).toEqual(["zebra talk, public"]);
+    expect(contents(await call(gitchat, "GET", `/messages?before=${later}`, undefined, as.ada))).toEqual(["zebra plans, private", "zebra talk, public"]);
     expect(contents(await call(gitchat, "GET", "/messages?q=zebra", undefined, as.ada)).sort()).toEqual(["zebra plans, private", "zebra talk, public"]);
   });
 
