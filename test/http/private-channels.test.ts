@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { call, openTestGitchat, type Answer } from "../support/app.ts";
+import { join } from "node:path";
+import { MIGRATIONS } from "../../src/db/database.ts";
+import { databaseAtVersion } from "../support/schema.ts";
 import { runCli } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -272,5 +275,22 @@ test("a rebuilt index keeps who sees which channel (git does not hold it)", asyn
     expect(seers).toEqual(["ada", "bo"]);
   } finally {
     await second.close();
+  }
+});
+
+test("channels of an index from before private channels are public after the upgrade, and their creator is unknown", async () => {
+  const dir = tempDir();
+  const before = MIGRATIONS.findIndex((migration) => migration.includes("CREATE TABLE channel_access"));
+  const old = databaseAtVersion(join(dir, "gitchat.db"), before);
+  old.run("INSERT INTO repositories (owner, name, created_at) VALUES ('acme', 'old', '2026-01-01T00:00:00.000Z')");
+  old.close();
+  const upgraded = await openTestGitchat({ dataDir: dir, env: { ACCESS_TOKEN: TOKEN } });
+  try {
+    upgraded.accounts.add(operator, { login: "ada" });
+    const ada = { account: upgraded.accounts.get("ada") };
+    expect(upgraded.channelAccess.list(ada).map((c) => [c.fullName, upgraded.channelAccess.isPrivate(c)])).toEqual([["acme/old", false], ["local/general", false]]);
+    expect(upgraded.channelAccess.members(ada, "acme/old")).toMatchObject({ private: false, creator: null });
+  } finally {
+    await upgraded.close();
   }
 });
