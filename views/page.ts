@@ -212,6 +212,12 @@ export const membersPanel = (channel: { owner: string; name: string; fullName: s
     <div class="row"><input id="member-login" name="login" required maxlength="39" autocomplete="off" autocapitalize="none" aria-describedby="member-error"><button type="submit">Add</button></div>
   </form>`
     : ""}
+  ${members.canChangeVisibility
+    ? html`<form method="post" action="${channelPath(channel)}/visibility" hx-post="${channelPath(channel)}/visibility"${swap} class="visibility">
+    <input type="hidden" name="private" value="${members.private ? "false" : "true"}">
+    <button type="submit">${members.private ? "Make public: everyone sees it" : "Make private: only its members and admins see it"}</button>
+  </form>`
+    : ""}
   <p id="member-error" class="error" role="alert">${error}</p>
 </section>`;
 };

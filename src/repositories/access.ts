@@ -34,6 +34,8 @@ export type ChannelMembers = {
   members: { login: string; name: string; role: string }[];
   /** Whether the viewer may add and remove its members. */
   canManage: boolean;
+  /** Whether the viewer may make it private or public (an admin). */
+  canChangeVisibility: boolean;
 };
 
 export class ChannelAccess {
@@ -144,6 +146,7 @@ export class ChannelAccess {
       creator: access?.creator ?? null,
       members: members.map((a) => ({ login: a.login, name: a.name, role: a.role })),
       canManage: Boolean(access?.private) && this.manages(viewer, access!),
+      canChangeVisibility: this.isAdmin(viewer),
     };
   }
 
@@ -200,7 +203,7 @@ export class ChannelAccess {
     access.members.delete(key);
     this.changed(channel.id);
     // Someone who just left no longer sees the channel: they get its public shape, not its members.
-    return this.canSee(viewer, channel) ? this.members(viewer, channel.fullName) : { private: true, creator: null, members: [], canManage: false };
+    return this.canSee(viewer, channel) ? this.members(viewer, channel.fullName) : { private: true, creator: null, members: [], canManage: false, canChangeVisibility: false };
   }
 
   /** Makes a channel private or public (admins only). Its creator and members are kept either way. */

@@ -192,6 +192,16 @@ describe("the members page", () => {
     expect([htmx.status, fragment.startsWith('<section id="members-panel"'), fragment.includes("ada created acme/secret and stays one of its members")]).toEqual([409, true, true]);
     expect(await members()).toEqual(["ada", "cy"]);
   });
+
+  test("an admin makes a channel private and public again from its members page; the creator may not", async () => {
+    expect((await (await page("/c/acme/secret/members", as.ada!)).text()).includes("Make public")).toBe(false);
+    expect((await page("/c/acme/secret/visibility", as.ada!, { private: "false" })).status).toBe(403);
+    const made = await page("/c/local/general/visibility", { ...as.root!, "hx-request": "true" }, { private: "true" });
+    expect([made.status, (await made.text()).includes("Make public: everyone sees it")]).toEqual([200, true]);
+    expect(await names(as.bo!)).toEqual([]);
+    expect((await page("/c/local/general/visibility", as.root!, { private: "false" })).status).toBe(303);
+    expect(await names(as.bo!)).toEqual(["local/general"]);
+  });
 });
 
 describe("creating and changing visibility", () => {

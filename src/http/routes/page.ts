@@ -83,11 +83,12 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
   };
 
   /**
-   * Adds or removes a member from the members page: htmx gets the panel back
+   * Changes who sees a channel from its members page (a member added or
+   * removed, the channel made private or public): htmx gets the panel back
    * (with the error inline, under the error's status), a plain form post is
    * sent back to the page, or shown it again with the error.
    */
-  const changeMembers = (viewer: Viewer, params: { owner: string; name: string }, headers: Record<string, string | undefined>, change: () => void) => {
+  const changeAccess = (viewer: Viewer, params: { owner: string; name: string }, headers: Record<string, string | undefined>, change: () => void) => {
     const channel = find(viewer, params.owner, params.name);
     let error: AppError | undefined;
     try {
@@ -253,7 +254,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       return htmlResponse(membersPage(channel, access.members(viewer, channel.fullName)));
     }, { auth: "member", params: ChannelParams, detail: { hide: true } })
     .post("/c/:owner/:name/members", ({ params, body, identity, headers }) =>
-      changeMembers(identity!.actor, params, headers, () => access.addMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
+      changeAccess(identity!.actor, params, headers, () => access.addMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
       auth: "member",
       params: ChannelParams,
       parse: "json",
@@ -261,11 +262,19 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       detail: { hide: true },
     })
     .post("/c/:owner/:name/members/remove", ({ params, body, identity, headers }) =>
-      changeMembers(identity!.actor, params, headers, () => access.removeMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
+      changeAccess(identity!.actor, params, headers, () => access.removeMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
       auth: "member",
       params: ChannelParams,
       parse: "json",
       body: MemberForm,
+      detail: { hide: true },
+    })
+    .post("/c/:owner/:name/visibility", ({ params, body, identity, headers }) =>
+      changeAccess(identity!.actor, params, headers, () => access.setPrivate(identity!.actor, `${params.owner}/${params.name}`, body.private === true || body.private === "true")), {
+      auth: "admin",
+      params: ChannelParams,
+      parse: "json",
+      body: t.Object({ private: t.Union([t.Literal("true"), t.Literal("false"), t.Boolean()], { error: "private must be true or false" }) }),
       detail: { hide: true },
     })
     .get("/ui/channels", async ({ query, identity }) => {
