@@ -21,7 +21,7 @@ export type ChannelPage = {
   hasOlder: boolean;
   cursor: number;
   syncEnabled: boolean;
-  /** The logged-in name, when this gitchat needs its access token. */
+  /** The logged-in name, when this gitchat needs its access token (the open local mode has one person, and no members page). */
   viewer?: string;
 };
 
@@ -118,7 +118,7 @@ export const chatPage = (page: ChannelPage) => {
   <header class="topbar">
     <button type="button" id="menu" class="icon menu" aria-controls="sidebar" aria-expanded="false" aria-label="Show channels">☰</button>
     <h1 id="channel-title">${channel.private ? lock : ""}${channel.fullName}</h1>
-    <a class="members-link" href="${path}/members">Members</a>
+    ${page.viewer ? html`<a class="members-link" href="${path}/members">Members</a>` : ""}
     ${
       page.syncEnabled
         ? html`<button type="button" class="push" hx-post="/ui/push" hx-target="#push-result" hx-indicator="#push-spinner">Push now</button><span id="push-spinner" class="htmx-indicator spinner" aria-hidden="true"></span><span id="push-result" class="push-result" role="status"></span>`
