@@ -66,7 +66,7 @@ try {
     const started = performance.now();
     await fill(gitchat, count);
     const filled = ((performance.now() - started) / 1000).toFixed(1);
-    const deep = gitchat.messages.list({ repository: "local/general", limit: 1000 })[0]!.id;
+    const deep = gitchat.messages.list({ viewer: { operator: true }, repository: "local/general", limit: 1000 })[0]!.id;
     const cursor = gitchat.messages.latestCursor();
     const page = await measure(gitchat, "/c/local/general");
     const older = await measure(gitchat, `/c/local/general/messages?before=${deep}`);

@@ -110,12 +110,12 @@ const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
         Array.from({ length: 50 }, async () => {
           while (next < COUNT) {
             next++;
-            await first.messages.send({ content: `burst message ${next} with some ordinary chat text` });
+            await first.messages.send({ viewer: { operator: true }, content: `burst message ${next} with some ordinary chat text` });
           }
         }),
       );
     } else {
-      for (; sent < COUNT; sent++) await first.messages.send({ content: `message ${sent} with some ordinary chat text` });
+      for (; sent < COUNT; sent++) await first.messages.send({ viewer: { operator: true }, content: `message ${sent} with some ordinary chat text` });
     }
   });
   const channel = first.repositories.resolve(`alice/${repo}`);
@@ -137,7 +137,7 @@ const run = async (shape: "spread" | "burst" | "oneday"): Promise<Row> => {
   if (indexed !== COUNT) throw new Error(`the second server indexed ${indexed} of ${COUNT} messages`);
 
   // A small change on top of the history: MORE messages from the second server, pushed, then pulled by the first.
-  for (let i = 0; i < MORE; i++) await second.messages.send({ content: `one more message ${i}` });
+  for (let i = 0; i < MORE; i++) await second.messages.send({ viewer: { operator: true }, content: `one more message ${i}` });
   const morePush = await timed(() => second.sync!.pushAll());
   if (!morePush.value.every((r) => r.success && r.pushed === MORE)) throw new Error(`the small push failed: ${JSON.stringify(morePush.value)}`);
   await second.close();

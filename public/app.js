@@ -3,6 +3,18 @@
 // No inline script anywhere: this file is the only code the page runs besides htmx.
 (function () {
   "use strict";
+  // The members panel comes back with its error inline under a 4xx status: show it (htmx swaps only 2xx by default).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (event.detail.target && event.detail.target.id === "members-panel" && status >= 400 && status < 500) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();
+
+(function () {
+  "use strict";
   var log = document.getElementById("log");
   var list = document.getElementById("messages");
   if (!log || !list) return;

@@ -193,6 +193,18 @@ export class UnknownUserError extends AppError {
   override readonly status = 404;
 }
 
+/** Members are chosen only for a private channel: every account sees a public one. */
+export class ChannelPublicError extends AppError {
+  override readonly code = "channel_public";
+  override readonly status = 409;
+}
+
+/** A channel's creator stays one of its members. */
+export class CreatorStaysError extends AppError {
+  override readonly code = "creator_stays";
+  override readonly status = 409;
+}
+
 /** An account has, or had, this login: a login names one person for ever (it is their messages' id). */
 export class LoginTakenError extends AppError {
   override readonly code = "login_taken";

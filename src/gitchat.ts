@@ -17,6 +17,8 @@ import { createApp } from "./http/app.ts";
 import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
 import { AccountService } from "./accounts/service.ts";
 import { HookService } from "./accounts/hooks.ts";
+import { ChannelAccessStore, readChannelAccess, type NamedChannelAccess } from "./db/channel-access.ts";
+import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
@@ -163,7 +165,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const accountStore = new AccountStore(db.sqlite);
     const accounts = new AccountService(accountStore, { publicUrl: () => publicUrl, now: options.now });
     const hooks = new HookService(accountStore, accounts, { publicUrl: () => publicUrl, now: options.now });
+    const channelAccess = new ChannelAccess(new ChannelAccessStore(db.sqlite), repositories, accounts, options.now);
     const messages = new MessageService(db, repositories, {
+      access: channelAccess,
       author: config.author,
       emailHost: () => new URL(publicUrl).hostname,
       defaultRepository,
@@ -195,6 +199,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       author: config.author,
       controlSecret,
       repositories,
+      channelAccess,
       health: new HealthService(db, repositories),
       sync,
       log,
@@ -218,7 +223,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     };
     /** Ends every live stream (at shutdown: they would otherwise hold the server open). */
     const closeStreams = () => shutdown.abort();
-    return { config, db, repositories, messages, accounts, hooks, sync, app, close, listening, closeStreams };
+    return { config, db, repositories, channelAccess, messages, accounts, hooks, sync, app, close, listening, closeStreams };
   } catch (error) {
     lock.release();
     throw error;
@@ -354,6 +359,8 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   let movedAside: string | undefined;
   // Accounts are not in git: they are carried from the old index to the new one.
   let accounts: AccountTables | undefined;
+  // Nor is who sees a private channel: carried too, or each would come back public.
+  let channelAccess: NamedChannelAccess[] | undefined;
   try {
     const path = databasePath(config.dataDir);
     // A damaged repository first: the index may hold the only copy of what git lost, and `repair` needs it.
@@ -362,6 +369,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
       try {
         checkDatabaseFile(path);
         accounts = readAccountTables(path);
+        channelAccess = readChannelAccess(path);
         dropDatabase(config.dataDir);
       } catch {
         movedAside = moveDatabaseAside(path);
@@ -369,6 +377,11 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
           accounts = readAccountTables(movedAside);
         } catch {
           log(`the accounts in the damaged index could not be read: add people again with gitchat users add (the index is kept at ${movedAside})`);
+        }
+        try {
+          channelAccess = readChannelAccess(movedAside);
+        } catch {
+          log(`who sees which private channel could not be read from the damaged index: every channel is public until an admin makes it private again (PATCH /repositories/{owner}/{name}; the index is kept at ${movedAside})`);
         }
       }
     }
@@ -378,6 +391,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   }
   const gitchat = await openGitchat(config, log, { lock, ...options });
   if (accounts) gitchat.accounts.restore(accounts);
+  if (channelAccess) gitchat.channelAccess.restore(channelAccess);
   return { gitchat, movedAside };
 };
 

@@ -1,5 +1,6 @@
 /** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
 import type { MessageView } from "../src/messages/service.ts";
+import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { renderMessage } from "./markdown.ts";
 
@@ -7,6 +8,8 @@ export type ChannelItem = {
   fullName: string;
   owner: string;
   name: string;
+  /** Seen only by its members and admins. */
+  private: boolean;
   sync: { enabled: boolean; unpushed: number; last_error: string | null };
 };
 
@@ -18,7 +21,7 @@ export type ChannelPage = {
   hasOlder: boolean;
   cursor: number;
   syncEnabled: boolean;
-  /** The logged-in name, when this gitchat needs its access token. */
+  /** The logged-in name, when this gitchat needs its access token (the open local mode has one person, and no members page). */
   viewer?: string;
 };
 
@@ -73,6 +76,9 @@ const syncBadge = (c: ChannelItem) => {
   return html`<span class="badge ok" title="In sync with GitHub">in sync</span>`;
 };
 
+/** A private channel's mark: the symbol for the eye, its words for a screen reader. */
+const lock = html`<svg class="lock" role="img" aria-label="Private channel" viewBox="0 0 16 16" width="12" height="12" fill="currentColor"><title>Private: only its members see it</title><path d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z"/></svg>`;
+
 /** A short fingerprint of what the list shows: a refresh that would change nothing is skipped. */
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
   new Bun.CryptoHasher("sha1").update(JSON.stringify([current, channels])).digest("hex").slice(0, 16);
@@ -80,7 +86,7 @@ export const channelListVersion = (channels: ChannelItem[], current: string) =>
 export const channelList = (channels: ChannelItem[], current: string) =>
   html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
     (c) =>
-      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
+      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.private ? lock : ""}${c.fullName}</span> ${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
 const layout = (title: string, body: SafeHtml) => html`<!doctype html>
@@ -122,13 +128,15 @@ export const chatPage = (page: ChannelPage) => {
     <label for="new-repository">Add a channel</label>
     <div class="row"><input id="new-repository" name="repository" placeholder="owner/name" autocomplete="off" required pattern="[^\\/]+/[^\\/]+" aria-describedby="add-error">
     <button type="submit">Add</button><span id="add-spinner" class="htmx-indicator spinner" aria-hidden="true"></span></div>
+    <div class="check"><input type="checkbox" id="new-private" name="private" value="on"><label for="new-private">Private: only people I add, and admins, see it</label></div>
     <p id="add-error" class="error" role="alert"></p>
   </form>
 </nav>
 <main class="chat" aria-labelledby="channel-title">
   <header class="topbar">
     <button type="button" id="menu" class="icon menu" aria-controls="sidebar" aria-expanded="false" aria-label="Show channels">☰</button>
-    <h1 id="channel-title">${channel.fullName}</h1>
+    <h1 id="channel-title">${channel.private ? lock : ""}${channel.fullName}</h1>
+    ${page.viewer ? html`<a class="members-link" href="${path}/members">Members</a>` : ""}
     ${
       page.syncEnabled
         ? html`<button type="button" class="push" hx-post="/ui/push" hx-target="#push-result" hx-indicator="#push-spinner">Push now</button><span id="push-spinner" class="htmx-indicator spinner" aria-hidden="true"></span><span id="push-result" class="push-result" role="status"></span>`
@@ -195,6 +203,48 @@ export const invitePage = (form: { login: string; name: string; action: string; 
     <p class="error" role="alert">${form.error ?? ""}</p>
   </form>
 </main>`,
+  );
+
+/**
+ * Who sees a channel, and for those who may choose (admins, its creator) a
+ * form to add a member and a button to remove each one. Plain forms that work
+ * without script; htmx swaps the panel in place.
+ */
+export const membersPanel = (channel: { owner: string; name: string; fullName: string }, members: ChannelMembers, error = "") => {
+  const path = `${channelPath(channel)}/members`;
+  const swap = html` hx-target="#members-panel" hx-swap="outerHTML"`;
+  return html`<section id="members-panel" class="members-panel" aria-labelledby="members-title">
+  <h1 id="members-title">${members.private ? lock : ""}Members of ${channel.fullName}</h1>
+  <p>${members.private
+    ? html`Private: only these people and admins see this channel.${members.creator ? html` Created by <strong>${members.creator}</strong>.` : ""}`
+    : html`Public: everyone with an account here sees this channel.`}</p>
+  <ul class="member-list">${members.members.map(
+    (m) => html`<li><span class="member-name">${m.name}</span> <span class="member-login">${m.login}</span>${m.role !== "member" ? html` <span class="badge local">${m.role}</span>` : ""}${
+      members.canManage && m.login !== members.creator
+        ? html` <form method="post" action="${path}/remove" hx-post="${path}/remove"${swap} class="inline"><input type="hidden" name="login" value="${m.login}"><button type="submit" aria-label="Remove ${m.login} from ${channel.fullName}">Remove</button></form>`
+        : ""
+    }</li>`,
+  )}</ul>
+  ${members.canManage
+    ? html`<form method="post" action="${path}" hx-post="${path}"${swap} class="add">
+    <label for="member-login">Add a member by login</label>
+    <div class="row"><input id="member-login" name="login" required maxlength="39" autocomplete="off" autocapitalize="none" aria-describedby="member-error"><button type="submit">Add</button></div>
+  </form>`
+    : ""}
+  ${members.canChangeVisibility
+    ? html`<form method="post" action="${channelPath(channel)}/visibility" hx-post="${channelPath(channel)}/visibility"${swap} class="visibility">
+    <input type="hidden" name="private" value="${members.private ? "false" : "true"}">
+    <button type="submit">${members.private ? "Make public: everyone sees it" : "Make private: only its members and admins see it"}</button>
+  </form>`
+    : ""}
+  <p id="member-error" class="error" role="alert">${error}</p>
+</section>`;
+};
+
+export const membersPage = (channel: { owner: string; name: string; fullName: string }, members: ChannelMembers, error = "") =>
+  layout(
+    `Members of ${channel.fullName} · gitchat`,
+    html`<main class="members-page">${membersPanel(channel, members, error)}<p><a href="${channelPath(channel)}">Back to ${channel.fullName}</a></p></main>`,
   );
 
 export const notFoundPage = (what: string) =>

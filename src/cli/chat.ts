@@ -55,7 +55,8 @@ const send = async (channel: string | undefined, words: string[]) => {
     config,
     async (gitchat) => {
       waitsForPush = Boolean(gitchat.sync);
-      return (await gitchat.messages.send({ content: text, repository: channel })).message;
+      // Here on the data directory, the CLI is the operator.
+      return (await gitchat.messages.send({ viewer: { operator: true }, content: text, repository: channel })).message;
     },
     (server) => server.request<MessageView>("POST", "/messages", { content: text, repository: channel }),
   );

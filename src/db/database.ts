@@ -282,6 +282,21 @@ export const MIGRATIONS = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX commits_unproven ON commits(id) WHERE unproven = 1;`,
+  // Who sees a channel (see db/channel-access.ts): a channel with no row here
+  // is public, as every channel made before this migration stays. A private
+  // one is seen by its creator, its members and admins. This is this server's
+  // fact, not git's: a rebuild carries it from the old index (gitchat.ts).
+  `CREATE TABLE channel_access (
+     repository_id INTEGER PRIMARY KEY REFERENCES repositories(id),
+     private INTEGER NOT NULL CHECK (private IN (0, 1)),
+     creator TEXT
+   );
+   CREATE TABLE channel_members (
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     login TEXT NOT NULL COLLATE NOCASE,
+     added_at INTEGER NOT NULL,
+     PRIMARY KEY (repository_id, login)
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -326,6 +341,8 @@ const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : a.id > b.id ?
 
 export type MessageQuery = {
   repositoryId?: number;
+  /** Across channels (no repositoryId): only these channels; every channel when undefined. */
+  repositoryIds?: readonly number[];
   before?: string;
   after?: number;
   search?: string;
@@ -794,8 +811,8 @@ export class MessageDatabase {
     // (channel, id), merged (an index on the id alone would cost as much disk
     // as that one, for this listing only).
     if (query.repositoryId === undefined && query.after === undefined && query.search === undefined) {
-      const repositories = this.sqlite.query<{ id: number }, []>("SELECT id FROM repositories").all();
-      const rows = repositories.flatMap((r) => this.listMessages({ ...query, repositoryId: r.id }));
+      const ids = query.repositoryIds ?? this.sqlite.query<{ id: number }, []>("SELECT id FROM repositories").all().map((r) => r.id);
+      const rows = ids.flatMap((id) => this.listMessages({ ...query, repositoryId: id, repositoryIds: undefined }));
       return rows.sort(byId).slice(-query.limit);
     }
     const where: string[] = [];
@@ -803,6 +820,10 @@ export class MessageDatabase {
     if (query.repositoryId !== undefined) {
       where.push("m.repository_id = ?");
       params.push(query.repositoryId);
+    } else if (query.repositoryIds !== undefined) {
+      if (query.repositoryIds.length === 0) return [];
+      where.push(`m.repository_id IN (${query.repositoryIds.map(() => "?").join(", ")})`);
+      params.push(...query.repositoryIds);
     }
     if (query.search !== undefined) {
       where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");

@@ -9,6 +9,7 @@ import type { Log } from "../log.ts";
 import type { HealthService } from "../repositories/health.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
+import type { ChannelAccess } from "../repositories/access.ts";
 import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
@@ -31,6 +32,8 @@ export type Deps = {
   /** The CLI's per-start secret: a bearer of it is the operator. */
   controlSecret?: string;
   repositories: RepositoryService;
+  /** Who sees which channel (private channels). */
+  channelAccess: ChannelAccess;
   health: HealthService;
   sync?: SyncService;
   log: Log;
@@ -68,7 +71,8 @@ export const createApp = (deps: Deps) => {
     version: deps.version,
     description:
       "A chat whose history lives in git. Errors are `{error: {code, message}}`. " +
-      `Each operation's \`x-gitchat-auth\` says who may call it: public, member (anyone signed in, bots included) or admin.`,
+      `Each operation's \`x-gitchat-auth\` says who may call it: public, member (anyone signed in, bots included) or admin. ` +
+      "A private channel is seen only by its creator, its members and admins: to anyone else it answers 404 `unknown_repository`, as a channel that does not exist.",
   };
   const app = new Elysia()
     .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
@@ -85,8 +89,8 @@ export const createApp = (deps: Deps) => {
     .use(auth)
     .get("/openapi.json", () => openApiDocument(), { auth: "member", detail: { hide: true } })
     .use(messageRoutes(deps.messages, auth))
-    .use(repositoryRoutes(deps.repositories, auth, deps.sync))
-    .use(syncRoutes(auth, deps.sync))
+    .use(repositoryRoutes(deps.repositories, deps.channelAccess, auth, deps.sync))
+    .use(syncRoutes(auth, deps.channelAccess, deps.sync))
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
     .use(accountRoutes(deps.accounts, auth))
     .use(hookRoutes({ hooks: deps.hooks, messages: deps.messages, repositories: deps.repositories, messageLimit }, auth))
@@ -94,7 +98,7 @@ export const createApp = (deps: Deps) => {
     .use(
       pageRoutes(auth, {
         messages: deps.messages,
-        repositories: deps.repositories,
+        channelAccess: deps.channelAccess,
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,
         streams,

@@ -47,6 +47,7 @@ export const Repository = t.Object({
   owner: t.String(),
   full_name: t.String(),
   created_at: t.String({ format: "date-time" }),
+  private: t.Boolean({ description: "Seen only by its creator, its members and admins (this server's setting, not GitHub's)" }),
   head: t.Union([t.String(), t.Null()], { description: "The commit `main` points at; null while empty" }),
   sync: t.Object(
     {
@@ -60,6 +61,14 @@ export const Repository = t.Object({
     },
     { description: "How this channel stands with its GitHub repository" },
   ),
+});
+
+export const ChannelMembersBody = t.Object({
+  private: t.Boolean(),
+  creator: t.Union([t.String(), t.Null()], { description: "The login that created it; null when the operator did, or before private channels" }),
+  members: t.Array(t.Object({ login: t.String(), name: t.String(), role: t.String() }), {
+    description: "Who sees it besides admins: a private channel's creator and members; every account for a public one",
+  }),
 });
 
 export const SyncReport = t.Object({

@@ -9,6 +9,7 @@ import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
 import type { ObjectSource } from "../git/object-source.ts";
 import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath } from "./layout.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
+import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { checkAuthor, checkMessage, readMessageFile } from "./rules.ts";
 
@@ -59,6 +60,8 @@ export const toMessageView = (row: MessageRow): MessageView => ({
 });
 
 export type SendInput = {
+  /** Who asks: the channel must be one they see (repositories/access.ts). */
+  viewer: Viewer;
   content: string;
   repository?: string;
   type?: string;
@@ -92,6 +95,8 @@ type Submission = { message: NewMessage; key?: { key: string; fingerprint: strin
 type Committed = { commit: string; cursors: Map<string, number> };
 
 export type ListInput = {
+  /** Who asks: only channels they see are read, and a channel they do not see is unknown. */
+  viewer: Viewer;
   repository?: string;
   before?: string;
   after?: number;
@@ -135,6 +140,8 @@ export class MessageService {
       /** The host of the server's public address (PUBLIC_URL): accounts' commit e-mails are LOGIN@users.noreply.HOST. */
       emailHost: () => string;
       defaultRepository: string;
+      /** Who sees which channel: every read and send asks it. */
+      access: ChannelAccess;
       now?: () => number;
       /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
       progress?: (channel: Channel) => ProgressSink | undefined;
@@ -147,7 +154,7 @@ export class MessageService {
     if (input.author?.id !== undefined) draft.author_id = input.author.id;
     if (input.author?.bot) draft.bot = true;
     checkMessage(draft);
-    const channel = this.repositories.resolve(input.repository ?? this.options.defaultRepository);
+    const channel = this.options.access.resolve(input.viewer, input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;
     if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft) }), replayed: false };
     if (!IDEMPOTENCY_KEY.test(key)) throw new InvalidInputError(IDEMPOTENCY_KEY_RULE);
@@ -321,11 +328,13 @@ export class MessageService {
     if (input.before !== undefined && !isMessageId(input.before)) {
       throw new InvalidInputError(`before must be a message id (a UUIDv7), not ${JSON.stringify(input.before)}`);
     }
-    const repositoryId = input.repository === undefined ? undefined : this.repositories.resolve(input.repository).id;
+    const { access } = this.options;
+    const repositoryId = input.repository === undefined ? undefined : access.resolve(input.viewer, input.repository).id;
+    const repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
     if (input.q?.includes("\0")) throw new InvalidInputError("q must not contain NUL characters");
     const search = input.q?.trim() ? input.q : undefined;
     return this.db
-      .listMessages({ repositoryId, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
+      .listMessages({ repositoryId, repositoryIds, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
       .map(toMessageView);
   }
 

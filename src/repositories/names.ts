@@ -32,6 +32,6 @@ export const parseFullName = (fullName: string) => {
   return { owner, name };
 };
 
-/** The 404 of a channel that does not exist, the same wherever it is looked up. */
+/** The 404 of a channel that does not exist, the same wherever it is looked up: also for a private one, to whoever is not in it (repositories/access.ts). */
 export const unknownRepository = (owner: string, name: string) =>
   new UnknownRepositoryError(`repository ${owner}/${name} does not exist; create it with POST /repositories`);

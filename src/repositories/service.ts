@@ -235,14 +235,18 @@ export class RepositoryService {
     return [...this.channels.values()];
   }
 
-  /** Creates run one at a time, so that two requests for one name get one 201 and one 409. */
-  create(owner: string, name: string): Promise<Channel> {
-    const run = this.creating.then(() => this.createNow(owner, name));
+  /**
+   * Creates run one at a time, so that two requests for one name get one 201
+   * and one 409. `record` runs in the transaction that inserts the channel's
+   * row, before anyone can find it (who may see it: repositories/access.ts).
+   */
+  create(owner: string, name: string, record?: (channelId: number) => void): Promise<Channel> {
+    const run = this.creating.then(() => this.createNow(owner, name, record));
     this.creating = run.catch(() => undefined);
     return run;
   }
 
-  private async createNow(owner: string, name: string): Promise<Channel> {
+  private async createNow(owner: string, name: string, record?: (channelId: number) => void): Promise<Channel> {
     checkOwner(owner);
     checkName(name);
     const existing = this.db.findRepository(owner, name);
@@ -250,7 +254,11 @@ export class RepositoryService {
     const createdAt = new Date().toISOString();
     // The git repository first: a crash after it leaves a channel that the next start finds on disk.
     const store = await this.openStore(owner, name, createdAt);
-    const row = this.db.insertRepository(owner, name, createdAt);
+    const row = this.db.sqlite.transaction(() => {
+      const inserted = this.db.insertRepository(owner, name, createdAt);
+      record?.(inserted.id);
+      return inserted;
+    })();
     const channel = { ...this.describe(row), store };
     this.add(channel);
     return channel;
@@ -260,9 +268,7 @@ export class RepositoryService {
   resolve(fullName: string): Channel {
     const { owner, name } = parseFullName(fullName);
     const channel = this.byName.get(nameKey(owner, name));
-    if (!channel) {
-      throw unknownRepository(owner, name);
-    }
+    if (!channel) throw unknownRepository(owner, name);
     return channel;
   }
 

@@ -26,7 +26,7 @@ let browser: Browser;
 beforeAll(async () => {
   let clock = DAY_ONE;
   const gitchat = await openTestGitchat({ dataDir, env: LOCAL_ONLY, now: () => clock });
-  const send = async (content: string, type?: string) => sent.push((await gitchat.messages.send({ content, type })).message as Sent);
+  const send = async (content: string, type?: string) => sent.push((await gitchat.messages.send({ viewer: { operator: true }, content, type })).message as Sent);
   await send("**Deploy** went out");
   await send("a line\n# not a heading, and `code`");
   clock = DAY_TWO;
@@ -56,7 +56,7 @@ test("--format jsonl writes every message, oldest first, one JSON object a line 
 test("a channel is read a page at a time, each message once, in order, across page boundaries", async () => {
   const gitchat = await openTestGitchat({ dataDir: tempDir(), env: LOCAL_ONLY });
   const ids: string[] = [];
-  for (let i = 0; i < 7; i++) ids.push((await gitchat.messages.send({ content: `message ${i}` })).message.id);
+  for (let i = 0; i < 7; i++) ids.push((await gitchat.messages.send({ viewer: { operator: true }, content: `message ${i}` })).message.id);
   expect([...channelMessages(gitchat.db, "local/general", undefined, 3)].map((m) => m.id)).toEqual(ids);
   await gitchat.close();
 });

@@ -62,7 +62,7 @@ const goodExport = () =>
 const messagesOf = async (dataDir: string, repository: string) => {
   const gitchat = await openTestGitchat({ dataDir, env: LOCAL_ONLY });
   try {
-    return gitchat.messages.list({ repository, limit: 100 }).map(({ id, author, author_id, content, timestamp }) => ({ id, author, author_id, content, timestamp }));
+    return gitchat.messages.list({ viewer: { operator: true }, repository, limit: 100 }).map(({ id, author, author_id, content, timestamp }) => ({ id, author, author_id, content, timestamp }));
   } finally {
     await gitchat.close();
   }

@@ -81,8 +81,8 @@ test("a repository in the first layout (messages/YYYY/MM/DD/<id>.json) is read a
 
   const gitchat = await openTestGitchat({ dataDir });
   try {
-    expect(gitchat.messages.list({}).map((m) => m.id)).toEqual([old.id]);
-    const { message: sent } = await gitchat.messages.send({ content: "after the upgrade" });
+    expect(gitchat.messages.list({ viewer: { operator: true } }).map((m) => m.id)).toEqual([old.id]);
+    const { message: sent } = await gitchat.messages.send({ viewer: { operator: true }, content: "after the upgrade" });
     const names = (await runGit(["--git-dir", gitdir, "ls-tree", "-r", "--name-only", "main", "messages"])).stdout.trim().split("\n");
     const day = sent.timestamp.slice(0, 10).replaceAll("-", "/");
     expect(names).toEqual([`messages/2026/05/06/${old.id}.json`, `messages/${day}/000/${sent.id}.json`].sort());

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { call, openTestGitchat } from "../support/app.ts";
 import type { Gitchat } from "../../src/gitchat.ts";
 
-type RepositoryView = { id: number; name: string; owner: string; full_name: string; created_at: string; head: string | null; sync: Record<string, unknown> };
+type RepositoryView = { id: number; name: string; owner: string; full_name: string; created_at: string; private: boolean; head: string | null; sync: Record<string, unknown> };
 
 const repositories = async (gitchat: Gitchat) => {
   const answer = await call(gitchat, "GET", "/repositories");
@@ -33,6 +33,7 @@ describe("listing channels", () => {
         owner: "local",
         full_name: "local/general",
         created_at: expect.any(String),
+        private: false,
         head: null,
         sync: {
           enabled: false,
@@ -82,6 +83,7 @@ describe("creating channels", () => {
       owner: "acme",
       full_name: "acme/chat",
       created_at: expect.any(String),
+      private: false,
       head: null,
       sync: {
         enabled: false,

@@ -124,6 +124,8 @@ export const hookRoutes = (
         const verdict = deps.messageLimit.take(`hook:${hook.id}`);
         if (!verdict.ok) throw new RateLimitedError(`too many messages from this webhook: wait ${verdict.retryAfter} s and send again`, verdict.retryAfter);
         await deps.messages.send({
+          // An admin made this hook for this channel: it posts there whoever may see the channel.
+          viewer: { operator: true },
           content: payload.text,
           repository: hook.repository,
           // `username` changes the name shown for this message, never who it is from.

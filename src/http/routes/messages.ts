@@ -8,10 +8,10 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
     .use(auth)
     .get(
       "/messages",
-      ({ query, set }) => {
+      ({ query, set, identity }) => {
         // Read before the query: nothing that arrives after it can be hidden behind it.
         const latest = messages.latestCursor();
-        const list = messages.list(query);
+        const list = messages.list({ ...query, viewer: identity!.actor });
         const next = query.after === undefined ? latest : Math.max(query.after, ...list.map((m) => m.cursor));
         set.headers["x-next-cursor"] = String(next);
         return list;
@@ -55,6 +55,7 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
       async ({ body, headers, set, identity }) => {
         const { message, replayed } = await messages.send({
           ...body,
+          viewer: identity!.actor,
           author: authorOf(identity),
           idempotencyKey: headers["idempotency-key"],
         });

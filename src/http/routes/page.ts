@@ -12,9 +12,23 @@ import appCss from "../../../public/app.css" with { type: "text" };
 import iconSvg from "../../../public/icon.svg" with { type: "text" };
 import manifest from "../../../public/manifest.webmanifest" with { type: "text" };
 import type { MessageService } from "../../messages/service.ts";
-import type { Channel, RepositoryService } from "../../repositories/service.ts";
+import type { Channel } from "../../repositories/service.ts";
+import type { ChannelAccess, Viewer } from "../../repositories/access.ts";
 import type { SyncService } from "../../sync/service.ts";
-import { arrivalsFragment, appended, channelList, channelListVersion, chatPage, messageItem, notFoundPage, olderFragment, type ChannelItem } from "../../../views/page.ts";
+import {
+  arrivalsFragment,
+  appended,
+  channelList,
+  channelListVersion,
+  chatPage,
+  membersPage,
+  membersPanel,
+  messageItem,
+  notFoundPage,
+  olderFragment,
+  type ChannelItem,
+} from "../../../views/page.ts";
+import { AppError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { SendHeaders } from "../schemas.ts";
@@ -34,6 +48,8 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   "manifest.webmanifest": { body: manifest, type: "application/manifest+json" },
 };
 
+const MemberForm = t.Object({ login: t.String({ error: "login is required: an account's login" }) });
+
 const ChannelParams = t.Object({
   owner: t.String({ error: "owner must be a GitHub account name" }),
   name: t.String({ error: "name must be a repository name" }),
@@ -41,13 +57,14 @@ const ChannelParams = t.Object({
 
 export const pageRoutes = (auth: AuthPlugin, deps: {
   messages: MessageService;
-  repositories: RepositoryService;
+  /** Every channel the page reaches, it reaches through this: only those the caller sees. */
+  channelAccess: ChannelAccess;
   sync?: SyncService;
   defaultRepository: string;
   streams: StreamLimiter;
   shutdown?: AbortSignal;
 }) => {
-  const { messages, repositories, sync } = deps;
+  const { messages, channelAccess: access, sync } = deps;
 
   const channelItem = async (c: Channel): Promise<ChannelItem> => {
     const state = sync ? await sync.view(c) : undefined;
@@ -55,11 +72,46 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       fullName: c.fullName,
       owner: c.owner,
       name: c.name,
+      private: access.isPrivate(c),
       sync: { enabled: Boolean(state), unpushed: state?.unpushed ?? 0, last_error: state?.last_error ?? null },
     };
   };
-  const channelItems = () => Promise.all(repositories.list().map(channelItem));
-  const find = (owner: string, name: string) => repositories.resolve(`${owner}/${name}`);
+  const channelItems = (viewer: Viewer) => Promise.all(access.list(viewer).map(channelItem));
+  /** The channel, if the caller sees it: a private one they are not in is as unknown as a name that names nothing. */
+  const find = (viewer: Viewer, owner: string, name: string) => access.resolve(viewer, `${owner}/${name}`);
+  /** `find` for a whole page: the not-found page instead of the API's error. */
+  const findForPage = (viewer: Viewer, params: { owner: string; name: string }): Channel | Response => {
+    try {
+      return find(viewer, params.owner, params.name);
+    } catch {
+      return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
+    }
+  };
+
+  /**
+   * Changes who sees a channel from its members page (a member added or
+   * removed, the channel made private or public): htmx gets the panel back
+   * (with the error inline, under the error's status), a plain form post is
+   * sent back to the page, or shown it again with the error.
+   */
+  const changeAccess = (viewer: Viewer, params: { owner: string; name: string }, headers: Record<string, string | undefined>, change: () => void) => {
+    const channel = find(viewer, params.owner, params.name);
+    let error: AppError | undefined;
+    try {
+      change();
+    } catch (thrown) {
+      if (!(thrown instanceof AppError) || thrown.status >= 500) throw thrown;
+      error = thrown;
+    }
+    // Someone who left the channel no longer sees it: back to the chat.
+    const htmx = headers["hx-request"] === "true";
+    if (!access.canSee(viewer, channel)) return new Response(null, htmx ? { headers: { "hx-redirect": "/" } } : { status: 303, headers: { location: "/" } });
+    const members = access.members(viewer, channel.fullName);
+    const status = error?.status ?? 200;
+    if (htmx) return htmlResponse(membersPanel(channel, members, error?.message), status);
+    if (error) return htmlResponse(membersPage(channel, members, error.message), status);
+    return new Response(null, { status: 303, headers: { location: `/c/${encodeURIComponent(channel.owner)}/${encodeURIComponent(channel.name)}/members` } });
+  };
 
   return new Elysia({ name: "page" })
     .use(auth)
@@ -75,19 +127,15 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     // Browsers ask for /favicon.ico whatever the page says: the icon is an SVG asset.
     .get("/favicon.ico", ({ redirect }) => redirect("/assets/icon.svg", 301), { auth: "public", detail: { hide: true } })
     .get("/c/:owner/:name", async ({ params, identity }) => {
-      let channel: Channel;
-      try {
-        channel = find(params.owner, params.name);
-      } catch {
-        return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
-      }
+      const channel = findForPage(identity!.actor, params);
+      if (channel instanceof Response) return channel;
       const cursor = messages.latestCursor();
-      const page = messages.list({ repository: channel.fullName, limit: PAGE_SIZE + 1 });
+      const page = messages.list({ viewer: identity!.actor, repository: channel.fullName, limit: PAGE_SIZE + 1 });
       const hasOlder = page.length > PAGE_SIZE;
       return htmlResponse(
         chatPage({
           channel: await channelItem(channel),
-          channels: await channelItems(),
+          channels: await channelItems(identity!.actor),
           messages: hasOlder ? page.slice(1) : page,
           hasOlder,
           cursor,
@@ -96,14 +144,15 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
         }),
       );
     }, { auth: "member", params: ChannelParams, detail: { hide: true } })
-    .get("/c/:owner/:name/messages", ({ params, query }) => {
-      const channel = find(params.owner, params.name);
+    .get("/c/:owner/:name/messages", ({ params, query, identity }) => {
+      const viewer = identity!.actor;
+      const channel = find(viewer, params.owner, params.name);
       if (query.after !== undefined) {
-        const arrived = messages.list({ repository: channel.fullName, after: query.after, limit: 500 });
+        const arrived = messages.list({ viewer, repository: channel.fullName, after: query.after, limit: 500 });
         const next = Math.max(query.after, ...arrived.map((m) => m.cursor));
         return htmlResponse(arrivalsFragment(channel, arrived, next));
       }
-      const older = messages.list({ repository: channel.fullName, before: query.before, limit: PAGE_SIZE + 1 });
+      const older = messages.list({ viewer, repository: channel.fullName, before: query.before, limit: PAGE_SIZE + 1 });
       const hasOlder = older.length > PAGE_SIZE;
       return htmlResponse(olderFragment(channel, hasOlder ? older.slice(1) : older, hasOlder));
     }, {
@@ -116,8 +165,9 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       detail: { hide: true },
     })
     .post("/c/:owner/:name/messages", async ({ params, body, headers, identity }) => {
-      const channel = find(params.owner, params.name);
+      const channel = find(identity!.actor, params.owner, params.name);
       const { message, replayed } = await messages.send({
+        viewer: identity!.actor,
         content: body.content,
         repository: channel.fullName,
         author: authorOf(identity),
@@ -135,7 +185,8 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       detail: { hide: true },
     })
     .get("/c/:owner/:name/events", ({ params, query, request, identity }) => {
-      const channel = find(params.owner, params.name);
+      const viewer = identity!.actor;
+      const channel = find(viewer, params.owner, params.name);
       // A HEAD gets the headers of a stream, never a stream that no one will read.
       if (request.method === "HEAD") return new Response(null, { headers: { "content-type": "text/event-stream; charset=utf-8" } });
       const release = deps.streams.acquire(identity?.clientKey ?? "local");
@@ -150,17 +201,24 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
         start(controller) {
           const push = () => {
             try {
-              for (const m of messages.list({ repository: channel.fullName, after: cursor, limit: 500 })) {
+              // Asks who sees the channel each time: someone removed from it gets nothing more (see `revoked` below).
+              for (const m of messages.list({ viewer, repository: channel.fullName, after: cursor, limit: 500 })) {
                 const data = messageItem(m).value.split("\n").map((line) => `data: ${line}`).join("\n");
                 controller.enqueue(encoder.encode(`id: ${m.cursor}\nevent: message\n${data}\n\n`));
                 cursor = m.cursor;
               }
             } catch {
-              // The stream closed under us: stop listening; the browser reconnects with Last-Event-ID.
+              // The stream closed under us, or the viewer no longer sees the channel: stop listening and end it
+              // (the browser reconnects with Last-Event-ID, and a viewer who lost the channel gets a 404).
               stop();
+              try {
+                controller.close();
+              } catch {}
             }
           };
           const unsubscribe = messages.subscribe((id) => id === channel.id && push());
+          // Who sees the channel changed: checked now, not at its next message.
+          const revoked = access.onChange((id) => id === channel.id && !access.canSee(viewer, channel) && push());
           // A comment now and then keeps proxies from closing an idle stream.
           const ping = setInterval(() => {
             try {
@@ -172,6 +230,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
           stop = () => {
             deps.shutdown?.removeEventListener("abort", end);
             unsubscribe();
+            revoked();
             clearInterval(ping);
             release();
           };
@@ -200,8 +259,38 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       query: t.Object({ after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })) }),
       detail: { hide: true },
     })
-    .get("/ui/channels", async ({ query }) => {
-      const items = await channelItems();
+    .get("/c/:owner/:name/members", ({ params, identity }) => {
+      const viewer = identity!.actor;
+      const channel = findForPage(viewer, params);
+      if (channel instanceof Response) return channel;
+      return htmlResponse(membersPage(channel, access.members(viewer, channel.fullName)));
+    }, { auth: "member", params: ChannelParams, detail: { hide: true } })
+    .post("/c/:owner/:name/members", ({ params, body, identity, headers }) =>
+      changeAccess(identity!.actor, params, headers, () => access.addMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
+      auth: "member",
+      params: ChannelParams,
+      parse: "json",
+      body: MemberForm,
+      detail: { hide: true },
+    })
+    .post("/c/:owner/:name/members/remove", ({ params, body, identity, headers }) =>
+      changeAccess(identity!.actor, params, headers, () => access.removeMember(identity!.actor, `${params.owner}/${params.name}`, body.login.trim())), {
+      auth: "member",
+      params: ChannelParams,
+      parse: "json",
+      body: MemberForm,
+      detail: { hide: true },
+    })
+    .post("/c/:owner/:name/visibility", ({ params, body, identity, headers }) =>
+      changeAccess(identity!.actor, params, headers, () => access.setPrivate(identity!.actor, `${params.owner}/${params.name}`, body.private === true || body.private === "true")), {
+      auth: "admin",
+      params: ChannelParams,
+      parse: "json",
+      body: t.Object({ private: t.Union([t.Literal("true"), t.Literal("false"), t.Boolean()], { error: "private must be true or false" }) }),
+      detail: { hide: true },
+    })
+    .get("/ui/channels", async ({ query, identity }) => {
+      const items = await channelItems(identity!.actor);
       const current = query.current ?? "";
       // Nothing changed: no swap, so keyboard focus in the list stays where it is.
       if (query.version === channelListVersion(items, current)) return new Response(null, { status: 204 });
@@ -211,22 +300,23 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       query: t.Object({ current: t.Optional(t.String()), version: t.Optional(t.String()) }),
       detail: { hide: true },
     })
-    .post("/ui/repositories", async ({ body, headers }) => {
+    .post("/ui/repositories", async ({ body, headers, identity }) => {
       const [owner = "", name = ""] = body.repository.trim().split("/");
-      const channel = await repositories.create(owner, name);
+      // The form's checkbox is sent as "on" when ticked, and not at all otherwise.
+      const channel = await access.create(identity!.actor, owner, name, body.private === "on" || body.private === true);
       await sync?.attach(channel);
       const current = new URL(headers["hx-current-url"] ?? "http://x/").pathname.split("/").slice(2, 4).join("/");
-      return htmlResponse(channelList(await channelItems(), current));
+      return htmlResponse(channelList(await channelItems(identity!.actor), current));
     }, {
       auth: "member",
       parse: "json",
-      body: t.Object({ repository: t.String({ error: "repository must be owner/name" }) }),
+      body: t.Object({ repository: t.String({ error: "repository must be owner/name" }), private: t.Optional(t.Union([t.Literal("on"), t.Boolean()], { error: "private must be \"on\" or a boolean" })) }),
       detail: { hide: true },
     })
-    .post("/ui/push", async ({ request, server }) => {
+    .post("/ui/push", async ({ request, server, identity }) => {
       if (!sync) return htmlResponse(html`GitHub sync is off.`);
       withoutIdleTimeout(request, server);
-      const reports = await sync.pushAll();
+      const reports = access.keepVisible(identity!.actor, await sync.pushAll());
       const failed = reports.filter((r) => !r.success);
       return htmlResponse(
         failed.length === 0

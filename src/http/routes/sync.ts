@@ -1,6 +1,7 @@
 import type { AuthPlugin } from "../auth.ts";
 import { Elysia } from "elysia";
 import type { PushReport, SyncService } from "../../sync/service.ts";
+import type { ChannelAccess } from "../../repositories/access.ts";
 import { SyncReport } from "../schemas.ts";
 
 const OFF = "GitHub sync is off: set GITHUB_TOKEN and GITHUB_USERNAME to back channels up to GitHub";
@@ -25,20 +26,21 @@ const summary = (verb: string, reports: PushReport[]) => {
 export const withoutIdleTimeout = (request: Request, server: { timeout(request: Request, seconds: number): void } | null) =>
   server?.timeout(request, 0);
 
-export const syncRoutes = (auth: AuthPlugin, sync: SyncService | undefined) =>
+// Every channel is pushed or pulled; the answer names only those the caller sees.
+export const syncRoutes = (auth: AuthPlugin, access: ChannelAccess, sync: SyncService | undefined) =>
   new Elysia({ name: "sync" })
     .use(auth)
-    .post("/push", async ({ request, server }) => {
+    .post("/push", async ({ request, server, identity }) => {
       withoutIdleTimeout(request, server);
-      return sync ? summary("pushed", await sync.pushAll()) : { success: false, message: OFF, repositories: [] };
+      return sync ? summary("pushed", access.keepVisible(identity!.actor, await sync.pushAll())) : { success: false, message: OFF, repositories: [] };
     }, {
       auth: "member",
       response: { 200: SyncReport },
       detail: { summary: "Push every channel to GitHub now", description: "Pulls and merges first when another server pushed meanwhile." },
     })
-    .post("/pull", async ({ request, server }) => {
+    .post("/pull", async ({ request, server, identity }) => {
       withoutIdleTimeout(request, server);
-      return sync ? summary("pulled", await sync.pullAll()) : { success: false, message: OFF, repositories: [] };
+      return sync ? summary("pulled", access.keepVisible(identity!.actor, await sync.pullAll())) : { success: false, message: OFF, repositories: [] };
     }, {
       auth: "member",
       response: { 200: SyncReport },
