@@ -30,16 +30,23 @@ const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURICompo
 const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
 /**
- * Beside the author: "bot" for a bot account's message, and a mark on a
+ * Beside the author: "bot" for a bot account's message, "imported" for an
+ * author brought from Slack (gitchat import: unverified), and a mark on a
  * message whose commit proves nothing (pushed around gitchat). Each is text a
  * screen reader reads, with a title that says what it means.
  */
 const authorMarks = (m: MessageView) =>
   html`${m.bot ? html` <span class="badge bot" title="Sent by a bot account (a token of a bot, or an incoming webhook)">bot</span>` : ""}${
+    m.author_id?.startsWith("slack:")
+      ? html` <span class="badge imported" title="${IMPORTED}">imported<span class="visually-hidden">: ${IMPORTED}</span></span>`
+      : ""
+  }${
     m.verified
       ? ""
       : html` <span class="badge unverified" title="${UNVERIFIED}">unverified<span class="visually-hidden">: ${UNVERIFIED}</span></span>`
   }`;
+
+export const IMPORTED = "imported from Slack: the name is Slack's, and no account here vouches for it";
 
 export const UNVERIFIED = "not signed by a known gitchat server: pushed around gitchat, so nobody can prove who wrote it";
 

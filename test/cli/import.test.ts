@@ -89,6 +89,19 @@ test("a Slack export becomes gitchat channels: authors (imported, unverified), t
   expect(log.stdout.trim().split("\n")[0]).toBe("5 messages from ann, Bo Chen, deploybot");
 }, 60_000);
 
+test("the page marks an imported author as imported, saying what it means", async () => {
+  const dataDir = tempDir();
+  expect((await runCli(["import", "slack", goodExport()], { dataDir, env: LOCAL_ONLY })).code).toBe(0);
+  const server = await startServer({ dataDir, env: LOCAL_ONLY });
+  try {
+    const page = await (await fetch(`${server.url}/c/local/ops`)).text();
+    const item = page.slice(page.indexOf('<li class="message"'), page.indexOf("</li>", page.indexOf('<li class="message"')));
+    expect(item).toContain('<span class="author">Bo Chen</span> <span class="badge imported" title="imported from Slack: the name is Slack&#39;s, and no account here vouches for it">imported');
+  } finally {
+    await server.stop();
+  }
+}, 60_000);
+
 test("importing the same export again adds nothing, and two servers importing it hold the same message files", async () => {
   const zip = goodExport();
   const first = tempDir();
