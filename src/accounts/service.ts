@@ -43,7 +43,7 @@ export type Account = {
 export type Actor = { account: Account } | { operator: true };
 
 /** A signed-in browser, as its owner may list and end it; `id` is public (a prefix of the stored hash, never the cookie). */
-export type SessionInfo = { id: string; createdAt: number; lastSeenAt: number; userAgent: string; address: string };
+export type SessionInfo = { id: string; createdAt: number; lastSeenAt: number; userAgent: string; address: string; current: boolean };
 
 export type PersonalToken = { id: string; label: string; createdAt: number; lastUsedAt: number | null };
 
@@ -269,15 +269,17 @@ export class AccountService {
     this.store.endSession(hashSecret(id));
   }
 
-  /** The caller's sessions, most recently used first. */
-  listSessions(actor: Actor): SessionInfo[] {
+  /** The caller's sessions, most recently used first; `current` marks the one whose id (the cookie) is `currentId`. */
+  listSessions(actor: Actor, currentId?: string): SessionInfo[] {
     if ("operator" in actor) return [];
+    const current = currentId === undefined ? undefined : sessionPublicId(hashSecret(currentId));
     return this.store.listSessions(actor.account.login).map((s) => ({
       id: sessionPublicId(s.id_hash),
       createdAt: s.created_at,
       lastSeenAt: s.last_seen_at,
       userAgent: s.user_agent,
       address: s.address,
+      current: sessionPublicId(s.id_hash) === current,
     }));
   }
 

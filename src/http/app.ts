@@ -80,7 +80,7 @@ export const createApp = (deps: Deps) => {
     .use(repositoryRoutes(deps.repositories, auth, deps.sync))
     .use(syncRoutes(auth, deps.sync))
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
-    .use(accountRoutes(deps.accounts, auth))
+    .use(accountRoutes(deps.accounts, auth, access.trustProxy))
     .use(loginRoutes(auth, { accessToken: access.accessToken, accounts: deps.accounts, sharedSessions, trustProxy: access.trustProxy }))
     .use(
       pageRoutes(auth, {

@@ -14,12 +14,11 @@ import type { AuthPlugin } from "../auth.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { isJson } from "../body.ts";
 import { ErrorBody, Me } from "../schemas.ts";
-import { isHttps, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, type Sessions } from "../security.ts";
+import { cookieHeader, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, SESSION_SECONDS, type Sessions } from "../security.ts";
 
 /** Only a path of this server: never `//elsewhere` or a full URL. */
 const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : "/");
 
-const SESSION_SECONDS = 30 * 86_400;
 
 export const toMe = (account: Account) => ({ login: account.login, name: account.name, role: account.role, id: account.id });
 
@@ -28,8 +27,7 @@ export const loginRoutes = (
   deps: { accessToken?: string; accounts: AccountService; sharedSessions: Sessions; trustProxy: boolean },
 ) => {
   const { accounts } = deps;
-  const cookie = (name: string, value: string, request: Request, maxAge: number) =>
-    `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${isHttps(request, deps.trustProxy) ? "; Secure" : ""}`;
+  const cookie = (name: string, value: string, request: Request, maxAge: number) => cookieHeader(name, value, { request, trustProxy: deps.trustProxy, maxAge });
   /** Guessing the shared token is limited far harder than talking (accounts' logins are limited by the service). */
   const sharedLoginLimit = new RateLimiter(10);
   const open = () => !deps.accessToken && !accounts.hasAccounts();
