@@ -20,6 +20,8 @@ export type ChannelPage = {
   syncEnabled: boolean;
   /** The logged-in name, when this gitchat needs its access token. */
   viewer?: string;
+  /** Links to the settings page (an account's) and the members page (an admin's). */
+  links?: { settings: boolean; members: boolean };
 };
 
 const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
@@ -69,13 +71,18 @@ export const channelList = (channels: ChannelItem[], current: string) =>
       html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.fullName}</span> ${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
-const layout = (title: string, body: SafeHtml) => html`<!doctype html>
+/** htmx as every page has it; an account page also swaps in 4xx answers (a form with its error inline). */
+const HTMX_CONFIG = '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}';
+const HTMX_CONFIG_FORMS =
+  '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true, "responseHandling": [{"code": "204", "swap": false}, {"code": "[234]..", "swap": true}, {"code": "...", "swap": false, "error": true}]}';
+
+export const layout = (title: string, body: SafeHtml, options: { forms?: boolean } = {}) => html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="htmx-config" content='{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}'>
+<meta name="htmx-config" content="${options.forms ? HTMX_CONFIG_FORMS : HTMX_CONFIG}">
 <title>${title}</title>
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/theme.js"></script>
@@ -99,6 +106,9 @@ export const chatPage = (page: ChannelPage) => {
     <button type="button" id="theme-toggle" class="icon" aria-label="Switch between light and dark theme" title="Theme">◐</button></div>
   <h2 class="section">Channels</h2>
   ${channelList(page.channels, channel.fullName)}
+  ${page.links?.settings || page.links?.members
+    ? html`<ul class="account-links">${page.links.settings ? html`<li><a href="/settings">Settings</a></li>` : ""}${page.links.members ? html`<li><a href="/members">Members</a></li>` : ""}</ul>`
+    : ""}
   ${page.viewer ? html`<form method="post" action="/logout" class="viewer"><span>Signed in as <strong>${page.viewer}</strong></span> <button type="submit">Log out</button></form>` : ""}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
     <label for="new-repository">Add a channel</label>

@@ -11,6 +11,7 @@ import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
+import { accountPageRoutes } from "./routes/account-pages.ts";
 import { corsHeaders, isGitHubWebhook, refuseForeign, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
@@ -82,6 +83,7 @@ export const createApp = (deps: Deps) => {
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
     .use(accountRoutes(deps.accounts, auth, access.trustProxy))
     .use(loginRoutes(auth, { accessToken: access.accessToken, accounts: deps.accounts, sharedSessions, trustProxy: access.trustProxy }))
+    .use(accountPageRoutes(auth, { accounts: deps.accounts, trustProxy: access.trustProxy }))
     .use(
       pageRoutes(auth, {
         messages: deps.messages,

@@ -45,7 +45,7 @@ export const readBody = async (request: Request, contentType: string, path: stri
   const bytes = await readBodyBytes(request, MAX_BODY_BYTES, tooLarge);
   const size = bytes.byteLength;
   // Forms come from the page (its own routes); the JSON API takes JSON only.
-  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|invite\/|login$)/.test(path)) {
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|invite\/|login$|settings\/|members(\/|$))/.test(path)) {
     return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
   }
   if (!isJson(contentType)) {
