@@ -76,14 +76,15 @@ const HTMX_CONFIG = '{"includeIndicatorStyles": false, "allowEval": false, "allo
 const HTMX_CONFIG_FORMS =
   '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true, "responseHandling": [{"code": "204", "swap": false}, {"code": "[234]..", "swap": true}, {"code": "...", "swap": false, "error": true}]}';
 
-export const layout = (title: string, body: SafeHtml, options: { forms?: boolean } = {}) => html`<!doctype html>
+export const layout = (title: string, body: SafeHtml, options: { forms?: boolean; refreshTo?: string } = {}) => html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="htmx-config" content="${options.forms ? HTMX_CONFIG_FORMS : HTMX_CONFIG}">
-<title>${title}</title>
+${options.refreshTo ? html`<meta http-equiv="refresh" content="0; url=${options.refreshTo}">
+` : ""}<title>${title}</title>
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/theme.js"></script>
 <script src="/assets/htmx.min.js" defer></script>
@@ -149,7 +150,7 @@ export const chatPage = (page: ChannelPage) => {
  * The sign-in page: login and password once this gitchat has accounts;
  * before that, with ACCESS_TOKEN set, the shared token and a name to write under.
  */
-export const loginPage = (form: { accounts: boolean; name: string; next: string; error?: string }) =>
+export const loginPage = (form: { accounts: boolean; name: string; next: string; error?: string; github?: boolean }) =>
   layout(
     "Log in · gitchat",
     html`<main class="login">
@@ -168,7 +169,28 @@ export const loginPage = (form: { accounts: boolean; name: string; next: string;
     <button type="submit" class="send">Log in</button>
     <p class="error" role="alert">${form.error ?? ""}</p>
   </form>
+  ${form.github ? html`<p class="or">or</p><a class="github-sign-in" href="/login/github?next=${encodeURIComponent(form.next)}">Sign in with GitHub</a>` : ""}
 </main>`,
+  );
+
+/**
+ * Signed in by GitHub: this page moves on to `next` itself. A redirect would
+ * not do: it continues the navigation GitHub's page started, another site,
+ * so the browser would not send the new (SameSite=Strict) session cookie
+ * with it; a navigation from this page is this site's own.
+ */
+export const signedInPage = (name: string, next: string) =>
+  layout(
+    "Signed in · gitchat",
+    html`<main class="login"><h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1><p>Signed in as <strong>${name}</strong>.</p><p><a href="${next}">Continue to the chat</a></p></main>`,
+    { refreshTo: next },
+  );
+
+/** Why a GitHub sign-in did not sign anyone in, and the way back. */
+export const signInRefusedPage = (reason: string) =>
+  layout(
+    "Not signed in · gitchat",
+    html`<main class="login"><h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1><h2>Not signed in</h2><p class="refusal" role="alert">${reason}</p><p><a href="/login">Back to sign in</a></p></main>`,
   );
 
 /** An invite link's page: the invited person sets their password, and is then signed in. */

@@ -30,8 +30,10 @@ export type Account = {
   login: string;
   name: string;
   role: Role;
-  /** The stable id written into each message file: `local:LOGIN`. */
+  /** The stable id written into each message file: `local:LOGIN`, or `github:ID` for an account made by GitHub sign-in. */
   id: string;
+  /** A GitHub account's commit e-mail, GitHub's no-reply `ID+LOGIN@users.noreply.github.com` (so GitHub shows their avatar); absent for a local one. */
+  commitEmail?: string;
   createdAt: number;
 };
 
@@ -82,7 +84,17 @@ const newSecret = () => randomBytes(32).toString("base64url");
 /** A session's public id: the first 16 hex digits of its stored hash (which is itself only a hash of the cookie). */
 const sessionPublicId = (idHash: Uint8Array) => Buffer.from(idHash).toString("hex").slice(0, 16);
 
-const toAccount = (row: UserRow): Account => ({ login: row.login, name: row.name, role: row.role, id: `local:${row.login}`, createdAt: row.created_at });
+const toAccount = (row: UserRow): Account =>
+  row.github_id === null
+    ? { login: row.login, name: row.name, role: row.role, id: `local:${row.login}`, createdAt: row.created_at }
+    : {
+        login: row.login,
+        name: row.name,
+        role: row.role,
+        id: `github:${row.github_id}`,
+        commitEmail: `${row.github_id}+${row.login}@users.noreply.github.com`,
+        createdAt: row.created_at,
+      };
 const toToken = (row: TokenRow): PersonalToken => ({ id: row.id, label: row.label, createdAt: row.created_at, lastUsedAt: row.last_used_at });
 
 const isAdmin = (actor: Actor) => "operator" in actor || actor.account.role === "admin";
@@ -220,6 +232,34 @@ export class AccountService {
     if (!this.store.useInvite(hashSecret(secret), this.now())) throw new InviteUnusableError("this invite link was used already: sign in");
     this.store.setPassword(account.login, hash);
     return { account, session: this.startSession(account.login, client) };
+  }
+
+  /**
+   * Signs in the GitHub user `user`, whom the caller found allowed: their
+   * account (found by GitHub's id, which survives a rename on GitHub), made
+   * at the first sign-in with their GitHub login as its login, a member. A
+   * removed account stays removed; a login already taken here is refused
+   * rather than joined (it may be someone else's).
+   */
+  signInWithGitHub(user: { id: number; login: string; name: string | null }, client: Client): { account: Account; session: string } {
+    let row = this.store.findUserByGitHubId(user.id);
+    if (row?.removed_at != null) throw new ForbiddenError(`the account of GitHub user ${user.login} was removed from this gitchat: ask an admin`);
+    if (!row) {
+      const login = checkLogin(user.login);
+      if (this.store.findUser(login)) {
+        throw new LoginTakenError(`this gitchat already has an account ${login} that is not GitHub's ${user.login}: sign in with its password, or ask an admin`);
+      }
+      let name: string;
+      try {
+        name = checkAuthor(user.name ?? login);
+      } catch {
+        name = login; // A GitHub name our rules refuse (e.g. with < or >): the login instead, which the person may change.
+      }
+      this.store.insertUser({ login, name, role: "member", created_at: this.now(), github_id: user.id });
+      this.any = true;
+      row = this.store.findUser(login)!;
+    }
+    return { account: toAccount(row), session: this.startSession(row.login, client) };
   }
 
   /** Password sign-in, limited per account and per address. */
