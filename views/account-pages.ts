@@ -16,8 +16,8 @@ export type SessionView = { id: string; lastSeenAt: number; createdAt: number; u
 export type SettingsForm = "name" | "password" | "tokens" | "sessions";
 
 export type SettingsPage = {
-  /** The signed-in account; absent for the operator (signed in with ACCESS_TOKEN), who has none. */
-  account?: AccountView;
+  /** The signed-in account (`github`: made by GitHub sign-in, with no password here); absent for the operator (signed in with ACCESS_TOKEN), who has none. */
+  account?: AccountView & { github: boolean };
   tokens: TokenView[];
   sessions: SessionView[];
   /** A token just made: shown this once. */
@@ -89,8 +89,8 @@ export const settingsPage = (page: SettingsPage) => {
 </section>
 <section aria-labelledby="password-title">
   <h2 id="password-title">Password</h2>
-  ${account.role === "bot"
-    ? html`<p>A bot signs in with tokens only.</p>`
+  ${account.role === "bot" || account.github
+    ? html`<p>${account.github ? "You sign in with GitHub: there is no password here." : "A bot signs in with tokens only."}</p>`
     : html`<form method="post" action="/settings/password" class="stack">
     <input type="hidden" name="login" value="${account.login}" autocomplete="username">
     <label for="settings-current">Current password</label>

@@ -40,7 +40,13 @@ export const accountPageRoutes = (auth: AuthPlugin, deps: { accounts: AccountSer
     const account = identity.account;
     return htmlResponse(
       settingsPage({
-        account: account && { login: account.login, name: account.name, role: account.role, createdAt: account.createdAt },
+        account: account && {
+          login: account.login,
+          name: account.name,
+          role: account.role,
+          createdAt: account.createdAt,
+          github: account.id.startsWith("github:"),
+        },
         tokens: accounts.listTokens(identity.actor),
         sessions: accounts.listSessions(identity.actor, identity.via === "session" ? identity.sessionId : undefined),
         admin: identity.role === "admin",
