@@ -70,7 +70,7 @@ export const settingsPage = (page: SettingsPage) => {
       "Settings",
       "Settings",
       links,
-      html`<p>You signed in with this gitchat's access token, as its operator: there is no account to change. An admin invites people from the <a href="/members">members page</a>.</p>`,
+      html`<p>You are this gitchat's operator (signed in with its access token, or in the open local mode): there is no account to change. An admin invites people from the <a href="/members">members page</a>.</p>`,
     );
   }
   const { account } = page;
