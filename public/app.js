@@ -403,3 +403,20 @@
     });
   }
 })();
+
+// The account pages: a "Copy" button beside a secret shown once (a new token, an invite link).
+// Delegated from the document: htmx swaps the page's body after each form.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("button[data-copy-field]") : null;
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy-field"));
+    if (!field) return;
+    field.select();
+    if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(function () {
+      button.classList.add("copied");
+      setTimeout(function () { button.classList.remove("copied"); }, 1200);
+    }, function () {});
+  });
+})();

@@ -13,6 +13,8 @@
  * boolean `exclusiveMinimum`/`exclusiveMaximum` become numbers, and keywords that
  * only annotate for OpenAPI (`example`, `discriminator`, `x-*`, ...) are dropped.
  * A discriminator only chooses among `oneOf` branches, which `oneOf` alone still checks.
+ * A response the description gives no JSON body (e.g. 204) is listed under the
+ * operation's `noBody`, so the stand-in can check that it sends none there.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,6 +25,7 @@ const OPERATIONS = [
   ["get", "/user"],
   ["get", "/repos/{owner}/{repo}"],
   ["post", "/user/repos"],
+  ["get", "/repos/{owner}/{repo}/collaborators/{username}"],
 ] as const;
 const EXTRA_SCHEMAS = ["basic-error", "validation-error"];
 
@@ -117,11 +120,13 @@ for (const [method, path] of OPERATIONS) {
   if (!isObject(operation)) fail(`no ${method.toUpperCase()} ${path} in the description`);
   const { operationId, responses } = operation as JsonObject;
   const cut: JsonObject = {};
+  const noBody: string[] = [];
   for (const [status, response] of Object.entries(responses as JsonObject)) {
     const schema = responseSchema(response);
     if (schema !== undefined) cut[status] = schema;
+    else if (isObject(response) && !isObject(response.content) && response.$ref === undefined) noBody.push(status);
   }
-  operations[`${method.toUpperCase()} ${path}`] = { operationId: operationId ?? null, responses: cut };
+  operations[`${method.toUpperCase()} ${path}`] = { operationId: operationId ?? null, responses: cut, ...(noBody.length ? { noBody } : {}) };
 }
 for (const name of EXTRA_SCHEMAS) refName(`#/components/schemas/${name}`);
 

@@ -51,6 +51,20 @@ export type Config = {
     /** GITHUB_WEBHOOK_SECRET: when set, GitHub's push webhook (`POST /github/webhook`) pulls a channel at once. Never log it. */
     webhookSecret?: string;
   };
+  /**
+   * "Sign in with GitHub", present when GITHUB_CLIENT_ID and
+   * GITHUB_CLIENT_SECRET are set (an OAuth app's). Holds the secret: never log it.
+   */
+  githubSignIn?: {
+    clientId: string;
+    clientSecret: string;
+    /** Where GitHub's OAuth pages are (`/login/oauth/authorize`, `/login/oauth/access_token`): GITHUB_OAUTH_URL. */
+    oauthUrl: string;
+    /** GitHub's REST API, to read the signed-in user: GITHUB_API_URL. */
+    apiUrl: string;
+    /** GITHUB_ALLOWED_USERS: logins (lower case) let in besides those with access to the default channel's repository. */
+    allowedUsers: string[];
+  };
 };
 
 type Env = Record<string, string | undefined>;
@@ -113,6 +127,7 @@ export const loadConfig = (env: Env = process.env): Config => {
     publicUrl: publicUrl(env),
     logFormat: parseLogFormat(env),
     github: githubSettings(env),
+    githubSignIn: githubSignInSettings(env),
     ...accessSettings(env, host),
   };
 };
@@ -243,5 +258,34 @@ const githubSettings = (env: Env): Config["github"] => {
     gitUrl: parseUrl(env, "GITHUB_GIT_URL", "https://github.com"),
     syncInterval: parseInteger(env, "SYNC_INTERVAL", 30, 1, 86_400),
     webhookSecret: secret,
+  };
+};
+
+/** GitHub's rule for logins, as GITHUB_ALLOWED_USERS must follow it. */
+const GITHUB_LOGIN = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}$/i;
+
+const githubSignInSettings = (env: Env): Config["githubSignIn"] => {
+  const clientId = nonEmpty(env.GITHUB_CLIENT_ID);
+  const clientSecret = nonEmpty(env.GITHUB_CLIENT_SECRET);
+  const allowed = (nonEmpty(env.GITHUB_ALLOWED_USERS) ?? "").split(",").map((login) => login.trim()).filter(Boolean);
+  const wrong = allowed.find((login) => !GITHUB_LOGIN.test(login));
+  if (wrong !== undefined) {
+    throw new ConfigError(`GITHUB_ALLOWED_USERS holds ${JSON.stringify(wrong)}, which is not a GitHub login: list logins separated by commas`);
+  }
+  if (clientId === undefined && clientSecret === undefined) return undefined;
+  if (clientId === undefined || clientSecret === undefined) {
+    throw new ConfigError(
+      `${clientId === undefined ? "GITHUB_CLIENT_SECRET is set but GITHUB_CLIENT_ID is not" : "GITHUB_CLIENT_ID is set but GITHUB_CLIENT_SECRET is not"}: set both, from the OAuth app's page on GitHub, for "Sign in with GitHub"`,
+    );
+  }
+  for (const [key, value] of [["GITHUB_CLIENT_ID", clientId], ["GITHUB_CLIENT_SECRET", clientSecret]] as const) {
+    if (!/^[\x21-\x7e]+$/.test(value)) throw new ConfigError(`${key} is not valid: it holds spaces or characters an OAuth app's ${key === "GITHUB_CLIENT_ID" ? "client id" : "secret"} cannot have`);
+  }
+  return {
+    clientId,
+    clientSecret,
+    oauthUrl: parseUrl(env, "GITHUB_OAUTH_URL", "https://github.com"),
+    apiUrl: parseUrl(env, "GITHUB_API_URL", "https://api.github.com"),
+    allowedUsers: allowed.map((login) => login.toLowerCase()),
   };
 };

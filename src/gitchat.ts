@@ -28,6 +28,8 @@ import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
 import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
+import { createGitHubOAuth } from "./github/oauth.ts";
+import { GitHubSignIn } from "./accounts/github-sign-in.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
 import { createLog, type Log } from "./log.ts";
 import pkg from "../package.json" with { type: "json" };
@@ -180,12 +182,19 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       if (report.indexed > 0) log(`${channel.fullName}: indexed ${report.indexed} message(s) from git`, { channel: channel.fullName, count: report.indexed });
       for (const problem of report.problems) log(`${channel.fullName}: ${problem}`, { level: "warn", channel: channel.fullName });
     }
-    const sync = config.github
+    const github = config.github && (options.github ?? createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl }));
+    const githubSignIn = config.githubSignIn
+      ? new GitHubSignIn(accounts, createGitHubOAuth(config.githubSignIn), {
+          allowedUsers: config.githubSignIn.allowedUsers,
+          repository: github ? { owner, name, github } : undefined,
+        })
+      : undefined;
+    const sync = config.github && github
       ? new SyncService(
           db,
           repositories,
           messages,
-          options.github ?? createGitHub({ token: config.github.token, apiUrl: config.github.apiUrl }),
+          github,
           { token: config.github.token, gitUrl: config.github.gitUrl, intervalMs: config.github.syncInterval * 1000, ...options.sync },
           log,
         )
@@ -207,6 +216,8 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       defaultRepository,
       access: { accessToken: config.accessToken, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy },
       githubWebhookSecret: config.github?.webhookSecret,
+      githubSignIn,
+      publicUrl: () => publicUrl,
     });
     const close = async () => {
       rmSync(controlPath(config.dataDir), { force: true });

@@ -75,3 +75,18 @@ test("LOG_FORMAT is text unless set to json; anything else is refused naming it"
   expect(loadConfig({ LOG_FORMAT: "JSON" }).logFormat).toBe("json");
   expect(() => loadConfig({ LOG_FORMAT: "xml" })).toThrow('LOG_FORMAT="xml" is not valid: use text or json');
 });
+
+test("Sign in with GitHub needs both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET; GITHUB_ALLOWED_USERS holds logins", () => {
+  expect(loadConfig({}).githubSignIn).toBeUndefined();
+  expect(loadConfig({ GITHUB_CLIENT_ID: "Ov23liabc", GITHUB_CLIENT_SECRET: "s3cret", GITHUB_ALLOWED_USERS: " Ada, bo ,," }).githubSignIn).toEqual({
+    clientId: "Ov23liabc",
+    clientSecret: "s3cret",
+    oauthUrl: "https://github.com",
+    apiUrl: "https://api.github.com",
+    allowedUsers: ["ada", "bo"],
+  });
+  expect(() => loadConfig({ GITHUB_CLIENT_ID: "Ov23liabc" })).toThrow("GITHUB_CLIENT_ID is set but GITHUB_CLIENT_SECRET is not");
+  expect(() => loadConfig({ GITHUB_CLIENT_SECRET: "s3cret" })).toThrow("GITHUB_CLIENT_SECRET is set but GITHUB_CLIENT_ID is not");
+  expect(() => loadConfig({ GITHUB_ALLOWED_USERS: "ada, not a login" })).toThrow('GITHUB_ALLOWED_USERS holds "not a login", which is not a GitHub login');
+  expect(() => loadConfig({ GITHUB_CLIENT_ID: "a", GITHUB_CLIENT_SECRET: "b", GITHUB_OAUTH_URL: "ftp://x" })).toThrow("GITHUB_OAUTH_URL=");
+});

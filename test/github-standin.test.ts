@@ -506,3 +506,54 @@ test("stop ends the server and removes its repositories", async () => {
   expect(existsSync(root)).toBe(false);
   await github.stop(); // a second stop is harmless
 });
+
+test("the collaborators check answers 204 or 404 with no body, as GitHub's description gives it, and Octokit reads it", async () => {
+  const github = await start();
+  await github.createRepo("alice", "team", { private: true, pushers: ["bob"], readers: ["carol"] });
+  const check = (username: string) => fetch(`${github.apiUrl}/repos/alice/team/collaborators/${username}`, { headers: { authorization: `token ${ALICE}` } });
+  const bob = await check("bob");
+  const stranger = await check("mallory");
+  expect([bob.status, await bob.text(), stranger.status, await stranger.text()]).toEqual([204, "", 404, ""]);
+  expect(validateGitHubResponse("GET /repos/{owner}/{repo}/collaborators/{username}", 204, undefined)).toEqual([]);
+  // A body where the description gives none is caught.
+  expect(validateGitHubResponse("GET /repos/{owner}/{repo}/collaborators/{username}", 404, { message: "Not Found" })).not.toEqual([]);
+
+  const octokit = new Octokit({ auth: ALICE, baseUrl: github.apiUrl, log: { debug() {}, info() {}, warn() {}, error() {} } });
+  expect((await octokit.rest.repos.checkCollaborator({ owner: "alice", repo: "team", username: "bob" })).status).toBe(204);
+  await expect(octokit.rest.repos.checkCollaborator({ owner: "alice", repo: "team", username: "mallory" })).rejects.toMatchObject({ status: 404 });
+  // Only someone with push access may ask: bob may, carol (a reader, and a collaborator herself) may not.
+  expect((await check("carol")).status).toBe(204);
+  expect((await fetch(`${github.apiUrl}/repos/alice/team/collaborators/alice`, { headers: { authorization: `token ${BOB}` } })).status).toBe(204);
+  expect((await fetch(`${github.apiUrl}/repos/alice/team/collaborators/alice`, { headers: { authorization: `token ${CAROL}` } })).status).toBe(403);
+});
+
+test("the OAuth web flow: an approved code is exchanged once for a token that reads GET /user; a wrong secret, code or redirect_uri gets GitHub's 200 error", async () => {
+  const github = await start();
+  const redirect = "http://127.0.0.1:9/callback";
+  const authorize = new URLSearchParams({ client_id: github.oauthApp.clientId, redirect_uri: redirect, state: "s1" });
+  expect((await fetch(`${github.url}/login/oauth/authorize?${authorize}`)).status).toBe(200);
+  const approved = await fetch(`${github.url}/login/oauth/authorize`, {
+    method: "POST",
+    body: new URLSearchParams({ redirect_uri: redirect, state: "s1", login: "bob" }),
+    redirect: "manual",
+  });
+  const back = new URL(approved.headers.get("location")!);
+  expect([back.origin + back.pathname, back.searchParams.get("state")]).toEqual([redirect, "s1"]);
+  const code = back.searchParams.get("code")!;
+
+  const exchange = (fields: Record<string, string>) =>
+    fetch(`${github.url}/login/oauth/access_token`, {
+      method: "POST",
+      headers: { accept: "application/json" },
+      body: new URLSearchParams({ client_id: github.oauthApp.clientId, client_secret: github.oauthApp.clientSecret, code, redirect_uri: redirect, ...fields }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
+  expect((await exchange({ client_secret: "wrong" })).body.error).toBe("incorrect_client_credentials");
+  expect((await exchange({ redirect_uri: "http://127.0.0.1:9/elsewhere" })).body.error).toBe("redirect_uri_mismatch");
+  const granted = await exchange({});
+  expect([granted.status, granted.body.token_type, granted.body.access_token]).toEqual([200, "bearer", expect.stringMatching(/^gho_\w{36}$/)]);
+  const again = await exchange({});
+  expect([again.status, again.body.error]).toEqual([200, "bad_verification_code"]);
+
+  const me = await api(github, "GET", "/user", granted.body.access_token);
+  expect([me.status, me.body.login]).toEqual([200, "bob"]);
+});

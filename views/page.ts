@@ -23,6 +23,8 @@ export type ChannelPage = {
   syncEnabled: boolean;
   /** The logged-in name, when this gitchat needs its access token (the open local mode has one person, and no members page). */
   viewer?: string;
+  /** Links to the settings page (an account's) and the members page (an admin's). */
+  links?: { settings: boolean; members: boolean };
 };
 
 const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
@@ -96,14 +98,20 @@ export const channelList = (channels: ChannelItem[], current: string) =>
       html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.private ? lock : ""}${c.fullName}</span> ${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
-const layout = (title: string, body: SafeHtml) => html`<!doctype html>
+/** htmx as every page has it; an account page also swaps in 4xx answers (a form with its error inline). */
+const HTMX_CONFIG = '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}';
+const HTMX_CONFIG_FORMS =
+  '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true, "responseHandling": [{"code": "204", "swap": false}, {"code": "[234]..", "swap": true}, {"code": "...", "swap": false, "error": true}]}';
+
+export const layout = (title: string, body: SafeHtml, options: { forms?: boolean; refreshTo?: string } = {}) => html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="htmx-config" content='{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}'>
-<title>${title}</title>
+<meta name="htmx-config" content="${options.forms ? HTMX_CONFIG_FORMS : HTMX_CONFIG}">
+${options.refreshTo ? html`<meta http-equiv="refresh" content="0; url=${options.refreshTo}">
+` : ""}<title>${title}</title>
 <link rel="stylesheet" href="/assets/app.css">
 <link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="manifest" href="/assets/manifest.webmanifest">
@@ -130,6 +138,9 @@ export const chatPage = (page: ChannelPage) => {
   <label for="channel-filter" class="visually-hidden">Find a channel</label>
   <input id="channel-filter" class="filter" type="search" placeholder="Find a channel (Ctrl+K)" autocomplete="off" aria-controls="channel-list">
   ${channelList(page.channels, channel.fullName)}
+  ${page.links?.settings || page.links?.members
+    ? html`<ul class="account-links">${page.links.settings ? html`<li><a href="/settings">Settings</a></li>` : ""}${page.links.members ? html`<li><a href="/members">Members</a></li>` : ""}</ul>`
+    : ""}
   ${page.viewer ? html`<form method="post" action="/logout" class="viewer"><span>Signed in as <strong>${page.viewer}</strong></span> <button type="submit">Log out</button></form>` : ""}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
     <label for="new-repository">Add a channel</label>
@@ -173,7 +184,7 @@ export const chatPage = (page: ChannelPage) => {
  * The sign-in page: login and password once this gitchat has accounts;
  * before that, with ACCESS_TOKEN set, the shared token and a name to write under.
  */
-export const loginPage = (form: { accounts: boolean; name: string; next: string; error?: string }) =>
+export const loginPage = (form: { accounts: boolean; name: string; next: string; error?: string; github?: boolean }) =>
   layout(
     "Log in · gitchat",
     html`<main class="login">
@@ -192,7 +203,28 @@ export const loginPage = (form: { accounts: boolean; name: string; next: string;
     <button type="submit" class="send">Log in</button>
     <p class="error" role="alert">${form.error ?? ""}</p>
   </form>
+  ${form.github ? html`<p class="or">or</p><a class="github-sign-in" href="/login/github?next=${encodeURIComponent(form.next)}">Sign in with GitHub</a>` : ""}
 </main>`,
+  );
+
+/**
+ * Signed in by GitHub: this page moves on to `next` itself. A redirect would
+ * not do: it continues the navigation GitHub's page started, another site,
+ * so the browser would not send the new (SameSite=Strict) session cookie
+ * with it; a navigation from this page is this site's own.
+ */
+export const signedInPage = (name: string, next: string) =>
+  layout(
+    "Signed in · gitchat",
+    html`<main class="login"><h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1><p>Signed in as <strong>${name}</strong>.</p><p><a href="${next}">Continue to the chat</a></p></main>`,
+    { refreshTo: next },
+  );
+
+/** Why a GitHub sign-in did not sign anyone in, and the way back. */
+export const signInRefusedPage = (reason: string) =>
+  layout(
+    "Not signed in · gitchat",
+    html`<main class="login"><h1><span class="logo" aria-hidden="true">⎇</span> gitchat</h1><h2>Not signed in</h2><p class="refusal" role="alert">${reason}</p><p><a href="/login">Back to sign in</a></p></main>`,
   );
 
 /** An invite link's page: the invited person sets their password, and is then signed in. */

@@ -30,8 +30,10 @@ export type Account = {
   login: string;
   name: string;
   role: Role;
-  /** The stable id written into each message file: `local:LOGIN`. */
+  /** The stable id written into each message file: `local:LOGIN`, or `github:ID` for an account made by GitHub sign-in. */
   id: string;
+  /** A GitHub account's commit e-mail, GitHub's no-reply `ID+LOGIN@users.noreply.github.com` (so GitHub shows their avatar); absent for a local one. */
+  commitEmail?: string;
   createdAt: number;
 };
 
@@ -43,7 +45,7 @@ export type Account = {
 export type Actor = { account: Account } | { operator: true };
 
 /** A signed-in browser, as its owner may list and end it; `id` is public (a prefix of the stored hash, never the cookie). */
-export type SessionInfo = { id: string; createdAt: number; lastSeenAt: number; userAgent: string; address: string };
+export type SessionInfo = { id: string; createdAt: number; lastSeenAt: number; userAgent: string; address: string; current: boolean };
 
 export type PersonalToken = { id: string; label: string; createdAt: number; lastUsedAt: number | null };
 
@@ -82,7 +84,17 @@ const newSecret = () => randomBytes(32).toString("base64url");
 /** A session's public id: the first 16 hex digits of its stored hash (which is itself only a hash of the cookie). */
 const sessionPublicId = (idHash: Uint8Array) => Buffer.from(idHash).toString("hex").slice(0, 16);
 
-const toAccount = (row: UserRow): Account => ({ login: row.login, name: row.name, role: row.role, id: `local:${row.login}`, createdAt: row.created_at });
+const toAccount = (row: UserRow): Account =>
+  row.github_id === null
+    ? { login: row.login, name: row.name, role: row.role, id: `local:${row.login}`, createdAt: row.created_at }
+    : {
+        login: row.login,
+        name: row.name,
+        role: row.role,
+        id: `github:${row.github_id}`,
+        commitEmail: `${row.github_id}+${row.login}@users.noreply.github.com`,
+        createdAt: row.created_at,
+      };
 const toToken = (row: TokenRow): PersonalToken => ({ id: row.id, label: row.label, createdAt: row.created_at, lastUsedAt: row.last_used_at });
 
 const isAdmin = (actor: Actor) => "operator" in actor || actor.account.role === "admin";
@@ -223,6 +235,34 @@ export class AccountService {
     return { account, session: this.startSession(account.login, client) };
   }
 
+  /**
+   * Signs in the GitHub user `user`, whom the caller found allowed: their
+   * account (found by GitHub's id, which survives a rename on GitHub), made
+   * at the first sign-in with their GitHub login as its login, a member. A
+   * removed account stays removed; a login already taken here is refused
+   * rather than joined (it may be someone else's).
+   */
+  signInWithGitHub(user: { id: number; login: string; name: string | null }, client: Client): { account: Account; session: string } {
+    let row = this.store.findUserByGitHubId(user.id);
+    if (row?.removed_at != null) throw new ForbiddenError(`the account of GitHub user ${user.login} was removed from this gitchat: ask an admin`);
+    if (!row) {
+      const login = checkLogin(user.login);
+      if (this.store.findUser(login)) {
+        throw new LoginTakenError(`this gitchat already has an account ${login} that is not GitHub's ${user.login}: sign in with its password, or ask an admin`);
+      }
+      let name: string;
+      try {
+        name = checkAuthor(user.name ?? login);
+      } catch {
+        name = login; // A GitHub name our rules refuse (e.g. with < or >): the login instead, which the person may change.
+      }
+      this.store.insertUser({ login, name, role: "member", created_at: this.now(), github_id: user.id });
+      this.any = true;
+      row = this.store.findUser(login)!;
+    }
+    return { account: toAccount(row), session: this.startSession(row.login, client) };
+  }
+
   /** Password sign-in, limited per account and per address. */
   async login(login: string, password: string, client: Client): Promise<{ account: Account; session: string }> {
     const key = typeof login === "string" ? login.toLowerCase() : "";
@@ -270,15 +310,17 @@ export class AccountService {
     this.store.endSession(hashSecret(id));
   }
 
-  /** The caller's sessions, most recently used first. */
-  listSessions(actor: Actor): SessionInfo[] {
+  /** The caller's sessions, most recently used first; `current` marks the one whose id (the cookie) is `currentId`. */
+  listSessions(actor: Actor, currentId?: string): SessionInfo[] {
     if ("operator" in actor) return [];
+    const current = currentId === undefined ? undefined : sessionPublicId(hashSecret(currentId));
     return this.store.listSessions(actor.account.login).map((s) => ({
       id: sessionPublicId(s.id_hash),
       createdAt: s.created_at,
       lastSeenAt: s.last_seen_at,
       userAgent: s.user_agent,
       address: s.address,
+      current: sessionPublicId(s.id_hash) === current,
     }));
   }
 

@@ -13,7 +13,7 @@ export type UserRow = {
   name: string;
   role: Role;
   password_hash: string | null;
-  /** A GitHub account's numeric id, once GitHub sign-in links one (not yet used). */
+  /** A GitHub account's numeric id: set when the account was made by "Sign in with GitHub". */
   github_id: number | null;
   created_at: number;
   removed_at: number | null;
@@ -99,8 +99,15 @@ export class AccountStore {
     return this.sqlite.query<UserRow, []>("SELECT * FROM users WHERE removed_at IS NULL ORDER BY login").all();
   }
 
-  insertUser(user: Pick<UserRow, "login" | "name" | "role" | "created_at">) {
-    this.sqlite.run("INSERT INTO users (login, name, role, created_at) VALUES (?, ?, ?, ?)", [user.login, user.name, user.role, user.created_at]);
+  insertUser(user: Pick<UserRow, "login" | "name" | "role" | "created_at"> & { github_id?: number }) {
+    this.sqlite.run("INSERT INTO users (login, name, role, created_at, github_id) VALUES (?, ?, ?, ?, ?)", [
+      user.login, user.name, user.role, user.created_at, user.github_id ?? null,
+    ]);
+  }
+
+  /** The account a GitHub user id signed up, removed or not. */
+  findUserByGitHubId(id: number): UserRow | undefined {
+    return this.sqlite.query<UserRow, [number]>("SELECT * FROM users WHERE github_id = ?").get(id) ?? undefined;
   }
 
   updateUser(login: string, change: Partial<Pick<UserRow, "name" | "role" | "password_hash" | "removed_at">>) {

@@ -21,6 +21,8 @@ export interface GitHub {
   getRepository(owner: string, name: string): Promise<GitHubRepository | undefined>;
   /** Creates a private repository under the token's user. */
   createRepository(name: string): Promise<GitHubRepository>;
+  /** Whether `username` is a collaborator of the repository (GET /repos/{owner}/{repo}/collaborators/{username}: 204 or 404). */
+  isCollaborator(owner: string, name: string, username: string): Promise<boolean>;
 }
 
 export type GitHubOptions = {
@@ -75,6 +77,15 @@ export const createGitHub = (options: GitHubOptions): GitHub => {
       } catch (error) {
         if (status(error) === 404) return undefined;
         return explain(error, `reading repository ${owner}/${name}`);
+      }
+    },
+    async isCollaborator(owner, name, username) {
+      try {
+        await octokit.rest.repos.checkCollaborator({ owner, repo: name, username });
+        return true;
+      } catch (error) {
+        if (status(error) === 404) return false;
+        return explain(error, `checking whether ${username} may use ${owner}/${name}`);
       }
     },
     async createRepository(name) {

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import { toOpenAPISchema } from "@elysiajs/openapi";
 import type { AccountService } from "../accounts/service.ts";
 import type { HookService } from "../accounts/hooks.ts";
+import type { GitHubSignIn } from "../accounts/github-sign-in.ts";
 import { RateLimiter } from "../rate-limit.ts";
 import { authPlugin, undeclaredRoutes } from "./auth.ts";
 import { accountRoutes } from "./routes/accounts.ts";
@@ -14,6 +15,8 @@ import type { SyncService } from "../sync/service.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
+import { accountPageRoutes } from "./routes/account-pages.ts";
+import { githubSignInRoutes } from "./routes/github-sign-in.ts";
 import { corsHeaders, isGitHubWebhook, refuseForeign, securityHeaders, Sessions, StreamLimiter } from "./security.ts";
 import { readBody } from "./body.ts";
 import { toErrorResponse } from "./errors.ts";
@@ -44,6 +47,10 @@ export type Deps = {
   shutdown?: AbortSignal;
   /** GITHUB_WEBHOOK_SECRET: with `sync`, turns on GitHub's push webhook. */
   githubWebhookSecret?: string;
+  /** "Sign in with GitHub", when GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set. */
+  githubSignIn?: GitHubSignIn;
+  /** The server's address as people reach it (PUBLIC_URL, or where it listens): GitHub sends people back there. */
+  publicUrl?: () => string;
 };
 
 export type AccessSettings = { accessToken?: string; corsOrigins: string[]; rateLimit: number; trustProxy: boolean };
@@ -92,9 +99,19 @@ export const createApp = (deps: Deps) => {
     .use(repositoryRoutes(deps.repositories, deps.channelAccess, auth, deps.sync))
     .use(syncRoutes(auth, deps.channelAccess, deps.sync))
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
-    .use(accountRoutes(deps.accounts, auth))
+    .use(accountRoutes(deps.accounts, auth, access.trustProxy))
     .use(hookRoutes({ hooks: deps.hooks, messages: deps.messages, repositories: deps.repositories, messageLimit }, auth))
-    .use(loginRoutes(auth, { accessToken: access.accessToken, accounts: deps.accounts, sharedSessions, trustProxy: access.trustProxy }))
+    .use(
+      loginRoutes(auth, {
+        accessToken: access.accessToken,
+        accounts: deps.accounts,
+        sharedSessions,
+        trustProxy: access.trustProxy,
+        github: deps.githubSignIn !== undefined,
+      }),
+    )
+    .use(githubSignInRoutes(auth, { signIn: deps.githubSignIn, publicUrl: deps.publicUrl ?? (() => "http://localhost"), trustProxy: access.trustProxy }))
+    .use(accountPageRoutes(auth, { accounts: deps.accounts, trustProxy: access.trustProxy }))
     .use(
       pageRoutes(auth, {
         messages: deps.messages,

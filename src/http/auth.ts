@@ -145,9 +145,9 @@ export const authPlugin = (settings: AuthSettings) => {
 
 export type AuthPlugin = ReturnType<typeof authPlugin>;
 
-/** Who a message is from: the caller's name, their account's id when they have one, and whether that account is a bot; the configured author when there is no caller. */
+/** Who a message is from: the caller's name, their account's id (and own commit e-mail) when they have one, and whether that account is a bot; the configured author when there is no caller. */
 export const authorOf = (identity: Identity | undefined) =>
-  identity && { name: identity.name, id: identity.account?.id, bot: identity.account?.role === "bot" };
+  identity && { name: identity.name, id: identity.account?.id, bot: identity.account?.role === "bot", email: identity.account?.commitEmail };
 
 /** The routes of `app` that declare no rule: each would get no identity. */
 export const undeclaredRoutes = (app: { routes: { method: string; path: string; hooks: { detail?: unknown } }[] }) =>

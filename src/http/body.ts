@@ -46,7 +46,7 @@ export const readBody = async (request: Request, contentType: string, path: stri
   const size = bytes.byteLength;
   // Forms come from the page (its own routes) and from incoming webhooks (Slack's
   // `payload=` form); the rest of the JSON API takes JSON only.
-  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|invite\/|login$|hooks\/)/.test(path)) {
+  if (/^application\/x-www-form-urlencoded\b/i.test(contentType) && /^\/(c\/|ui\/|invite\/|login$|hooks\/|settings\/|members(\/|$))/.test(path)) {
     return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
   }
   if (!isJson(contentType)) {

@@ -126,3 +126,12 @@ export const NewToken = t.Object({
   id: t.String(),
   token: t.String({ description: "Send as Authorization: Bearer <token>. Shown this once; only its hash is kept" }),
 });
+
+export const Session = t.Object({
+  id: t.String({ description: "Public id of the session (never its cookie)" }),
+  created_at: t.String({ format: "date-time" }),
+  last_seen_at: t.String({ format: "date-time", description: "Updated at most once a minute" }),
+  user_agent: t.String(),
+  address: t.String(),
+  current: t.Boolean({ description: "The session this request came with" }),
+});

@@ -119,6 +119,16 @@ export const isHttps = (request: Request, trustProxy: boolean) =>
   request.url.startsWith("https:") || (trustProxy && lastForwarded(request.headers.get("x-forwarded-proto"))?.toLowerCase() === "https");
 
 /**
+ * A Set-Cookie value of ours: HttpOnly, on every path, Secure over HTTPS.
+ * SameSite=Strict unless `lax` (a cookie that must come back on a top-level
+ * navigation from another site, as GitHub's sign-in redirect is).
+ */
+export const cookieHeader = (name: string, value: string, options: { request: Request; trustProxy: boolean; maxAge: number; lax?: boolean }) =>
+  `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=${options.lax ? "Lax" : "Strict"}; Max-Age=${options.maxAge}${isHttps(options.request, options.trustProxy) ? "; Secure" : ""}`;
+
+export const SESSION_SECONDS = SESSION_DAYS * 86_400;
+
+/**
  * The client's address, the key of its rate limit and stream count: the
  * socket's peer, or behind a trusted proxy the address that proxy appended to
  * X-Forwarded-For (the socket's peer is then the proxy itself).

@@ -70,7 +70,7 @@ export type SendInput = {
    * operator or the shared-name login), and whether the account is a bot;
    * the configured author when absent.
    */
-  author?: { name: string; id?: string; bot?: boolean };
+  author?: { name: string; id?: string; bot?: boolean; email?: string };
   /**
    * The client's name for this message (1 to 255 printable ASCII characters):
    * sent again with the same key in the same channel, it gives back the
@@ -89,7 +89,8 @@ export const IDEMPOTENCY_KEY_HOURS = 24;
 const HOUR_MS = 3_600_000;
 
 /** A message on its way to the writer, with the key it was sent under. */
-type Submission = { message: NewMessage; key?: { key: string; fingerprint: string } };
+/** A message to commit; `email`, the commit e-mail of its author when the account has its own (a GitHub account's no-reply address). */
+type Submission = { message: NewMessage; key?: { key: string; fingerprint: string }; email?: string };
 
 /** What one group commit did: its commit, and the cursor of each message the index stored from it, by id. */
 type Committed = { commit: string; cursors: Map<string, number> };
@@ -156,14 +157,15 @@ export class MessageService {
     checkMessage(draft);
     const channel = this.options.access.resolve(input.viewer, input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;
-    if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft) }), replayed: false };
+    const email = input.author?.email;
+    if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft), email }), replayed: false };
     if (!IDEMPOTENCY_KEY.test(key)) throw new InvalidInputError(IDEMPOTENCY_KEY_RULE);
 
     // One attempt per key at a time: a retry that arrives while the first is
     // still committing waits for it, then finds its message below.
     const slot = `${channel.id}\n${key}`;
     for (let running = this.attempts.get(slot); running; running = this.attempts.get(slot)) await running.catch(() => {});
-    const attempt = this.sendOnce(channel, key, draft);
+    const attempt = this.sendOnce(channel, key, draft, email);
     this.attempts.set(slot, attempt);
     try {
       return await attempt;
@@ -172,7 +174,7 @@ export class MessageService {
     }
   }
 
-  private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">): Promise<SendResult> {
+  private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">, email: string | undefined): Promise<SendResult> {
     const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : [])])).digest("hex");
     const known = this.db.findIdempotencyKey(channel.id, key);
     if (known) {
@@ -191,7 +193,7 @@ export class MessageService {
       if (row) return { message: toMessageView(row), replayed: true };
       // Not in git either: the earlier attempt failed before its commit. Send it now.
     }
-    return { message: await this.commit(channel, { message: this.stamp(draft), key: { key, fingerprint } }), replayed: false };
+    return { message: await this.commit(channel, { message: this.stamp(draft), key: { key, fingerprint }, email }), replayed: false };
   }
 
   /**
@@ -250,7 +252,8 @@ export class MessageService {
         if (keys.length > 0) this.recordKeys(channel, keys);
         const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
         const placed = new Map<string, number>();
-        const commit = await commitMessages(channel.store, batch, { of: (m) => this.signatureOf(m), timestamp }, placed);
+        const emails = new Map(submissions.map((s) => [s.message.id, s.email]));
+        const commit = await commitMessages(channel.store, batch, { of: (m) => this.signatureOf(m, emails.get(m.id)), timestamp }, placed);
         for (const message of batch) message.segment = placed.get(message.id) ?? null;
         const cursors = new Map<string, number>();
         try {
@@ -268,13 +271,14 @@ export class MessageService {
   }
 
   /**
-   * A message's author as git records it: an account as `Name
-   * <LOGIN@users.noreply.HOST>` (HOST of PUBLIC_URL), anyone else under the
-   * name alone at gitchat.invalid.
+   * A message's author as git records it: an account with its own commit
+   * e-mail (a GitHub account's no-reply address) under it, a local account as
+   * `Name <LOGIN@users.noreply.HOST>` (HOST of PUBLIC_URL), anyone else under
+   * the name alone at gitchat.invalid.
    */
-  private signatureOf(message: Pick<NewMessage, "author" | "author_id">) {
+  private signatureOf(message: Pick<NewMessage, "author" | "author_id">, accountEmail?: string) {
     const login = message.author_id?.startsWith("local:") ? message.author_id.slice("local:".length) : undefined;
-    const email = login ? `${login}@users.noreply.${this.options.emailHost()}` : `${message.author}@gitchat.invalid`;
+    const email = accountEmail ?? (login ? `${login}@users.noreply.${this.options.emailHost()}` : `${message.author}@gitchat.invalid`);
     return { name: message.author, email };
   }
 

@@ -141,3 +141,19 @@ test("a person lists their sessions (never the cookie) and ends one; the others 
   expect(accounts.sessionAccount(second.session)).toBeUndefined();
   expect(accounts.sessionAccount(first.session)?.login).toBe("ada");
 });
+
+test("a GitHub user's account is found by GitHub's id (a rename on GitHub keeps it); a login taken here, or a removed account, is refused", async () => {
+  const { accounts } = await start(tempDir(), { now: Date.parse("2026-11-24T10:00:00Z") });
+  const first = accounts.signInWithGitHub({ id: 4242, login: "Octo-Cat", name: "<Octo>" }, client);
+  // A GitHub name our rules refuse gives way to the login.
+  expect(first.account).toMatchObject({ login: "octo-cat", name: "octo-cat", role: "member", id: "github:4242", commitEmail: "4242+octo-cat@users.noreply.github.com" });
+  const renamed = accounts.signInWithGitHub({ id: 4242, login: "octo-renamed", name: null }, client);
+  expect([renamed.account.login, renamed.account.id]).toEqual(["octo-cat", "github:4242"]);
+  expect(accounts.sessionAccount(renamed.session)?.id).toBe("github:4242");
+
+  accounts.add(operator, { login: "ada" });
+  expect(() => accounts.signInWithGitHub({ id: 7, login: "ada", name: "Someone else" }, client)).toThrow("already has an account ada");
+  accounts.remove(operator, "octo-cat");
+  expect(() => accounts.signInWithGitHub({ id: 4242, login: "octo-cat", name: null }, client)).toThrow("was removed");
+  expect(accounts.list().map((a) => a.login)).toEqual(["ada"]);
+});

@@ -62,11 +62,11 @@ describe("the OpenAPI document", () => {
 
   const appRoutes = () =>
     gitchat.app.routes
-      // The JSON API; the page's routes (/, /c/..., /ui/..., /assets/..., /favicon.ico, /invite/..., GET /login, /logout) are for browsers, not part of it.
+      // The JSON API; the page's routes (/, /c/..., /ui/..., /assets/..., /favicon.ico, /invite/..., /settings, /members, GET /login, /login/github..., /logout) are for browsers, not part of it.
       .filter(
         (route) =>
           !route.path.startsWith("/openapi") &&
-          !/^\/($|c\/|ui\/|assets\/|favicon\.ico$|invite\/|logout$)/.test(route.path) &&
+          !/^\/($|c\/|ui\/|assets\/|favicon\.ico$|invite\/|logout$|settings($|\/)|members($|\/)|login\/github)/.test(route.path) &&
           !(route.method === "GET" && route.path === "/login"),
       )
       .map((route) => key(route.method, toOpenApiPath(route.path)));

@@ -27,16 +27,17 @@ export type PageProblems = { console: string[]; pageErrors: string[]; dialogs: s
 export type Watched = { context: BrowserContext; page: Page; problems: PageProblems };
 
 /**
- * A new context and page that may talk to `origin` only: any request elsewhere
- * is aborted and reported as a problem.
+ * A new context and page that may talk to `origin` only (and the origins in
+ * `also`, such as GitHub's stand-in): any request elsewhere is aborted and
+ * reported as a problem.
  */
-export const openPage = async (browser: Browser, origin: string, options: BrowserContextOptions = {}): Promise<Watched> => {
+export const openPage = async (browser: Browser, origin: string, options: BrowserContextOptions = {}, also: string[] = []): Promise<Watched> => {
   const context = await browser.newContext(options);
   context.setDefaultTimeout(10_000);
   const problems: PageProblems = { console: [], pageErrors: [], dialogs: [] };
   await context.route("**/*", (route) => {
     const url = route.request().url();
-    if (url.startsWith(`${origin}/`) || url === origin) return route.fallback();
+    if ([origin, ...also].some((allowed) => url.startsWith(`${allowed}/`) || url === allowed)) return route.fallback();
     problems.console.push(`request outside ${origin}: ${url}`);
     return route.abort();
   });

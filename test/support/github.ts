@@ -28,10 +28,15 @@ import { runGit } from "./git.ts";
 // ---------------------------------------------------------------------------
 // Validation against the cut of GitHub's OpenAPI description
 
-export type GitHubOperation = "GET /user" | "GET /repos/{owner}/{repo}" | "POST /user/repos";
+export type GitHubOperation =
+  | "GET /user"
+  | "GET /repos/{owner}/{repo}"
+  | "POST /user/repos"
+  | "GET /repos/{owner}/{repo}/collaborators/{username}";
 
 type CutDocument = {
-  operations: Record<string, { operationId: string | null; responses: Record<string, object> }>;
+  /** `noBody`: the statuses GitHub's description answers with no body (e.g. 204). */
+  operations: Record<string, { operationId: string | null; responses: Record<string, object>; noBody?: string[] }>;
   $defs: Record<string, object>;
 };
 const cut = cutDocument as unknown as CutDocument;
@@ -67,6 +72,9 @@ export const validateGitHubSchema = (schema: string, body: unknown): string[] =>
 export const validateGitHubResponse = (operation: GitHubOperation, status: number, body: unknown): string[] => {
   const responses = cut.operations[operation]?.responses;
   if (!responses) throw new Error(`github-openapi.json has no operation ${operation}`);
+  if (cut.operations[operation]!.noBody?.includes(String(status))) {
+    return body === undefined ? [] : [`GitHub's description gives ${operation} ${status} no body`];
+  }
   const schema = responses[String(status)];
   if (schema) return problemsOf(compiled(`${operation} ${status}`, schema), body);
   if (status >= 400) return validateGitHubSchema("basic-error", body);
@@ -130,7 +138,15 @@ export type StartGitHubOptions = {
   validate?: boolean;
   /** Rate limit announced in `x-ratelimit-limit` (default 5000; never enforced, use `fail`). */
   rateLimit?: number;
+  /**
+   * The OAuth app's callback URL as registered on GitHub: a `redirect_uri`
+   * must be on its host and port and under its path, as GitHub checks. Default: any.
+   */
+  oauthCallbackUrl?: string;
 };
+
+/** The stand-in's one OAuth app, as its settings page on GitHub shows it. */
+export type StandInOAuthApp = { clientId: string; clientSecret: string };
 
 export type CreateRepoOptions = {
   private?: boolean;
@@ -294,6 +310,18 @@ export type GitHubStandIn = {
   readonly deliveries: Delivery[];
   /** Every request, in arrival order. */
   readonly requests: LoggedRequest[];
+  /**
+   * GitHub's OAuth web flow for one app: `GET /login/oauth/authorize` shows a
+   * page with an "Authorize as LOGIN" button per configured user (the one
+   * signed in to GitHub, in a test) and a Cancel button; it sends the browser
+   * back to `redirect_uri` with a one-time code (10 minutes) and the state, or
+   * `error=access_denied`. `POST /login/oauth/access_token` exchanges a code
+   * for a new `gho_` token of that user (JSON or form-encoded by Accept), or
+   * answers 200 with `error`, as GitHub does.
+   */
+  readonly oauthApp: StandInOAuthApp;
+  /** Every access token the OAuth flow handed out, in order. */
+  readonly oauthTokens: readonly string[];
   /** Bodies the stand-in refused to send because they broke the schema; `stop()` throws if any. */
   readonly problems: string[];
   /** Ends the server and every git process, removes the temp root; throws if `problems` is not empty. */
@@ -716,9 +744,33 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
     return new Response(JSON.stringify(body), { status, headers });
   };
 
-  const restOperation = (method: string, path: string): { operation: GitHubOperation; owner?: string; repo?: string } | null => {
+  /** An answer with no body, refused like `json` if GitHub's description gives this status a body. */
+  const empty = (operation: GitHubOperation, status: number, headers: Record<string, string>): Response => {
+    if (validate) {
+      const found = validateGitHubResponse(operation, status, undefined);
+      if (found.length > 0) {
+        const problem = `stand-in answer for ${operation} ${status} breaks GitHub's description: ${found.join("; ")}`;
+        problems.push(problem);
+        console.error(problem);
+        return Response.json(basicError(problem, 500), { status: 500, headers });
+      }
+    }
+    const { "content-type": _type, ...rest } = headers;
+    return new Response(null, { status, headers: rest });
+  };
+
+  const restOperation = (method: string, path: string): { operation: GitHubOperation; owner?: string; repo?: string; username?: string } | null => {
     if (path === "/user" && method === "GET") return { operation: "GET /user" };
     if (path === "/user/repos" && method === "POST") return { operation: "POST /user/repos" };
+    const collaborator = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)$/.exec(path);
+    if (collaborator && method === "GET") {
+      return {
+        operation: "GET /repos/{owner}/{repo}/collaborators/{username}",
+        owner: decodeURIComponent(collaborator[1]!),
+        repo: decodeURIComponent(collaborator[2]!),
+        username: decodeURIComponent(collaborator[3]!),
+      };
+    }
     const repoPath = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
     if (repoPath && method === "GET") {
       return { operation: "GET /repos/{owner}/{repo}", owner: decodeURIComponent(repoPath[1]!), repo: decodeURIComponent(repoPath[2]!) };
@@ -746,6 +798,19 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
           return json(route.operation, 404, basicError("Not Found", 404, `${DOCS}/repos/repos#get-a-repository`), headers);
         }
         return json(route.operation, 200, fullRepository(repo, login), headers);
+      }
+      case "GET /repos/{owner}/{repo}/collaborators/{username}": {
+        const documentation = `${DOCS}/collaborators/collaborators#check-if-a-user-is-a-repository-collaborator`;
+        if (!auth.user) return json(route.operation, 401, basicError("Requires authentication", 401, documentation), headers);
+        const repo = await findRepo(route.owner!, route.repo!);
+        if (!repo || !permissionsOf(repo, login).pull) return empty(route.operation, 404, headers);
+        if (!permissionsOf(repo, login).push) {
+          return json(route.operation, 403, basicError("Must have push access to view repository collaborators.", 403, documentation), headers);
+        }
+        // Collaborators are the people given access: the owner, and everyone added with push or read permission.
+        const username = route.username!.toLowerCase();
+        const member = username === repo.owner.toLowerCase() || repo.pushers.has(username) || repo.readers.has(username);
+        return empty(route.operation, member ? 204 : 404, headers);
       }
       case "POST /user/repos": {
         const documentation = `${DOCS}/repos/repos#create-a-repository-for-the-authenticated-user`;
@@ -1115,6 +1180,105 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
     return new Response(body, { status: spec.status, headers: { ...headers, ...spec.headers } });
   };
 
+  // --- OAuth web application flow (https://docs.github.com/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps)
+
+  const alphanumeric = (length: number) => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    return Array.from(crypto.getRandomValues(new Uint8Array(length)), (b) => alphabet[b % alphabet.length]).join("");
+  };
+  const oauthApp: StandInOAuthApp = { clientId: `Ov23li${alphanumeric(14)}`, clientSecret: randomHex(40).toLowerCase() };
+  const oauthCodes = new Map<string, { login: string; redirectUri: string; expires: number }>();
+  const oauthTokens: string[] = [];
+  const OAUTH_DOCS = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
+
+  /** GitHub's rule: a redirect_uri on the registered callback's host and port, under its path. */
+  const redirectAllowed = (redirectUri: string) => {
+    let given: URL;
+    try {
+      given = new URL(redirectUri);
+    } catch {
+      return false;
+    }
+    if (options.oauthCallbackUrl === undefined) return true;
+    const registered = new URL(options.oauthCallbackUrl);
+    return given.host === registered.host && given.protocol === registered.protocol && given.pathname.startsWith(registered.pathname);
+  };
+
+  const htmlPage = (status: number, body: string) =>
+    new Response(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>GitHub stand-in</title></head><body>${body}</body></html>`, {
+      status,
+      headers: { "content-type": "text/html; charset=utf-8" },
+    });
+  const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+  const serveOAuth = async (req: Request, url: URL, path: string): Promise<Response | undefined> => {
+    if (path === "/login/oauth/authorize" && req.method === "GET") {
+      const query = url.searchParams;
+      if (query.get("client_id") !== oauthApp.clientId) return htmlPage(404, "<h1>404</h1><p>This OAuth app does not exist.</p>");
+      const redirectUri = query.get("redirect_uri") ?? "";
+      if (!redirectAllowed(redirectUri)) {
+        return htmlPage(200, "<h1>Be careful!</h1><p>The redirect_uri is not associated with this application.</p>");
+      }
+      const hidden = ["redirect_uri", "state", "scope"]
+        .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(query.get(name) ?? "")}">`)
+        .join("");
+      const buttons = users.map((u) => `<button type="submit" name="login" value="${escapeHtml(u.login)}">Authorize as ${escapeHtml(u.login)}</button>`).join(" ");
+      return htmlPage(
+        200,
+        `<h1>Authorize gitchat</h1><form method="post" action="/login/oauth/authorize">${hidden}${buttons} <button type="submit" name="deny" value="1">Cancel</button></form>`,
+      );
+    }
+    if (path === "/login/oauth/authorize" && req.method === "POST") {
+      const form = new URLSearchParams(await req.text());
+      const redirectUri = form.get("redirect_uri") ?? "";
+      if (!redirectAllowed(redirectUri)) return htmlPage(400, "<p>The redirect_uri is not associated with this application.</p>");
+      const back = new URL(redirectUri);
+      const state = form.get("state");
+      const user = userByLogin(form.get("login") ?? "");
+      if (form.get("deny") || !user) {
+        back.searchParams.set("error", "access_denied");
+        back.searchParams.set("error_description", "The user has denied your application access.");
+        back.searchParams.set("error_uri", "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-authorization-request-errors/#access-denied");
+      } else {
+        const code = randomHex(20).toLowerCase();
+        oauthCodes.set(code, { login: user.login, redirectUri, expires: Date.now() + 10 * 60_000 });
+        back.searchParams.set("code", code);
+      }
+      if (state !== null) back.searchParams.set("state", state);
+      return new Response(null, { status: 302, headers: { location: back.toString() } });
+    }
+    if (path === "/login/oauth/access_token" && req.method === "POST") {
+      const text = await req.text();
+      const type = req.headers.get("content-type") ?? "";
+      let params: Record<string, string> = {};
+      try {
+        params = type.includes("json") ? (JSON.parse(text) as Record<string, string>) : Object.fromEntries(new URLSearchParams(text));
+      } catch {}
+      const json = (req.headers.get("accept") ?? "").includes("application/json");
+      const answer = (body: Record<string, string>) =>
+        json
+          ? new Response(JSON.stringify(body), { headers: { "content-type": "application/json; charset=utf-8" } })
+          : new Response(new URLSearchParams(body).toString(), { headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" } });
+      const error = (code: string, description: string) =>
+        answer({ error: code, error_description: description, error_uri: `${OAUTH_DOCS}#${code.replaceAll("_", "-")}` });
+      if (params.client_id !== oauthApp.clientId || params.client_secret !== oauthApp.clientSecret) {
+        return error("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.");
+      }
+      const grant = oauthCodes.get(params.code ?? "");
+      if (!grant || grant.expires < Date.now()) return error("bad_verification_code", "The code passed is incorrect or expired.");
+      if (params.redirect_uri !== undefined && params.redirect_uri !== grant.redirectUri) {
+        return error("redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL for this application.");
+      }
+      oauthCodes.delete(params.code!);
+      const user = userByLogin(grant.login)!;
+      const token = `gho_${alphanumeric(36)}`;
+      byToken.set(token, user);
+      oauthTokens.push(token);
+      return answer({ access_token: token, scope: "read:user", token_type: "bearer" });
+    }
+    return undefined;
+  };
+
   /** A response whose body errors before a byte is sent: Bun closes the connection with no answer. */
   const dropped = () =>
     new Response(
@@ -1165,7 +1329,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
     let response: Response;
     if (rest) response = await serveRest(req, path.slice("/api".length) || "/", auth);
     else if (path.startsWith("/git/")) response = await serveGit(req, url, path.slice("/git".length), auth, log);
-    else response = new Response("Not Found\n", { status: 404 });
+    else response = (await serveOAuth(req, url, path)) ?? new Response("Not Found\n", { status: 404 });
     log.status = response.status;
     return response;
   };
@@ -1245,6 +1409,8 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
     deliver,
     deliveries,
     requests,
+    oauthApp,
+    oauthTokens,
     problems,
     stop: async () => {
       if (stopped) return;

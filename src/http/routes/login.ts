@@ -14,22 +14,20 @@ import type { AuthPlugin } from "../auth.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { isJson } from "../body.ts";
 import { ErrorBody, Me } from "../schemas.ts";
-import { isHttps, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, type Sessions } from "../security.ts";
+import { cookieHeader, NAME_COOKIE, parseCookies, sameSecret, SESSION_COOKIE, SESSION_SECONDS, type Sessions } from "../security.ts";
 
 /** Only a path of this server: never `//elsewhere` or a full URL. */
-const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : "/");
+export const safeNext = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : "/");
 
-const SESSION_SECONDS = 30 * 86_400;
 
 export const toMe = (account: Account) => ({ login: account.login, name: account.name, role: account.role, id: account.id });
 
 export const loginRoutes = (
   auth: AuthPlugin,
-  deps: { accessToken?: string; accounts: AccountService; sharedSessions: Sessions; trustProxy: boolean },
+  deps: { accessToken?: string; accounts: AccountService; sharedSessions: Sessions; trustProxy: boolean; github: boolean },
 ) => {
   const { accounts } = deps;
-  const cookie = (name: string, value: string, request: Request, maxAge: number) =>
-    `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${isHttps(request, deps.trustProxy) ? "; Secure" : ""}`;
+  const cookie = (name: string, value: string, request: Request, maxAge: number) => cookieHeader(name, value, { request, trustProxy: deps.trustProxy, maxAge });
   /** Guessing the shared token is limited far harder than talking (accounts' logins are limited by the service). */
   const sharedLoginLimit = new RateLimiter(10);
   const open = () => !deps.accessToken && !accounts.hasAccounts();
@@ -56,7 +54,7 @@ export const loginRoutes = (
     .get("/login", ({ request, query }) => {
       if (open()) return new Response(null, { status: 303, headers: { location: safeNext(query.next) } });
       const remembered = parseCookies(request.headers.get("cookie")).get(NAME_COOKIE) ?? "";
-      return htmlResponse(loginPage({ accounts: accounts.hasAccounts(), name: remembered, next: safeNext(query.next) }));
+      return htmlResponse(loginPage({ accounts: accounts.hasAccounts(), name: remembered, next: safeNext(query.next), github: deps.github }));
     }, { auth: "public", query: t.Object({ next: t.Optional(t.String()) }), detail: { hide: true } })
     .post("/login", async ({ request, body, address }) => {
       const next = safeNext(body.next);
@@ -78,7 +76,7 @@ export const loginRoutes = (
           });
         } catch (error) {
           if (json || !(error instanceof AppError) || error instanceof RateLimitedError) throw error;
-          return htmlResponse(loginPage({ accounts: true, name: login, next, error: error.message }), error.status);
+          return htmlResponse(loginPage({ accounts: true, name: login, next, error: error.message, github: deps.github }), error.status);
         }
       }
       // The shared-name login: ACCESS_TOKEN and a name, while no account exists.
@@ -90,10 +88,10 @@ export const loginRoutes = (
       try {
         name = checkAuthor(body.name ?? "");
       } catch (error) {
-        return htmlResponse(loginPage({ accounts: false, name: body.name ?? "", next, error: (error as InvalidInputError).message }), 400);
+        return htmlResponse(loginPage({ accounts: false, name: body.name ?? "", next, error: (error as InvalidInputError).message, github: deps.github }), 400);
       }
       if (!sameSecret(body.token ?? "", deps.accessToken!)) {
-        return htmlResponse(loginPage({ accounts: false, name, next, error: "That is not this gitchat's access token." }), 401);
+        return htmlResponse(loginPage({ accounts: false, name, next, error: "That is not this gitchat's access token.", github: deps.github }), 401);
       }
       const response = signedIn(request, deps.sharedSessions.create(name).id, next);
       response.headers.append("set-cookie", cookie(NAME_COOKIE, name, request, 365 * 86_400));

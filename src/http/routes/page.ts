@@ -141,6 +141,10 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
           cursor,
           syncEnabled: Boolean(sync),
           viewer: identity && identity.via !== "open" ? identity.name : undefined,
+          links: {
+            settings: identity?.account !== undefined,
+            members: identity !== undefined && identity.via !== "open" && identity.role === "admin",
+          },
         }),
       );
     }, { auth: "member", params: ChannelParams, detail: { hide: true } })
