@@ -10,7 +10,7 @@
 import { parseCommit, splitSignature } from "./objects.ts";
 import type { ObjectSource } from "./object-source.ts";
 import { SIGNERS_DIR } from "./signing-key.ts";
-import { allowedKeys, verifySsh } from "./sshsig.ts";
+import { allowedKeys, verifySsh, verifySshAsync, type SignatureCheck } from "./sshsig.ts";
 
 /** A commit whose signature proves nothing: its id, subject and why. */
 export type UnprovenCommit = { commit: string; subject: string; problem: string };
@@ -54,13 +54,21 @@ const hasSigners = async (store: ObjectSource, tree: string) => (await signersDi
 const signatureProblem = (content: Uint8Array, allowed: ReadonlySet<string>) => {
   const { payload, signature } = splitSignature(content);
   if (signature === undefined) return { signed: false, problem: "unsigned" };
-  const check = verifySsh(signature, payload);
-  const problem = check.ok
+  return { signed: true, problem: problemOf(verifySsh(signature, payload), allowed) };
+};
+
+const problemOf = (check: SignatureCheck, allowed: ReadonlySet<string>) =>
+  check.ok
     ? allowed.has(check.publicKey)
       ? undefined
       : `signed by the key ${check.fingerprint}, which no file in ${SIGNERS_DIR.join("/")}/ lists`
     : check.problem;
-  return { signed: true, problem };
+
+/** signatureProblem, its verify on the thread pool (verifySshAsync). */
+const signatureProblemAsync = async (content: Uint8Array, allowed: ReadonlySet<string>) => {
+  const { payload, signature } = splitSignature(content);
+  if (signature === undefined) return "unsigned";
+  return problemOf(await verifySshAsync(signature, payload), allowed);
 };
 
 /**
@@ -90,6 +98,14 @@ export class CommitProver {
     this.anyUnproven = unprovenBefore;
   }
 
+  /** Commits' verdicts, taken in the order proves() was called (the start candidates depend on it). */
+  private inOrder: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Whether `oid` proves who wrote it. The signature is verified on the
+   * thread pool, so a caller that does not wait at once (the indexer waits
+   * when it stores a batch) overlaps the checks with its own reading.
+   */
   async proves(oid: string): Promise<boolean> {
     const { content } = await this.store.readObject(oid);
     const commit = parseCommit(content);
@@ -100,10 +116,20 @@ export class CommitProver {
       allowed = await signersIn(this.store, commit.tree);
       this.keys.set(top!, allowed);
     }
-    const proven = signatureProblem(content, allowed).problem === undefined;
-    if (!proven) this.anyUnproven = true;
-    else if (this.anyUnproven && commit.parent.length === 1) this.startCandidates.add(commit.parent[0]!);
-    return proven;
+    const problem = signatureProblemAsync(content, allowed);
+    const verdict = this.inOrder.then(async () => {
+      const proven = (await problem) === undefined;
+      if (!proven) this.anyUnproven = true;
+      else if (this.anyUnproven && commit.parent.length === 1) this.startCandidates.add(commit.parent[0]!);
+      return proven;
+    });
+    this.inOrder = verdict;
+    return verdict;
+  }
+
+  /** Resolves once every verdict asked for so far is in (startCandidates is then complete). */
+  settled() {
+    return this.inOrder;
   }
 }
 

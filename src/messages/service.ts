@@ -409,11 +409,11 @@ export class MessageService {
     let deferred = 0;
     let sinceCollected = 0;
 
-    type Row = { message: NewMessage; gitHash: string; path: string; oid: string; unproven: boolean };
+    type Row = { message: NewMessage; gitHash: string; path: string; oid: string; unproven: boolean; proven: Promise<boolean> };
     /** Whether each commit that gives a message proves who wrote it: one signature check a commit (see MessageView.verified). */
     const prover = new CommitProver(store, this.db.hasUnproven());
-    /** The last commit checked: a commit's files are considered one after another. */
-    let proof: { commit: string; proven: boolean } | undefined;
+    /** The last commit checked: a commit's files are considered one after another. Its verdict is awaited when the batch is stored. */
+    let proof: { commit: string; proven: Promise<boolean> } | undefined;
     let rows: Row[] = [];
     /** This batch's quarantined files, keyed by path and blob. */
     let quarantined = new Map<string, QuarantinedFile>();
@@ -424,7 +424,9 @@ export class MessageService {
       const place = this.db.messagePlace(channel.id, id);
       return place && storedPath(place);
     };
-    const flush = (indexedCommit: string | null) => {
+    const flush = async (indexedCommit: string | null) => {
+      // The batch's signature checks ran on the thread pool while its commits were read.
+      for (const row of rows) row.unproven = !(await row.proven);
       if (quarantined.size > 0) this.db.quarantine(channel.id, [...quarantined.values()], new Date().toISOString());
       // Arrival numbers (cursors) follow message time within what arrives together.
       rows.sort((a, b) => (a.message.id < b.message.id ? -1 : a.message.id > b.message.id ? 1 : 0));
@@ -480,8 +482,8 @@ export class MessageService {
         }
       }
       if (message) {
-        if (proof?.commit !== gitHash) proof = { commit: gitHash, proven: await prover.proves(gitHash) };
-        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid, unproven: !proof.proven });
+        if (proof?.commit !== gitHash) proof = { commit: gitHash, proven: prover.proves(gitHash) };
+        rows.push({ message: { ...message, segment: segmentOfPath(file.path) }, gitHash, path: file.path, oid: file.oid, unproven: true, proven: proof.proven });
         taken.set(id, file.path);
         progress?.update(report.indexed + rows.length, total);
       } else {
@@ -499,7 +501,7 @@ export class MessageService {
       }
       // The head is indexed only once the walk and the last pass are done:
       // until then a batch records the commit recorded before.
-      if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+      if (rows.length + quarantined.size >= INDEX_BATCH) await flush(indexed);
     }
     empty = false;
     // With no base the walk went through every commit the head reaches, and
@@ -510,10 +512,11 @@ export class MessageService {
     if (base !== undefined) {
       for await (const file of filesNotIn(store, headTree, baseTree)) {
         await consider(file, head);
-        if (rows.length + quarantined.size >= INDEX_BATCH) flush(indexed);
+        if (rows.length + quarantined.size >= INDEX_BATCH) await flush(indexed);
       }
     }
-    flush(head);
+    await flush(head);
+    await prover.settled();
     await this.clearBeforeSigning(store, prover.startCandidates);
     if (bulk) this.db.catchUpSearch();
     for (const file of report.quarantined.slice(0, 50)) {
