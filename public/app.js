@@ -24,23 +24,15 @@
   var errorBox = document.getElementById("composer-error");
   var empty = document.getElementById("empty");
 
-  // --- Times: relative in the list, exact on hover.
-  var relativeFormat = typeof Intl !== "undefined" && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
-  function relative(date) {
-    var seconds = Math.round((date.getTime() - Date.now()) / 1000);
-    var abs = Math.abs(seconds);
-    if (abs < 45 || !relativeFormat) return abs < 45 ? "just now" : date.toLocaleString();
-    if (abs < 3600) return relativeFormat.format(Math.round(seconds / 60), "minute");
-    if (abs < 86400) return relativeFormat.format(Math.round(seconds / 3600), "hour");
-    if (abs < 7 * 86400) return relativeFormat.format(Math.round(seconds / 86400), "day");
-    return date.toLocaleDateString();
-  }
+  // --- Times: the clock time in the list (a chat's day dividers give the day), the full date and time on hover.
+  var clockFormat = typeof Intl !== "undefined" ? new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }) : null;
+  var fullFormat = typeof Intl !== "undefined" ? new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" }) : null;
   function refreshTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));
       if (isNaN(date.getTime())) return;
-      el.textContent = relative(date);
-      el.title = date.toLocaleString();
+      el.textContent = clockFormat ? clockFormat.format(date) : date.toLocaleTimeString();
+      el.title = fullFormat ? fullFormat.format(date) : date.toLocaleString();
     });
   }
   refreshTimes(list);

@@ -172,3 +172,15 @@ test("when the live connection drops the page says Reconnecting…, and says whe
   await page.waitForFunction(() => document.getElementById("connection")!.textContent === "Connected again.", undefined, { timeout: 20_000 });
   await page.waitForFunction(() => document.getElementById("connection")!.hidden, undefined, { timeout: 5_000 });
 }, 60_000);
+
+test("a message shows its clock time, and its full date and time on hover", async () => {
+  await post("/repositories", { owner: "look", name: "times" });
+  await post("/messages", { content: "what time is it", repository: "look/times" });
+  const watched = await open("/c/look/times", { locale: "en-GB", timezoneId: "UTC" });
+  const time = watched.page.locator("#messages li.message time").first();
+  const datetime = new Date((await time.getAttribute("datetime"))!);
+  const clock = `${String(datetime.getUTCHours()).padStart(2, "0")}:${String(datetime.getUTCMinutes()).padStart(2, "0")}`;
+  expect(await time.textContent()).toBe(clock);
+  const day = new Intl.DateTimeFormat("en-GB", { dateStyle: "full", timeZone: "UTC" }).format(datetime);
+  expect((await time.getAttribute("title"))!.startsWith(day)).toBe(true);
+}, 30_000);
