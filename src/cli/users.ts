@@ -8,8 +8,9 @@
 import { parseArgs } from "node:util";
 import type { Actor, Role } from "../accounts/service.ts";
 import type { Config } from "../config.ts";
-import { AppError, ConfigError, DataDirLockedError } from "../errors.ts";
-import { openAccounts, readControl } from "../gitchat.ts";
+import { ConfigError, DataDirLockedError } from "../errors.ts";
+import { openAccounts } from "../gitchat.ts";
+import { serverClient } from "./client.ts";
 
 const USAGE = `usage: gitchat users add LOGIN [--name NAME] [--admin|--bot]
        gitchat users invite LOGIN
@@ -20,34 +21,13 @@ const USAGE = `usage: gitchat users add LOGIN [--name NAME] [--admin|--bot]
 const operator: Actor = { operator: true };
 
 /**
- * Calls the server that owns the data directory, as the operator, and gives
- * the JSON it answered; its error's message when it refused.
+ * The running server's JSON answer to a request made as the operator (the
+ * CLI's client, with the control secret; see client.ts); undefined when it
+ * answered with no body (a 204).
  */
-export const callServer = async (config: Config, method: string, path: string, body?: unknown): Promise<unknown> => {
-  const control = readControl(config.dataDir);
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = control?.url ?? `http://${host}:${config.port}`;
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      ...(control ? { authorization: `Bearer ${control.secret}` } : {}),
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).catch(() => undefined);
-  if (!response) throw new AppError(`the data directory is in use, but no gitchat answers at ${url}; is PORT right?`);
-  const text = await response.text();
-  let answer: unknown;
-  try {
-    answer = text ? JSON.parse(text) : undefined;
-  } catch {
-    answer = undefined;
-  }
-  if (!response.ok) {
-    const message = (answer as { error?: { message?: string } } | undefined)?.error?.message;
-    throw new AppError(message ?? `the gitchat at ${url} answered ${response.status}`);
-  }
-  return answer;
+const callServer = async (config: Config, method: string, path: string, body?: unknown): Promise<unknown> => {
+  const text = await (await serverClient(config).call(method, path, { body })).text();
+  return text ? JSON.parse(text) : undefined;
 };
 
 type UserLine = { login: string; name: string; role: Role };
