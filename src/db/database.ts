@@ -345,17 +345,59 @@ export type MessageQuery = {
   repositoryIds?: readonly number[];
   before?: string;
   after?: number;
-  search?: string;
+  /** Only the messages matching all of it; newest arrivals first (see listMessages). */
+  search?: MessageSearch;
   limit: number;
 };
 
-/** Quotes every word so that user text is never read as FTS5 query syntax. */
-const ftsQuery = (text: string) =>
-  text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => `"${word.replaceAll('"', '""')}"`)
-    .join(" ");
+/** What a search asks of each message (messages/search-query.ts reads it from the user's text). */
+export type MessageSearch = {
+  /** Words and phrases, each found as a phrase by the full-text index. */
+  terms: readonly string[];
+  /** Written by an author with one of these ids, or one of these names (any ASCII letter case). */
+  authors?: { ids: readonly string[]; names: readonly string[] };
+  /** Sent at or after this time (ms since the epoch). */
+  since?: number;
+  /** Sent before this time (ms since the epoch). */
+  until?: number;
+  /** Holding a web address (http://, https:// or www.): what the page shows as a link, bar bare domain names. */
+  link?: boolean;
+  /** Holding code: a pair of backticks (inline code or a fence), or a message of type "code". */
+  code?: boolean;
+};
+
+/** Quotes every term (a word or a phrase) so that user text is never read as FTS5 query syntax: each is an FTS5 phrase. */
+const ftsQuery = (terms: readonly string[]) => terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" ");
+
+/** The conditions of a search, to AND into a query of SELECT_MESSAGE (whose messages are `m`). */
+const searchConditions = (search: MessageSearch, where: string[], params: (string | number | Uint8Array)[]) => {
+  if (search.terms.length > 0) {
+    where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
+    params.push(ftsQuery(search.terms));
+  }
+  if (search.authors) {
+    const { ids, names } = search.authors;
+    const either = [
+      ...(ids.length ? [`m.author_id IN (${ids.map(() => "?").join(", ")})`] : []),
+      ...(names.length ? [`m.author COLLATE NOCASE IN (${names.map(() => "?").join(", ")})`] : []),
+    ];
+    where.push(either.length ? `(${either.join(" OR ")})` : "0");
+    params.push(...ids, ...names);
+  }
+  // created_at is stored as milliseconds for every message the rules accept (readMessageFile asks for the
+  // exact ISO form, which timeKey turns into a number); only rows an older version kept as other text compare otherwise.
+  if (search.since !== undefined) {
+    where.push("m.created_at >= ?");
+    params.push(search.since);
+  }
+  if (search.until !== undefined) {
+    where.push("m.created_at < ?");
+    params.push(search.until);
+  }
+  // LIKE is case-insensitive for ASCII: HTTPS:// and WWW. count too.
+  if (search.link) where.push("(m.content LIKE '%http://%' OR m.content LIKE '%https://%' OR m.content LIKE '%www.%')");
+  if (search.code) where.push("(m.content LIKE '%`%`%' OR m.type = 'code')");
+};
 
 /** SQLite's failures while opening or probing `path`, as errors with stable codes (a damaged file, a read-only one). */
 const asOpenFailure = (error: unknown, path: string) => {
@@ -825,10 +867,7 @@ export class MessageDatabase {
       where.push(`m.repository_id IN (${query.repositoryIds.map(() => "?").join(", ")})`);
       params.push(...query.repositoryIds);
     }
-    if (query.search !== undefined) {
-      where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
-      params.push(ftsQuery(query.search));
-    }
+    if (query.search !== undefined) searchConditions(query.search, where, params);
     if (query.after !== undefined) {
       where.push("m.seq > ?");
       params.push(query.after - this.cursorBase());

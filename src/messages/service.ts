@@ -3,7 +3,7 @@
  * index in SQLite, answer. A message is acknowledged only once both hold it.
  */
 import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
-import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile } from "../db/database.ts";
+import type { MessageDatabase, MessageRow, MessageSearch, NewMessage, QuarantinedFile } from "../db/database.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
 import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
 import type { ObjectSource } from "../git/object-source.ts";
@@ -11,6 +11,7 @@ import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isM
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { isBlankSearch, parseSearch } from "./search-query.ts";
 import { checkAuthor, checkMessage, readMessageFile } from "./rules.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
@@ -143,6 +144,8 @@ export class MessageService {
       defaultRepository: string;
       /** Who sees which channel: every read and send asks it. */
       access: ChannelAccess;
+      /** The author id of the account with this login, if there is one (a search's from:). */
+      accountId?: (login: string) => string | undefined;
       now?: () => number;
       /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
       progress?: (channel: Channel) => ProgressSink | undefined;
@@ -334,12 +337,58 @@ export class MessageService {
     }
     const { access } = this.options;
     const repositoryId = input.repository === undefined ? undefined : access.resolve(input.viewer, input.repository).id;
-    const repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
+    let repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
     if (input.q?.includes("\0")) throw new InvalidInputError("q must not contain NUL characters");
-    const search = input.q?.trim() ? input.q : undefined;
+    const query = input.q === undefined ? undefined : parseSearch(input.q);
+    let search: MessageSearch | undefined;
+    if (query && !isBlankSearch(query)) {
+      // No message has attachments yet: a search for them finds none (once they exist, this asks the index).
+      if (query.has.file) return [];
+      if (query.in.length > 0) {
+        const named = new Set(query.in.map((name) => this.channelNamed(input.viewer, name).id));
+        // With repository= as well: the channels both name.
+        if (repositoryId !== undefined && !named.has(repositoryId)) return [];
+        if (repositoryId === undefined) repositoryIds = [...named];
+      }
+      search = { terms: query.terms, since: query.since, until: query.until, link: query.has.link, code: query.has.code };
+      if (query.from.length > 0) search.authors = this.authorsNamed(query.from);
+    }
     return this.db
       .listMessages({ repositoryId, repositoryIds, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
       .map(toMessageView);
+  }
+
+  /**
+   * The channel an `in:` names, among those the viewer sees: "owner/name", or
+   * a name only one of them has. A private channel the viewer is not in is
+   * as unknown as a name that names nothing.
+   */
+  private channelNamed(viewer: Viewer, name: string): Channel {
+    const seen = this.options.access.list(viewer);
+    const wanted = name.toLowerCase();
+    const matches = name.includes("/")
+      ? seen.filter((c) => c.fullName.toLowerCase() === wanted)
+      : seen.filter((c) => c.name.toLowerCase() === wanted);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) {
+      throw new InvalidInputError(`in:${name} names no channel you can see; write in:owner/name with a channel from GET /repositories`);
+    }
+    throw new InvalidInputError(`in:${name} could be ${matches.map((c) => c.fullName).join(" or ")}; write in:owner/name`);
+  }
+
+  /**
+   * Who a `from:` names: a login (the account's id, whether it is a local
+   * account or one made by GitHub sign-in) or an author's name as messages
+   * carry it (the open local mode's name, an import's), in any letter case.
+   */
+  private authorsNamed(values: readonly string[]) {
+    const ids = new Set<string>();
+    for (const value of values) {
+      ids.add(`local:${value.toLowerCase()}`);
+      const id = this.options.accountId?.(value);
+      if (id !== undefined) ids.add(id);
+    }
+    return { ids: [...ids], names: [...values] };
   }
 
   latestCursor() {
