@@ -2,7 +2,7 @@
  * Messages: validate, commit to the channel's git repository (group commit),
  * index in SQLite, answer. A message is acknowledged only once both hold it.
  */
-import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
+import { IdempotencyKeyReusedError, InvalidInputError, NotFoundError } from "../errors.ts";
 import type { MessageDatabase, MessageRow, MessageSearch, NewMessage, QuarantinedFile } from "../db/database.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
 import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
@@ -105,6 +105,9 @@ export type ListInput = {
   q?: string;
   limit?: number;
 };
+
+/** Some of a channel's messages in time order, and whether it holds more before and after them. */
+export type Window = { messages: MessageView[]; hasOlder: boolean; hasNewer: boolean };
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -356,6 +359,33 @@ export class MessageService {
     return this.db
       .listMessages({ repositoryId, repositoryIds, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
       .map(toMessageView);
+  }
+
+  /**
+   * A message with the messages around it in its channel, in time order: up
+   * to `count` before it and `count` after it, and whether its channel holds
+   * more on either side. For a link to one message, however far back it is.
+   */
+  around(input: { viewer: Viewer; repository: string; id: string; count: number }): Window {
+    if (!isMessageId(input.id)) throw new InvalidInputError(`around must be a message id (a UUIDv7), not ${JSON.stringify(input.id)}`);
+    const channel = this.options.access.resolve(input.viewer, input.repository);
+    const target = this.db.getMessage(channel.id, input.id);
+    if (!target) throw new NotFoundError(`there is no message ${input.id} in ${channel.fullName}`);
+    const older = this.db.listMessages({ repositoryId: channel.id, before: input.id, limit: input.count + 1 });
+    const newer = this.db.messagesInOrder(channel.id, { after: input.id }, input.count + 1);
+    return {
+      messages: [...older.slice(-input.count), target, ...newer.slice(0, input.count)].map(toMessageView),
+      hasOlder: older.length > input.count,
+      hasNewer: newer.length > input.count,
+    };
+  }
+
+  /** The `limit` messages of a channel that follow the message `after`, in time order (a window around an old message, moved on). */
+  newer(input: { viewer: Viewer; repository: string; after: string; limit: number }): Omit<Window, "hasOlder"> {
+    if (!isMessageId(input.after)) throw new InvalidInputError(`newer must be a message id (a UUIDv7), not ${JSON.stringify(input.after)}`);
+    const channel = this.options.access.resolve(input.viewer, input.repository);
+    const newer = this.db.messagesInOrder(channel.id, { after: input.after }, input.limit + 1);
+    return { messages: newer.slice(0, input.limit).map(toMessageView), hasNewer: newer.length > input.limit };
   }
 
   /**
