@@ -419,17 +419,9 @@
     searchForm.addEventListener("submit", function (event) { if (searchBox.value.trim() === "") event.preventDefault(); });
     searchForm.addEventListener("htmx:afterRequest", function () { openResults(); });
     document.getElementById("search-close").addEventListener("click", function () { closeResults(true); });
+    // A result in this channel changes only the address's #m-<id>: the hashchange above moves the list to it.
     searchPanel.addEventListener("click", function (event) {
-      var link = event.target.closest ? event.target.closest("a.result-link") : null;
-      if (!link) return;
-      closeResults(false);
-      // In this channel: no new page, the list moves to the message (a second click on the same result too).
-      if (link.pathname === location.pathname) {
-        event.preventDefault();
-        var id = link.getAttribute("data-id");
-        if (location.hash !== "#m-" + id) history.pushState(null, "", "#m-" + id);
-        jumpTo(id);
-      }
+      if (event.target.closest && event.target.closest("a.result-link")) closeResults(false);
     });
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && !searchPanel.hidden) {

@@ -143,15 +143,20 @@ test("opening a result loads its message in context, far back in another channel
   expect(clean(watched)).toEqual({ console: [], pageErrors: [], dialogs: [] });
 }, 30_000);
 
-test("a result in the channel already open moves the list to its message without a new page", async () => {
+test("a result in the channel already open moves the list to its message without a new page, the second time too", async () => {
   const watched = await open("/c/look/search");
   const { page } = watched;
   await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
-  await search(watched, "haystack");
-  await page.locator("#search-results a.result-link").click();
   const id = ids.get("the needle in the haystack")!;
-  await page.waitForFunction((id) => document.getElementById(`m-${id}`)?.classList.contains("highlighted"), id);
-  expect(await shownAndMarked(watched, id)).toEqual({ marked: true, inView: true });
+  for (const time of [1, 2]) {
+    await page.evaluate(() => (document.getElementById("log")!.scrollTop = 1e9));
+    await search(watched, "haystack");
+    await page.locator("#search-results a.result-link").click();
+    await page.waitForFunction((id) => document.getElementById(`m-${id}`)?.classList.contains("highlighted"), id);
+    const focus = await page.evaluate(() => document.activeElement?.id);
+    const panelClosed = await page.locator("#search-panel").isHidden();
+    expect({ time, focus, panelClosed, ...(await shownAndMarked(watched, id)) }).toEqual({ time, focus: `m-${id}`, panelClosed: true, marked: true, inView: true });
+  }
   expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
 }, 30_000);
 
@@ -162,6 +167,18 @@ test("a link to a message two pages back opens from a cold load around it, marke
   await page.waitForFunction((id) => document.getElementById(`m-${id}`)?.classList.contains("highlighted"), id);
   expect(await shownAndMarked(watched, id)).toEqual({ marked: true, inView: true });
   expect(await page.evaluate(() => document.activeElement?.id)).toBe(`m-${id}`);
+  // Scrolled to the end of the window, the next messages load below and the reader stays where they were.
+  const last = await page.$$eval("#messages li.message", (els) => els[els.length - 1]!.id);
+  const count = await page.locator("#messages li.message").count();
+  await page.evaluate(() => (document.getElementById("log")!.scrollTop = 1e9));
+  await page.waitForFunction((count) => document.querySelectorAll("#messages li.message").length > count, count);
+  expect(
+    await page.evaluate((last) => {
+      const log = document.getElementById("log")!.getBoundingClientRect();
+      const box = document.getElementById(last)!.getBoundingClientRect();
+      return box.bottom > log.top && box.top < log.bottom;
+    }, last),
+  ).toBe(true);
   const newest = ids.get("filler 130")!;
   for (let i = 0; i < 10 && (await page.locator(`#m-${newest}`).count()) === 0; i++) {
     await page.evaluate(() => (document.getElementById("log")!.scrollTop = 1e9));
