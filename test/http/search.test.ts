@@ -156,3 +156,38 @@ describe("a bad value is a 400 naming its operator, and changes nothing", () => 
     expect((await call(gitchat, "GET", "/messages", undefined, as.operator)).body).toEqual(before.body);
   });
 });
+
+describe("the page's search and links to messages refuse bad input", () => {
+  const page = (path: string, who = "bo") => gitchat.app.handle(new Request(`http://localhost${path}`, { headers: as[who] }));
+  const someId = () => Object.keys(sent).find((id) => sent[id] === "fine")!;
+
+  test("the page's search answers a bad operator with 400 and its reason in the fragment", async () => {
+    const answer = await page(`/ui/search?q=${encodeURIComponent("has:picture")}`);
+    expect({ status: answer.status, body: await answer.text() }).toEqual({
+      status: 400,
+      body: '<span hx-swap-oob="innerHTML:#search-summary"></span><p class="error" role="alert">has: takes link, code or file, not &quot;picture&quot;</p>',
+    });
+  });
+
+  test("the window around a message: 400 for an id that is no message id", async () => {
+    const answer = await page("/c/local/general/messages?around=notanid");
+    expect([answer.status, ((await answer.json()) as { error: { code: string } }).error.code]).toEqual([400, "invalid_input"]);
+  });
+
+  test("the window around a message: 404 for a message of another channel", async () => {
+    const answer = await page(`/c/acme/side/messages?around=${someId()}`);
+    expect([answer.status, ((await answer.json()) as { error: { message: string } }).error.message]).toEqual([404, `there is no message ${someId()} in acme/side`]);
+  });
+
+  test("the window around a message in a private channel is the 404 of an unknown channel to someone outside it", async () => {
+    const secret = Object.keys(sent).find((id) => sent[id] === "secret")!;
+    const outside = await page(`/c/acme/secret/messages?around=${secret}`);
+    const unknown = await page(`/c/acme/nothing/messages?around=${secret}`);
+    expect([outside.status, (await outside.text()).replace("acme/secret", "acme/nothing")]).toEqual([404, await unknown.text()]);
+    expect((await page(`/c/acme/secret/messages?around=${secret}`, "ada")).status).toBe(200);
+  });
+
+  test("the messages after one: 400 for an id that is no message id", async () => {
+    expect((await page("/c/local/general/messages?newer=nope")).status).toBe(400);
+  });
+});
