@@ -418,6 +418,15 @@
   if (searchForm && searchBox && searchPanel) {
     searchForm.addEventListener("submit", function (event) { if (searchBox.value.trim() === "") event.preventDefault(); });
     searchForm.addEventListener("htmx:afterRequest", function () { openResults(); });
+    // A result's time as the reader's own date and clock (the server writes UTC).
+    var resultFormat = typeof Intl !== "undefined" ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }) : null;
+    searchPanel.addEventListener("htmx:afterSettle", function () {
+      if (!resultFormat) return;
+      searchPanel.querySelectorAll("time[datetime]").forEach(function (el) {
+        var date = new Date(el.getAttribute("datetime"));
+        if (!isNaN(date.getTime())) { el.textContent = resultFormat.format(date); el.title = fullFormat ? fullFormat.format(date) : ""; }
+      });
+    });
     document.getElementById("search-close").addEventListener("click", function () { closeResults(true); });
     // A result in this channel changes only the address's #m-<id>: the hashchange above moves the list to it.
     searchPanel.addEventListener("click", function (event) {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
+import type { Browser, BrowserContextOptions } from "playwright-core";
 import { launchBrowser, openPage, type Watched } from "../support/browser.ts";
 import { ROOT, startServer, type RunningServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -44,8 +44,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const open = async (path: string) => {
-  const watched = await openPage(browser, server.url, { viewport: { width: 1280, height: 800 } });
+const open = async (path: string, options: BrowserContextOptions = {}) => {
+  const watched = await openPage(browser, server.url, { viewport: { width: 1280, height: 800 }, ...options });
   opened.push(watched);
   const response = await watched.page.goto(server.url + path);
   expect(response?.status()).toBe(200);
@@ -77,22 +77,27 @@ const shownAndMarked = (w: Watched, id: string) =>
   }, id);
 
 test("searching from the box lists results newest first with channel, author, time and the words marked, user text kept as text", async () => {
-  const watched = await open("/c/local/general");
+  const watched = await open("/c/local/general", { locale: "en-GB", timezoneId: "UTC" });
   const { page } = watched;
   await search(watched, "needle");
+  // The reader's own date and clock (here en-GB, UTC).
+  const local = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+  await page.waitForFunction(() => !document.querySelector("#search-results time")!.textContent!.endsWith("UTC"));
   const results = await page.$$eval("#search-results li.result", (items) =>
     items.map((li) => ({
       channel: li.querySelector(".result-channel")?.textContent,
       author: li.querySelector(".author")?.textContent,
-      time: !!li.querySelector("time[datetime]")?.textContent,
+      time: [li.querySelector("time")!.getAttribute("datetime"), li.querySelector("time")!.textContent],
       text: li.querySelector(".snippet")?.textContent,
       marks: Array.from(li.querySelectorAll("mark")).map((m) => m.textContent),
     })),
   );
-  expect(results).toEqual([
-    { channel: "local/general", author: "local", time: true, text: "a needle in general too", marks: ["needle"] },
-    { channel: "look/search", author: "local", time: true, text: HOSTILE, marks: ["needle"] },
-    { channel: "look/search", author: "local", time: true, text: "the needle in the haystack", marks: ["needle"] },
+  const times = results.map((r) => r.time[1]);
+  expect(times).toEqual(results.map((r) => local.format(new Date(r.time[0]!))));
+  expect(results.map(({ time: _, ...rest }) => rest)).toEqual([
+    { channel: "local/general", author: "local", text: "a needle in general too", marks: ["needle"] },
+    { channel: "look/search", author: "local", text: HOSTILE, marks: ["needle"] },
+    { channel: "look/search", author: "local", text: "the needle in the haystack", marks: ["needle"] },
   ]);
   expect(await page.locator("#search-panel img, #search-panel b").count()).toBe(0);
   expect(await page.locator("#search-summary").textContent()).toBe("3 messages match needle.");
