@@ -31,6 +31,9 @@ type Event = {
   created_at: number | string;
 };
 
+/** Messages of a batch looked up at once for events or replies that wait for them. */
+const WAITING_CHUNK = 500;
+
 /** Events in the order the fold reads them: by time, then by id (a total order every server agrees on). */
 const byTime = (a: Event, b: Event) => {
   const ta = typeof a.created_at === "number" ? a.created_at : Date.parse(a.created_at);
@@ -53,11 +56,10 @@ export class EventFold {
   private readonly blankEdits;
   private readonly replies;
   private readonly setReplies;
-  private readonly pending;
   private readonly ftsDelete;
   private readonly ftsInsert;
 
-  constructor(sqlite: Database) {
+  constructor(private readonly sqlite: Database) {
     this.target = sqlite.query<Target, [number, Uint8Array | string]>(
       "SELECT seq, author, author_id, content, deleted, reply_to FROM messages WHERE repository_id = ? AND id = ? AND target IS NULL",
     );
@@ -77,11 +79,6 @@ export class EventFold {
     this.setReplies = sqlite.query<void, [number | null, number, Uint8Array | string]>(
       "UPDATE messages SET reply_count = ? WHERE repository_id = ? AND id = ? AND target IS NULL",
     );
-    // Whether anything indexed earlier waits for this message: events or replies that arrived before it.
-    this.pending = sqlite.query<{ events: number; replies: number }, [number, Uint8Array | string]>(
-      `SELECT EXISTS (SELECT 1 FROM messages WHERE repository_id = ?1 AND target = ?2) AS events,
-              EXISTS (SELECT 1 FROM messages WHERE repository_id = ?1 AND reply_to = ?2) AS replies`,
-    );
     this.ftsDelete = sqlite.query<void, [number, string]>("INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', ?, ?)");
     this.ftsInsert = sqlite.query<void, [number, string]>("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
   }
@@ -96,13 +93,26 @@ export class EventFold {
   apply(repositoryId: number, stored: readonly { id: string; target?: string; reply_to?: string }[], searchable: (seq: number) => boolean) {
     const targets = new Set<string>();
     const threads = new Set<string>();
+    const messages: string[] = [];
     for (const row of stored) {
       if (row.target !== undefined) targets.add(row.target);
       else {
         if (row.reply_to !== undefined) threads.add(row.reply_to);
-        const waiting = this.pending.get(repositoryId, messageKey(row.id))!;
-        if (waiting.events) targets.add(row.id);
-        if (waiting.replies) threads.add(row.id);
+        messages.push(row.id);
+      }
+    }
+    // Events or replies indexed before the message they name (from a server whose clock is behind, or a
+    // history indexed out of time order): looked up a chunk of the batch at a time, not one query a message.
+    for (let from = 0; from < messages.length; from += WAITING_CHUNK) {
+      const keys = messages.slice(from, from + WAITING_CHUNK).map(messageKey);
+      const marks = keys.map(() => "?").join(", ");
+      for (const [column, into] of [["target", targets], ["reply_to", threads]] as const) {
+        const waiting = this.sqlite
+          .query<{ id: Uint8Array | string }, (number | Uint8Array | string)[]>(
+            `SELECT DISTINCT ${column} AS id FROM messages WHERE repository_id = ? AND ${column} IN (${marks})`,
+          )
+          .all(repositoryId, ...keys);
+        for (const { id } of waiting) into.add(messageText(id));
       }
     }
     for (const id of targets) {
