@@ -191,3 +191,36 @@ describe("the page's search and links to messages refuse bad input", () => {
     expect((await page("/c/local/general/messages?newer=nope")).status).toBe(400);
   });
 });
+
+describe("search sees messages as they are now", () => {
+  test("a deleted message is found by no search: not by its words, its author, its link or its day", async () => {
+    await send("doomed", "bo", day("2026-03-20"), "doomed deploy, see https://doomed.example");
+    const id = Object.keys(sent).find((k) => sent[k] === "doomed")!;
+    expect(await found("doomed from:bo has:link after:2026-03-19")).toEqual(["doomed"]);
+    expect((await call(gitchat, "DELETE", `/messages/${id}`, undefined, as.bo)).status).toBe(200);
+    expect(await Promise.all(["doomed", "from:bo after:2026-03-19", "has:link after:2026-03-19", "after:2026-03-19"].map((q) => found(q)))).toEqual([[], [], [], []]);
+  });
+
+  test("an edited message is found by its new text, and its new link", async () => {
+    await send("edited", "ada", day("2026-03-21"), "plain words first");
+    const id = Object.keys(sent).find((k) => sent[k] === "edited")!;
+    expect((await call(gitchat, "PATCH", `/messages/${id}`, { content: "now with https://edited.example" }, as.ada)).status).toBe(200);
+    expect({ link: await found("has:link from:ada"), old: await found("plain from:ada") }).toEqual({ link: ["edited"], old: [] });
+  });
+
+  test("a reply is found like any message", async () => {
+    const parent = Object.keys(sent).find((k) => sent[k] === "lunch")!;
+    clock = day("2026-03-22");
+    const answer = await call(gitchat, "POST", "/messages", { content: "a reply about the canteen", reply_to: parent }, as.bo);
+    expect(answer.status).toBe(201);
+    sent[answer.body.id] = "reply";
+    expect(await found("canteen from:bo")).toEqual(["reply"]);
+  });
+
+  test("the page's window around a message holds the channel's own messages, as its listing does: no replies", async () => {
+    const fine = Object.keys(sent).find((k) => sent[k] === "fine")!;
+    const answer = await gitchat.app.handle(new Request(`http://localhost/c/local/general/messages?around=${fine}`, { headers: as.bo }));
+    const shown = [...(await answer.text()).matchAll(/data-id="([^"]+)"/g)].map((m) => sent[m[1]!]);
+    expect(shown).toEqual(["fine", "link", "lunch", "doomed", "edited"]);
+  });
+});

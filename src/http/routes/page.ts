@@ -309,24 +309,26 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     })
     .get("/ui/search", ({ query, identity }) => {
       // The same search as GET /messages?q= (every channel the caller sees), shown newest first.
+      const q = query.q ?? "";
       let found, terms;
       try {
-        const search = parseSearch(query.q);
+        const search = parseSearch(q);
         // A blank search would list the newest messages: here it asks for nothing.
         if (isBlankSearch(search)) return htmlResponse(searchHint);
         terms = search.terms;
-        found = messages.list({ viewer: identity!.actor, q: query.q, before: query.before, limit: SEARCH_PAGE + 1 });
+        found = messages.list({ viewer: identity!.actor, q, before: query.before, limit: SEARCH_PAGE + 1 });
       } catch (error) {
         if (!(error instanceof AppError) || error.status >= 500) throw error;
         return htmlResponse(searchRefused(error.message), error.status);
       }
       const more = found.length > SEARCH_PAGE;
       const results = (more ? found.slice(1) : found).reverse();
-      return htmlResponse(searchResults({ q: query.q, results, terms, more, first: query.before === undefined }));
+      return htmlResponse(searchResults({ q, results, terms, more, first: query.before === undefined }));
     }, {
       auth: "member",
       query: t.Object({
-        q: t.String({ maxLength: 500, error: "q is the search: at most 500 characters" }),
+        // Optional so that who may ask is checked before what was asked (a missing q is a blank search).
+        q: t.Optional(t.String({ maxLength: 500, error: "q is the search: at most 500 characters" })),
         before: t.Optional(t.String({ error: "before must be a message id" })),
       }),
       detail: { hide: true },
