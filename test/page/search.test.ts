@@ -116,6 +116,25 @@ test("operators work in the box as in the API; a bad one shows its reason", asyn
   expect(clean(watched).pageErrors).toEqual([]);
 }, 30_000);
 
+test("results come 20 at a time, newest first; 'Older results' adds the next 20 below", async () => {
+  const watched = await open("/c/local/general");
+  const { page } = watched;
+  await search(watched, "filler");
+  expect(await page.locator("#search-summary").textContent()).toBe("The newest 20 messages matching filler.");
+  await page.locator("#search-results li.more button").click();
+  await page.waitForFunction(() => document.querySelectorAll("#search-results li.result").length === 40);
+  const numbers = await page.$$eval("#search-results li.result .snippet", (els) => els.map((e) => Number(e.textContent!.slice(7))));
+  expect(numbers).toEqual(Array.from({ length: 40 }, (_, i) => 130 - i));
+  expect(await page.locator("#search-results li.more").count()).toBe(1);
+}, 30_000);
+
+test("a search of nothing says what the box takes", async () => {
+  const watched = await open("/c/local/general");
+  await search(watched, '""');
+  expect(await watched.page.locator("#search-summary").textContent()).toStartWith("Type words to search for");
+  expect(await watched.page.locator("#search-results li").count()).toBe(0);
+}, 30_000);
+
 test("'/' goes to the search box when not typing, and types a '/' in the composer; Escape closes the results", async () => {
   const watched = await open("/c/local/general");
   const { page } = watched;
