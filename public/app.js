@@ -3,7 +3,7 @@
 // No inline script anywhere: this file is the only code the page runs besides htmx.
 (function () {
   "use strict";
-  // The members panel comes back with its error inline under a 4xx status: show it (htmx swaps only 2xx by default).
+  // The members panel and the search results come back with their error inline under a 4xx status: show it (htmx swaps only 2xx by default).
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
     var target = event.detail.target && event.detail.target.id;
