@@ -76,7 +76,27 @@ const signIn = async (browser: Browser, server: RunningServer, invite: string, w
 };
 
 /** Each state: how to bring the page to it from a fresh load of the default channel. */
-export const STATES: { name: string; show: (page: Page) => Promise<void> }[] = [{ name: "channel", show: async () => {} }];
+export const STATES: { name: string; show: (page: Page) => Promise<void> }[] = [
+  { name: "channel", show: async () => {} },
+  {
+    // Search results over the messages, the searched word marked.
+    name: "search",
+    show: async (page) => {
+      await page.locator("#search-box").fill("deploy");
+      await page.locator("#search-box").press("Enter");
+      await page.waitForSelector("#search-results li.result");
+    },
+  },
+  {
+    // A link to a message (#m-<id>), as a search result or a copied link opens it: scrolled to and marked.
+    name: "message-link",
+    show: async (page) => {
+      const id = await page.locator("#messages li.message").first().getAttribute("data-id");
+      await page.goto(`${page.url().split("#")[0]}#m-${id}`);
+      await page.waitForSelector(`#m-${id}.highlighted`);
+    },
+  },
+];
 
 const main = async () => {
   mkdirSync(OUT, { recursive: true });

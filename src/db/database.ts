@@ -360,19 +360,63 @@ export type MessageQuery = {
   repositoryIds?: readonly number[];
   before?: string;
   after?: number;
-  search?: string;
+  /** Only the messages matching all of it; newest arrivals first (see listMessages). */
+  search?: MessageSearch;
   /** A thread's replies (the id of its parent) instead of the channel's own messages. */
   thread?: string;
   limit: number;
 };
 
-/** Quotes every word so that user text is never read as FTS5 query syntax. */
-const ftsQuery = (text: string) =>
-  text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => `"${word.replaceAll('"', '""')}"`)
-    .join(" ");
+/** What a search asks of each message (messages/search-query.ts reads it from the user's text). */
+export type MessageSearch = {
+  /** Words and phrases, each found as a phrase by the full-text index. */
+  terms: readonly string[];
+  /** Written by an author with one of these ids, or one of these names (any ASCII letter case). */
+  authors?: { ids: readonly string[]; names: readonly string[] };
+  /** Sent at or after this time (ms since the epoch). */
+  since?: number;
+  /** Sent before this time (ms since the epoch). */
+  until?: number;
+  /** Holding a web address (http://, https:// or www.): what the page shows as a link, bar bare domain names. */
+  link?: boolean;
+  /** Holding code: a pair of backticks (inline code or a fence), or a message of type "code". */
+  code?: boolean;
+};
+
+/** Quotes every term (a word or a phrase) so that user text is never read as FTS5 query syntax: each is an FTS5 phrase. */
+const ftsQuery = (terms: readonly string[]) => terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" ");
+
+/** The conditions of a search, to AND into a query of SELECT_MESSAGE (whose messages are `m`). */
+const searchConditions = (search: MessageSearch, where: string[], params: (string | number | Uint8Array)[]) => {
+  // A deleted message keeps its author and time, but is found by no search (its text is in no column and no search index).
+  where.push("m.deleted IS NOT 1");
+  if (search.terms.length > 0) {
+    where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
+    params.push(ftsQuery(search.terms));
+  }
+  if (search.authors) {
+    const { ids, names } = search.authors;
+    const either = [
+      ...(ids.length ? [`m.author_id IN (${ids.map(() => "?").join(", ")})`] : []),
+      ...(names.length ? [`m.author COLLATE NOCASE IN (${names.map(() => "?").join(", ")})`] : []),
+    ];
+    where.push(either.length ? `(${either.join(" OR ")})` : "0");
+    params.push(...ids, ...names);
+  }
+  // created_at is stored as milliseconds for every message the rules accept (readMessageFile asks for the
+  // exact ISO form, which timeKey turns into a number); only rows an older version kept as other text compare otherwise.
+  if (search.since !== undefined) {
+    where.push("m.created_at >= ?");
+    params.push(search.since);
+  }
+  if (search.until !== undefined) {
+    where.push("m.created_at < ?");
+    params.push(search.until);
+  }
+  // LIKE is case-insensitive for ASCII: HTTPS:// and WWW. count too.
+  if (search.link) where.push("(m.content LIKE '%http://%' OR m.content LIKE '%https://%' OR m.content LIKE '%www.%')");
+  if (search.code) where.push("(m.content LIKE '%`%`%' OR m.type = 'code')");
+};
 
 /** SQLite's failures while opening or probing `path`, as errors with stable codes (a damaged file, a read-only one). */
 const asOpenFailure = (error: unknown, path: string) => {
@@ -878,10 +922,7 @@ export class MessageDatabase {
       where.push(`${arrived}.repository_id IN (${query.repositoryIds.map(() => "?").join(", ")})`);
       params.push(...query.repositoryIds);
     }
-    if (query.search !== undefined) {
-      where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
-      params.push(ftsQuery(query.search));
-    }
+    if (query.search !== undefined) searchConditions(query.search, where, params);
     if (query.after !== undefined) {
       where.push("a.seq > ?");
       params.push(query.after - this.cursorBase());
@@ -915,11 +956,14 @@ export class MessageDatabase {
    * message `after` (an id from the page before) or from the first message
    * sent at or after `since` (an ISO time; ids not in the UUIDv7 form of
    * early versions are left out then): for an export, which walks a whole
-   * channel a page at a time and so holds one page, however long the history.
+   * channel a page at a time and so holds one page, however long the history;
+   * with `ownOnly`, without replies (what the page's list shows, moving on
+   * from a message opened by its link).
    */
-  messagesInOrder(repositoryId: number, from: { after?: string; since?: string }, limit: number): MessageRow[] {
+  messagesInOrder(repositoryId: number, from: { after?: string; since?: string; ownOnly?: boolean }, limit: number): MessageRow[] {
     const where = ["m.repository_id = ?", "m.target IS NULL"];
     const params: (string | number | Uint8Array)[] = [repositoryId];
+    if (from.ownOnly) where.push("m.reply_to IS NULL");
     if (from.after !== undefined) {
       where.push("m.id > ?");
       params.push(messageKey(from.after));

@@ -2,8 +2,8 @@
  * Messages: validate, commit to the channel's git repository (group commit),
  * index in SQLite, answer. A message is acknowledged only once both hold it.
  */
-import { ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, MessageDeletedError, UnknownMessageError } from "../errors.ts";
-import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile, Reaction } from "../db/database.ts";
+import { ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, MessageDeletedError, NotFoundError, UnknownMessageError } from "../errors.ts";
+import type { MessageDatabase, MessageRow, MessageSearch, NewMessage, QuarantinedFile, Reaction } from "../db/database.ts";
 import { actorOf, mayChange } from "../db/fold.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
 import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
@@ -12,6 +12,7 @@ import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isM
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { isBlankSearch, parseSearch } from "./search-query.ts";
 import { checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
@@ -130,6 +131,9 @@ export type ListInput = {
   limit?: number;
 };
 
+/** Some of a channel's messages in time order, and whether it holds more before and after them. */
+export type Window = { messages: MessageView[]; hasOlder: boolean; hasNewer: boolean };
+
 /** Who changes a message, and which (by id, in whichever channel the viewer sees it). */
 export type ChangeInput = { viewer: Viewer; author?: SendInput["author"]; id: string };
 
@@ -179,6 +183,8 @@ export class MessageService {
       defaultRepository: string;
       /** Who sees which channel: every read and send asks it. */
       access: ChannelAccess;
+      /** The author id of the account with this login, if there is one (a search's from:). */
+      accountId?: (login: string) => string | undefined;
       now?: () => number;
       /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
       progress?: (channel: Channel) => ProgressSink | undefined;
@@ -477,16 +483,91 @@ export class MessageService {
     }
     const { access } = this.options;
     const repositoryId = input.repository === undefined ? undefined : access.resolve(input.viewer, input.repository).id;
-    const repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
+    let repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
     if (input.q?.includes("\0")) throw new InvalidInputError("q must not contain NUL characters");
-    const search = input.q?.trim() ? input.q : undefined;
     if (input.thread !== undefined) {
       const { channel, row } = this.findMessage(input.viewer, input.thread);
       return this.db.listMessages({ repositoryId: channel.id, thread: row.id, before: input.before, limit: input.limit ?? DEFAULT_LIMIT }).map(toMessageView);
     }
+    const query = input.q === undefined ? undefined : parseSearch(input.q);
+    let search: MessageSearch | undefined;
+    if (query && !isBlankSearch(query)) {
+      // No message has attachments yet: a search for them finds none (once they exist, this asks the index).
+      if (query.has.file) return [];
+      if (query.in.length > 0) {
+        const named = new Set(query.in.map((name) => this.channelNamed(input.viewer, name).id));
+        // With repository= as well: the channels both name.
+        if (repositoryId !== undefined && !named.has(repositoryId)) return [];
+        if (repositoryId === undefined) repositoryIds = [...named];
+      }
+      search = { terms: query.terms, since: query.since, until: query.until, link: query.has.link, code: query.has.code };
+      if (query.from.length > 0) search.authors = this.authorsNamed(query.from);
+    }
     return this.db
       .listMessages({ repositoryId, repositoryIds, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
       .map(toMessageView);
+  }
+
+  /**
+   * A message with the messages around it in its channel, in time order: up
+   * to `count` before it and `count` after it, and whether its channel holds
+   * more on either side. For a link to one message, however far back it is.
+   * Its neighbours are the channel's own messages, as its listing has them
+   * (replies are in their threads); the message itself may be a reply.
+   */
+  around(input: { viewer: Viewer; repository: string; id: string; count: number }): Window {
+    if (!isMessageId(input.id)) throw new InvalidInputError(`around must be a message id (a UUIDv7), not ${JSON.stringify(input.id)}`);
+    const channel = this.options.access.resolve(input.viewer, input.repository);
+    const target = this.db.getMessage(channel.id, input.id);
+    if (!target) throw new NotFoundError(`there is no message ${input.id} in ${channel.fullName}`);
+    const older = this.db.listMessages({ repositoryId: channel.id, before: input.id, limit: input.count + 1 });
+    const newer = this.db.messagesInOrder(channel.id, { after: input.id, ownOnly: true }, input.count + 1);
+    return {
+      messages: [...older.slice(-input.count), target, ...newer.slice(0, input.count)].map(toMessageView),
+      hasOlder: older.length > input.count,
+      hasNewer: newer.length > input.count,
+    };
+  }
+
+  /** The `limit` messages of a channel that follow the message `after`, in time order (a window around an old message, moved on). */
+  newer(input: { viewer: Viewer; repository: string; after: string; limit: number }): Omit<Window, "hasOlder"> {
+    if (!isMessageId(input.after)) throw new InvalidInputError(`newer must be a message id (a UUIDv7), not ${JSON.stringify(input.after)}`);
+    const channel = this.options.access.resolve(input.viewer, input.repository);
+    const newer = this.db.messagesInOrder(channel.id, { after: input.after, ownOnly: true }, input.limit + 1);
+    return { messages: newer.slice(0, input.limit).map(toMessageView), hasNewer: newer.length > input.limit };
+  }
+
+  /**
+   * The channel an `in:` names, among those the viewer sees: "owner/name", or
+   * a name only one of them has. A private channel the viewer is not in is
+   * as unknown as a name that names nothing.
+   */
+  private channelNamed(viewer: Viewer, name: string): Channel {
+    const seen = this.options.access.list(viewer);
+    const wanted = name.toLowerCase();
+    const matches = name.includes("/")
+      ? seen.filter((c) => c.fullName.toLowerCase() === wanted)
+      : seen.filter((c) => c.name.toLowerCase() === wanted);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) {
+      throw new InvalidInputError(`in:${name} names no channel you can see; write in:owner/name with a channel from GET /repositories`);
+    }
+    throw new InvalidInputError(`in:${name} could be ${matches.map((c) => c.fullName).join(" or ")}; write in:owner/name`);
+  }
+
+  /**
+   * Who a `from:` names: a login (the account's id, whether it is a local
+   * account or one made by GitHub sign-in) or an author's name as messages
+   * carry it (the open local mode's name, an import's), in any letter case.
+   */
+  private authorsNamed(values: readonly string[]) {
+    const ids = new Set<string>();
+    for (const value of values) {
+      ids.add(`local:${value.toLowerCase()}`);
+      const id = this.options.accountId?.(value);
+      if (id !== undefined) ids.add(id);
+    }
+    return { ids: [...ids], names: [...values] };
   }
 
   latestCursor() {

@@ -27,7 +27,7 @@ const foldedAfter = (batches: NewMessage[][]) => {
   const { id: repositoryId } = db.insertRepository("acme", "chat", at(0));
   for (const batch of batches) db.insertMessages(repositoryId, batch.map((message) => ({ message, gitHash: HASH })), HASH);
   const m = db.getMessage(repositoryId, target.id)!;
-  const found = db.listMessages({ repositoryId, search: "v3", limit: 10 }).map((r) => r.id);
+  const found = db.listMessages({ repositoryId, search: { terms: ["v3"] }, limit: 10 }).map((r) => r.id);
   return { content: m.content, edited_at: m.edited_at, reactions: m.reactions.map((r) => [r.emoji, r.count]), replies: m.reply_count, found };
 };
 

@@ -48,7 +48,16 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
             }),
           ),
           q: t.Optional(
-            t.String({ maxLength: 500, description: "Full-text search, newest matches first", error: "q must be at most 500 characters" }),
+            t.String({
+              maxLength: 500,
+              description:
+                "Search: the newest messages matching every word, \"quoted phrase\" and operator: " +
+                "`from:LOGIN_OR_NAME` (an account's login, or an author's name), `in:owner/name` (or `in:name` when one channel you see has that name), " +
+                "`before:YYYY-MM-DD` (sent before that day, UTC), `after:YYYY-MM-DD` (sent after that day, UTC), " +
+                "`has:link`, `has:code`, `has:file` (attachments: none yet). Operator names in any letter case; another `word:` is searched as text. " +
+                "A value an operator cannot take (before:notadate, in:unknown) is a 400 `invalid_input` naming the operator.",
+              error: "q must be at most 500 characters",
+            }),
           ),
           thread: t.Optional(t.String({ description: "A message id: the replies in its thread, in time order", error: "thread must be a message id" })),
         }),
