@@ -27,6 +27,7 @@ import {
   notFoundPage,
   olderFragment,
   type ChannelItem,
+  type PageViewer,
 } from "../../../views/page.ts";
 import { AppError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
@@ -34,7 +35,7 @@ import { errorResponse, htmlResponse } from "../errors.ts";
 import { SendHeaders } from "../schemas.ts";
 import type { StreamLimiter } from "../security.ts";
 import { withoutIdleTimeout } from "./sync.ts";
-import { authorOf, type AuthPlugin } from "../auth.ts";
+import { authorOf, type AuthPlugin, type Identity } from "../auth.ts";
 
 const PAGE_SIZE = 50;
 
@@ -49,6 +50,14 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 };
 
 const MemberForm = t.Object({ login: t.String({ error: "login is required: an account's login" }) });
+
+/** The reader as the views need them: mentions name a login (the name written under, for the operator). */
+const readerOf = (identity: Identity): PageViewer => ({
+  login: (identity.account?.login ?? identity.name).toLowerCase(),
+  admin: identity.role === "admin",
+  accountId: identity.account?.id,
+  name: identity.name,
+});
 
 const ChannelParams = t.Object({
   owner: t.String({ error: "owner must be a GitHub account name" }),
@@ -141,6 +150,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
           cursor,
           syncEnabled: Boolean(sync),
           viewer: identity && identity.via !== "open" ? identity.name : undefined,
+          reader: readerOf(identity!),
           links: {
             settings: identity?.account !== undefined,
             members: identity !== undefined && identity.via !== "open" && identity.role === "admin",
@@ -154,11 +164,11 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       if (query.after !== undefined) {
         const arrived = messages.list({ viewer, repository: channel.fullName, after: query.after, limit: 500 });
         const next = Math.max(query.after, ...arrived.map((m) => m.cursor));
-        return htmlResponse(arrivalsFragment(channel, arrived, next));
+        return htmlResponse(arrivalsFragment(channel, arrived, next, readerOf(identity!)));
       }
       const older = messages.list({ viewer, repository: channel.fullName, before: query.before, limit: PAGE_SIZE + 1 });
       const hasOlder = older.length > PAGE_SIZE;
-      return htmlResponse(olderFragment(channel, hasOlder ? older.slice(1) : older, hasOlder));
+      return htmlResponse(olderFragment(channel, hasOlder ? older.slice(1) : older, hasOlder, readerOf(identity!)));
     }, {
       auth: "member",
       params: ChannelParams,
@@ -178,7 +188,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
         // The page names each message once and sends the same key on its retries.
         idempotencyKey: headers["idempotency-key"],
       });
-      return htmlResponse(appended([message]), replayed ? 200 : 201);
+      return htmlResponse(appended([message], readerOf(identity!)), replayed ? 200 : 201);
     }, {
       auth: "member",
       messageLimit: true,
@@ -199,6 +209,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       }
       const lastEventId = Number(request.headers.get("last-event-id"));
       let cursor = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : (query.after ?? messages.latestCursor());
+      const reader = readerOf(identity!);
       const encoder = new TextEncoder();
       let stop = () => {};
       const stream = new ReadableStream<Uint8Array>({
@@ -207,7 +218,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
             try {
               // Asks who sees the channel each time: someone removed from it gets nothing more (see `revoked` below).
               for (const m of messages.list({ viewer, repository: channel.fullName, after: cursor, limit: 500 })) {
-                const data = messageItem(m).value.split("\n").map((line) => `data: ${line}`).join("\n");
+                const data = messageItem(m, reader).value.split("\n").map((line) => `data: ${line}`).join("\n");
                 controller.enqueue(encoder.encode(`id: ${m.cursor}\nevent: message\n${data}\n\n`));
                 cursor = m.cursor;
               }
