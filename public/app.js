@@ -403,10 +403,11 @@
   }
   function act(action, li) {
     var id = li.getAttribute("data-id");
+    var opener = menuOpen ? menuOpen.button : null;
     closeMenu(action === "link" || action === "commit");
     if (action === "link") copyText(location.origin + base + "#m-" + id, "Link to the message copied");
     else if (action === "commit") copyText(li.getAttribute("data-hash"), "Commit hash copied");
-    else if (action === "reply") openThread(li.getAttribute("data-reply-to") || id, true);
+    else if (action === "reply") openThread(li.getAttribute("data-reply-to") || id, true, opener);
     else if (action === "react") openPicker(li);
     else if (action === "edit") startEdit(li);
     else if (action === "delete") confirmDelete(li);
@@ -569,9 +570,9 @@
   var threadError = document.getElementById("thread-error");
   var threadOpener = null;
   function openThreadId() { return thread && !thread.hidden ? thread.getAttribute("data-parent") : null; }
-  function openThread(id, focusComposer) {
+  function openThread(id, focusComposer, opener) {
     if (!thread) return;
-    threadOpener = document.activeElement;
+    threadOpener = opener || document.activeElement;
     send("GET", base + "/threads/" + encodeURIComponent(id)).then(function (text) {
       threadBody.innerHTML = text;
       refreshTimes(threadBody);
@@ -595,12 +596,29 @@
   }
   /** A reply arrived: into the open thread's panel (in place of its older version), and counted under its parent. */
   function replyArrived(parentId, node) {
+    var count = node.getAttribute("data-thread-count");
+    if (count !== null) showReplyCount(parentId, Number(count));
     var replies = document.getElementById("thread-replies");
     if (replies && openThreadId() === parentId) {
       replies.append(node);
       var outcome = upsert(replies, node);
       if (outcome !== "dropped") refreshTimes(node);
     }
+  }
+  /** "N replies" under a message of the channel (none for none): opens its thread. */
+  function showReplyCount(parentId, count) {
+    var parent = list.querySelector('li.message[data-id="' + parentId + '"]');
+    if (!parent) return;
+    var button = parent.querySelector("button.replies");
+    if (count <= 0) { if (button) button.remove(); return; }
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "replies";
+      button.setAttribute("data-thread", parentId);
+      parent.append(button);
+    }
+    button.textContent = count + (count === 1 ? " reply" : " replies");
   }
   /** The open thread's parent changed: the panel shows it again. */
   function threadParentArrived(node) {

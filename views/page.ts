@@ -97,15 +97,17 @@ const repliesButton = (m: Shown) =>
  * delete) are behind one "More actions" button, built by the page script
  * from the data attributes: `data-can-change` offers edit and delete.
  * `prefix` names its element: `m-` in the channel, `t-` for the parent shown
- * again at the top of a thread.
+ * again at the top of a thread. A reply that arrives carries its thread's
+ * reply count as it is now (`threadCount`): the page shows it under the
+ * parent, whose own arrival is not repeated for a reply.
  */
-export const messageItem = (m: Shown, viewer: PageViewer, prefix = "m-") => {
+export const messageItem = (m: Shown, viewer: PageViewer, prefix = "m-", threadCount?: number) => {
   const { html: body, mentions } = m.deleted ? { html: "", mentions: [] } : renderMessageWithMentions(m);
   const mentioned = mentions.includes(viewer.login);
   const classes = `message${mentioned ? " mentioned" : ""}${m.deleted ? " deleted" : ""}`;
   const editedAt = !m.deleted && m.edited_at ? m.edited_at : undefined;
   return html`<li class="${classes}" id="${prefix}${m.id}" data-id="${m.id}" data-cursor="${m.cursor}" data-hash="${m.git_hash}"${
-    m.reply_to ? html` data-reply-to="${m.reply_to}"` : ""
+    m.reply_to ? html` data-reply-to="${m.reply_to}"${threadCount === undefined ? "" : html` data-thread-count="${threadCount}"`}` : ""
   }${!m.deleted && mayChange(viewer, m) ? html` data-can-change` : ""}
   ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time>${
     editedAt ? html` <span class="edited" data-edited="${editedAt}" title="Edited ${exactTime(editedAt)}">(edited)</span>` : ""
