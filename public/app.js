@@ -457,9 +457,10 @@
     var box = editor.querySelector("textarea");
     var errorLine = editor.querySelector(".error");
     showError(errorLine, "");
+    var id = li.getAttribute("data-id");
     send("POST", editor.getAttribute("data-action"), { content: box.value }).then(function (text) {
-      var id = li.getAttribute("data-id");
-      endEdit(li, false);
+      // The change may have come back by the live stream first, the editor carried into the new element.
+      endEdit(editor.closest("li.message") || li, false);
       arrive(text);
       focusMore(id);
     }, function (error) { showError(errorLine, error.message); box.focus(); });

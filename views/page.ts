@@ -1,5 +1,5 @@
 /** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
-import type { MessageView } from "../src/messages/service.ts";
+import { actorOf, type MessageView } from "../src/messages/service.ts";
 import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, SafeHtml } from "./html.ts";
 import { renderMessageWithMentions } from "./markdown.ts";
@@ -58,36 +58,22 @@ export const UNVERIFIED = "not signed by a known gitchat server: pushed around g
  * Who looks at the page: the login a mention names (lower case), and what
  * they may do to a message. An admin (the operator of the open local mode
  * among them) may edit and delete every message; anyone else their own.
+ * `actor` names them as messages and reactions do (see actorOf).
  */
-export type PageViewer = { login: string; admin: boolean; accountId?: string; name: string };
+export type PageViewer = { login: string; admin: boolean; actor: string };
 
-/** What the events of issue 11 add to a message: edits, deletes, replies, reactions, a code message's language. */
-type Shown = MessageView &
-  Partial<{
-    edited_at: string | null;
-    deleted: boolean;
-    reply_to: string | null;
-    reply_count: number;
-    reactions: { emoji: string; count: number; users: string[] }[];
-    language: string | null;
-  }>;
+export const mayChange = (viewer: PageViewer, m: { author: string; author_id: string | null }) => viewer.admin || viewer.actor === actorOf(m);
 
-export const mayChange = (viewer: PageViewer, m: { author_id: string | null }) =>
-  viewer.admin || (viewer.accountId !== undefined && m.author_id === viewer.accountId);
-
-/** Whether the viewer is among those who reacted: reactions name people as messages do (their account id, or the name they write under). */
-const reactedBy = (viewer: PageViewer, users: string[]) => users.includes(viewer.accountId ?? viewer.name) || users.includes(viewer.name);
-
-const reactionChips = (m: Shown, viewer: PageViewer) => {
+const reactionChips = (m: MessageView, viewer: PageViewer) => {
   const reactions = m.reactions ?? [];
   if (reactions.length === 0 || m.deleted) return "";
   return html`<div class="reactions" role="group" aria-label="Reactions">${reactions.map((r) => {
-    const mine = reactedBy(viewer, r.users);
+    const mine = r.user_ids.includes(viewer.actor);
     return html`<button type="button" class="reaction" data-emoji="${r.emoji}" aria-pressed="${mine ? "true" : "false"}" title="${r.users.join(", ")}" aria-label="${r.emoji} ${r.count}: ${r.users.join(", ")}${mine ? "; press to take yours back" : "; press to add yours"}"><span class="emoji">${r.emoji}</span> <span class="count">${r.count}</span></button>`;
   })}</div>`;
 };
 
-const repliesButton = (m: Shown) =>
+const repliesButton = (m: MessageView) =>
   !m.reply_to && (m.reply_count ?? 0) > 0
     ? html`<button type="button" class="replies" data-thread="${m.id}">${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}</button>`
     : "";
@@ -101,7 +87,7 @@ const repliesButton = (m: Shown) =>
  * reply count as it is now (`threadCount`): the page shows it under the
  * parent, whose own arrival is not repeated for a reply.
  */
-export const messageItem = (m: Shown, viewer: PageViewer, prefix = "m-", threadCount?: number) => {
+export const messageItem = (m: MessageView, viewer: PageViewer, prefix = "m-", threadCount?: number) => {
   const { html: body, mentions } = m.deleted ? { html: "", mentions: [] } : renderMessageWithMentions(m);
   const mentioned = mentions.includes(viewer.login);
   const classes = `message${mentioned ? " mentioned" : ""}${m.deleted ? " deleted" : ""}`;
@@ -127,17 +113,16 @@ export const olderFragment = (channel: { owner: string; name: string }, messages
 export const poller = (channel: { owner: string; name: string }, cursor: number) =>
   html`<div id="poller" hx-get="${channelPath(channel)}/messages?after=${cursor}" hx-trigger="every 2s" hx-swap="outerHTML"></div>`;
 
-/** New arrivals: a new poller, and the messages appended to the list out of band. */
-export const arrivalsFragment = (channel: { owner: string; name: string }, messages: MessageView[], cursor: number, viewer: PageViewer) =>
-  html`${poller(channel, cursor)}${messages.length ? appended(messages, viewer) : ""}`;
+/** New arrivals (each a messageItem): a new poller, and the messages appended to the list out of band. */
+export const arrivalsFragment = (channel: { owner: string; name: string }, items: SafeHtml[], cursor: number) =>
+  html`${poller(channel, cursor)}${items.length ? appended(items) : ""}`;
 
 /**
- * Messages appended to the list out of band. The page script puts each in
+ * Messages (each a messageItem) appended to the list out of band. The page script puts each in
  * time order, drops repeats, puts a changed message (a newer cursor) in the
  * place of the old one, and moves replies to their thread.
  */
-export const appended = (messages: MessageView[], viewer: PageViewer) =>
-  html`<ol hx-swap-oob="beforeend:#messages">${messages.map((m) => messageItem(m, viewer))}</ol>`;
+export const appended = (items: SafeHtml[]) => html`<ol hx-swap-oob="beforeend:#messages">${items}</ol>`;
 
 const syncBadge = (c: ChannelItem) => {
   if (!c.sync.enabled) return html`<span class="badge local" title="Local only: set GITHUB_TOKEN to back up to GitHub">local</span>`;
@@ -196,7 +181,7 @@ const threadPanel = (path: string) => html`<aside id="thread" class="thread" ari
     <form id="thread-composer" class="composer">
       <input type="hidden" name="reply_to" value="">
       <label for="thread-content" class="visually-hidden">Reply in this thread</label>
-      <textarea id="thread-content" name="content" rows="1" required placeholder="Reply. Enter sends, Shift+Enter adds a line" aria-describedby="thread-error"></textarea>
+      <textarea id="thread-content" name="content" rows="1" required placeholder="Reply in this thread" aria-describedby="thread-error"></textarea>
       <button type="submit" class="send">Reply</button>
       <p id="thread-error" class="error" role="alert"></p>
     </form>

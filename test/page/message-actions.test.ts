@@ -182,3 +182,204 @@ test("a message that mentions you is marked for you, with words a screen reader 
   expect(await state(bob.page)).toEqual({ marked: false, badge: null, mentions: ["@ann"], tinted: false });
   expect(await axeViolations(ann.page)).toEqual([]);
 }, 60_000);
+
+/** Opens a message's menu with the mouse and picks `action`. */
+const choose = async (page: Page, id: string, action: string, list = "#messages") => {
+  await page.locator(`${list} li.message[data-id="${id}"] button.more`).click();
+  await page.locator(`[role=menu] [role=menuitem][data-action="${action}"]`).click();
+};
+
+/** The ids of the channel's list, top to bottom, with each one's text. */
+const shown = (page: Page) =>
+  page.$$eval("#messages li.message:not(.pending)", (items) => items.map((li) => `${li.getAttribute("data-id")}: ${(li.querySelector(".content") as HTMLElement).innerText}`));
+
+test("editing in place: the text becomes a box, Escape cancels, an empty text is refused inline, Enter saves; the other page shows the new text in place, marked (edited)", async () => {
+  await channel("act/edit");
+  const ann = await signedIn("ann", "/c/act/edit");
+  const bob = await signedIn("bob", "/c/act/edit");
+  const first = await say(ann.page, "before the edit");
+  const later = await say(ann.page, "a later message");
+  await seen(bob.page, later);
+  const { page } = ann;
+  const box = item(page, first).locator("form.editor textarea");
+
+  await choose(page, first, "edit");
+  expect({ text: await box.inputValue(), focus: await page.evaluate(() => document.activeElement?.tagName) }).toEqual({ text: "before the edit", focus: "TEXTAREA" });
+  await box.fill("not this after all");
+  await box.press("Escape");
+  expect({ editors: await page.locator("form.editor").count(), text: await item(page, first).locator(".content").innerText(), focus: await focused(page) }).toEqual({
+    editors: 0,
+    text: "before the edit",
+    focus: "more",
+  });
+
+  await choose(page, first, "edit");
+  expect(await axeViolations(page)).toEqual([]);
+  await box.fill("   ");
+  await box.press("Enter");
+  await item(page, first).locator("form.editor .error:not(:empty)").waitFor();
+  expect({
+    said: await item(page, first).locator("form.editor .error").innerText(),
+    kept: await box.inputValue(),
+    elsewhere: await item(bob.page, first).locator(".content").innerText(),
+  }).toEqual({ said: "content must not be empty", kept: "   ", elsewhere: "before the edit" });
+
+  await box.fill("after the **edit**");
+  await box.press("Enter");
+  await item(page, first).locator("form.editor").waitFor({ state: "detached" });
+  const edited = (p: Page) =>
+    item(p, first).evaluate((li) => ({
+      text: (li.querySelector(".content") as HTMLElement).innerText,
+      mark: (li.querySelector(".edited") as HTMLElement | null)?.innerText ?? null,
+      hover: (li.querySelector(".edited") as HTMLElement | null)?.title.startsWith("Edited ") ?? false,
+    }));
+  expect(await edited(page)).toEqual({ text: "after the edit", mark: "(edited)", hover: true });
+  await bob.page.waitForFunction((id) => document.querySelector(`#messages li.message[data-id="${id}"] .edited`) !== null, first);
+  expect(await edited(bob.page)).toEqual({ text: "after the edit", mark: "(edited)", hover: true });
+  // In its place, once: not dropped as a repeat, not added again at the bottom.
+  expect(await shown(bob.page)).toEqual([`${first}: after the edit`, `${later}: a later message`]);
+  expect(clean(bob)).toEqual({ console: [], pageErrors: [], dialogs: [] });
+}, 60_000);
+
+test("deleting asks first, then leaves 'message deleted' with its author and time, on the other page too", async () => {
+  await channel("act/delete");
+  const ann = await signedIn("ann", "/c/act/delete");
+  const bob = await signedIn("bob", "/c/act/delete");
+  const id = await say(ann.page, "soon gone");
+  const later = await say(ann.page, "stays");
+  await seen(bob.page, later);
+  const { page } = ann;
+
+  await choose(page, id, "delete");
+  const confirm = item(page, id).locator(".confirm");
+  expect({ asked: await confirm.innerText(), focus: await focused(page) }).toEqual({
+    asked: expect.stringContaining("Delete this message?") as unknown as string,
+    focus: "cancel",
+  });
+  await page.keyboard.press("Escape");
+  expect({ asked: await confirm.count(), text: await item(page, id).locator(".content").innerText() }).toEqual({ asked: 0, text: "soon gone" });
+
+  await choose(page, id, "delete");
+  await confirm.locator("button.confirm-delete").click();
+  const state = (p: Page) =>
+    item(p, id).evaluate((li) => ({
+      text: (li.querySelector(".content") as HTMLElement).innerText,
+      author: li.querySelector(".author")?.textContent,
+      time: li.querySelector("time")?.getAttribute("datetime") !== null,
+    }));
+  await page.waitForFunction((m) => document.querySelector(`#messages li.message.deleted[data-id="${m}"]`) !== null, id);
+  expect(await state(page)).toEqual({ text: "message deleted", author: "Ann", time: true });
+  await bob.page.waitForFunction((m) => document.querySelector(`#messages li.message.deleted[data-id="${m}"]`) !== null, id);
+  expect(await state(bob.page)).toEqual({ text: "message deleted", author: "Ann", time: true });
+  expect(await shown(bob.page)).toEqual([`${id}: message deleted`, `${later}: stays`]);
+  // What is left to do with it: copy its link or its commit.
+  await item(page, id).locator("button.more").click();
+  expect(await menuItems(page)).toEqual(["Copy link to message", expect.stringMatching(/^Copy commit [0-9a-f]{7}$/) as unknown as string]);
+}, 60_000);
+
+test("a reply opens the thread panel; the reply stays out of the channel, the parent shows 'N replies' on both pages, and an open panel takes new replies live", async () => {
+  await channel("act/thread");
+  const ann = await signedIn("ann", "/c/act/thread");
+  const bob = await signedIn("bob", "/c/act/thread");
+  const parent = await say(ann.page, "what do we ship today?");
+  await seen(bob.page, parent);
+
+  await choose(bob.page, parent, "reply");
+  const panel = bob.page.locator("#thread");
+  await panel.waitFor();
+  expect({
+    parent: await panel.locator(".thread-parent .content").innerText(),
+    focus: await bob.page.evaluate(() => document.activeElement?.id),
+  }).toEqual({ parent: "what do we ship today?", focus: "thread-content" });
+  expect(await axeViolations(bob.page)).toEqual([]);
+  await bob.page.locator("#thread-content").fill("the menu and threads");
+  await bob.page.locator("#thread-content").press("Enter");
+  await panel.locator("#thread-replies li.message", { hasText: "the menu and threads" }).waitFor();
+
+  const count = (p: Page) => item(p, parent).locator("button.replies");
+  await count(ann.page).waitFor();
+  expect({ ann: await count(ann.page).innerText(), bob: await count(bob.page).innerText() }).toEqual({ ann: "1 reply", bob: "1 reply" });
+  expect(await shown(ann.page)).toEqual([`${parent}: what do we ship today?`]);
+
+  await count(ann.page).click();
+  const annPanel = ann.page.locator("#thread");
+  await annPanel.locator("#thread-replies li.message", { hasText: "the menu and threads" }).waitFor();
+  await bob.page.locator("#thread-content").fill("and reactions");
+  await bob.page.locator("#thread-content").press("Enter");
+  await annPanel.locator("#thread-replies li.message", { hasText: "and reactions" }).waitFor();
+  expect(await annPanel.locator("#thread-replies li.message .content").allInnerTexts()).toEqual(["the menu and threads", "and reactions"]);
+  await ann.page.waitForFunction((id) => document.querySelector(`#messages li.message[data-id="${id}"] button.replies`)?.textContent === "2 replies", parent);
+  expect(await shown(ann.page)).toEqual([`${parent}: what do we ship today?`]);
+
+  // Escape closes it, and focus goes back where it was.
+  await ann.page.locator("#thread-close").focus();
+  await ann.page.keyboard.press("Escape");
+  expect({ open: await annPanel.isVisible(), focus: await focused(ann.page) }).toEqual({ open: false, focus: "replies" });
+  expect(clean(ann)).toEqual({ console: [], pageErrors: [], dialogs: [] });
+}, 60_000);
+
+test("reactions: a picked emoji shows as a chip, pressed for who gave it; a click on a chip adds or takes back one's own, live on the other page; a :shortcode: works, and text that is neither is refused inline", async () => {
+  await channel("act/react");
+  const ann = await signedIn("ann", "/c/act/react");
+  const bob = await signedIn("bob", "/c/act/react");
+  const id = await say(ann.page, "react to me");
+  await seen(bob.page, id);
+  const chips = (p: Page) =>
+    item(p, id).locator("button.reaction").evaluateAll((buttons) => buttons.map((b) => `${b.querySelector(".emoji")?.textContent} ${b.querySelector(".count")?.textContent} ${b.getAttribute("aria-pressed")}`));
+
+  await choose(ann.page, id, "react");
+  expect(await axeViolations(ann.page)).toEqual([]);
+  await item(ann.page, id).locator('button.pick[data-pick="👍"]').click();
+  await ann.page.waitForFunction((m) => document.querySelector(`#messages li.message[data-id="${m}"] button.reaction`) !== null, id);
+  expect(await chips(ann.page)).toEqual(["👍 1 true"]);
+  await bob.page.waitForFunction((m) => document.querySelector(`#messages li.message[data-id="${m}"] button.reaction`) !== null, id);
+  expect(await chips(bob.page)).toEqual(["👍 1 false"]);
+
+  await item(bob.page, id).locator("button.reaction").click();
+  await bob.page.waitForFunction((m) => document.querySelector(`#messages li.message[data-id="${m}"] button.reaction .count`)?.textContent === "2", id);
+  expect(await chips(bob.page)).toEqual(["👍 2 true"]);
+  await ann.page.waitForFunction((m) => document.querySelector(`#messages li.message[data-id="${m}"] button.reaction .count`)?.textContent === "2", id);
+  expect(await chips(ann.page)).toEqual(["👍 2 true"]);
+
+  await item(ann.page, id).locator("button.reaction").click();
+  await bob.page.waitForFunction((m) => document.querySelector(`#messages li.message[data-id="${m}"] button.reaction .count`)?.textContent === "1", id);
+  expect({ ann: await chips(ann.page), bob: await chips(bob.page) }).toEqual({ ann: ["👍 1 false"], bob: ["👍 1 true"] });
+
+  await choose(bob.page, id, "react");
+  const field = item(bob.page, id).locator(".picker input");
+  await field.fill("not an emoji");
+  await field.press("Enter");
+  await item(bob.page, id).locator(".picker .error:not(:empty)").waitFor();
+  expect({ said: await item(bob.page, id).locator(".picker .error").innerText(), chips: await chips(bob.page) }).toEqual({
+    said: expect.stringContaining('"not an emoji" is not a reaction') as unknown as string,
+    chips: ["👍 1 true"],
+  });
+  await field.fill(":tada:");
+  await field.press("Enter");
+  await ann.page.waitForFunction((m) => document.querySelectorAll(`#messages li.message[data-id="${m}"] button.reaction`).length === 2, id);
+  expect(await chips(ann.page)).toEqual(["👍 1 false", ":tada: 1 false"]);
+  expect(clean(ann)).toEqual({ console: [], pageErrors: [], dialogs: [] });
+}, 60_000);
+
+test("a code message is highlighted in the language it names, when highlight.js knows it", async () => {
+  await channel("act/code");
+  const send = async (content: string, language: string) => {
+    const response = await fetch(`${server.url}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ content, type: "code", language, repository: "act/code" }),
+    });
+    expect(response.status).toBe(201);
+    return ((await response.json()) as { id: string }).id;
+  };
+  const python = await send("def ship(): return True", "python");
+  const unknown = await send("def ship(): return True", "no-such-language");
+  const { page } = await signedIn("ann", "/c/act/code");
+  await seen(page, unknown);
+  const look = (id: string) =>
+    item(page, id).evaluate((li) => ({ language: li.querySelector("pre code")?.className, keywords: Array.from(li.querySelectorAll(".hljs-keyword")).map((k) => k.textContent) }));
+  expect({ python: await look(python), unknown: await look(unknown) }).toEqual({
+    python: { language: "hljs language-python", keywords: ["def", "return"] },
+    unknown: { language: "hljs", keywords: [] },
+  });
+}, 60_000);

@@ -101,6 +101,9 @@ const ask = (route: { method: string; path: string }, caller: Caller, channel?: 
       private: isPrivate,
       current: "not the password",
       password: "a new matrix password",
+      // The page's reaction form.
+      emoji: "👍",
+      on: "true",
     });
   }
   return gitchat.app.handle(new Request(`http://localhost${concrete(route.path, channel)}`, init));
