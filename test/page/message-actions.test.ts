@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openPage, type Watched } from "../support/browser.ts";
 import { ROOT, startServer, type RunningServer } from "../support/server.ts";
+import { invite } from "../support/invite.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "page-actions-access-token";
@@ -22,22 +23,10 @@ let server: RunningServer;
 const opened: Watched[] = [];
 const links: Record<string, string> = {};
 
-/** The admin (the ACCESS_TOKEN bearer) adds a person; the invite link, on the address the browser uses. */
-const invite = async (login: string, name: string) => {
-  const response = await fetch(`${server.url}/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ login, name }),
-  });
-  expect(response.status).toBe(201);
-  const { invite_url } = (await response.json()) as { invite_url: string };
-  return `${server.url}${new URL(invite_url).pathname}`;
-};
-
 beforeAll(async () => {
   [browser, server] = await Promise.all([launchBrowser(), startServer({ dataDir: tempDir(), env: { ...LOCAL_ONLY, ACCESS_TOKEN: TOKEN } })]);
-  links.ann = await invite("ann", "Ann");
-  links.bob = await invite("bob", "Bob");
+  links.ann = await invite(server.url, TOKEN, "ann", "Ann");
+  links.bob = await invite(server.url, TOKEN, "bob", "Bob");
 }, 40_000);
 
 afterAll(async () => {
@@ -78,6 +67,12 @@ const channel = async (fullName: string) => {
   expect(response.status).toBe(201);
 };
 
+/** A new channel, open in Ann's browser and in Bob's. */
+const bothAt = async (fullName: string) => {
+  await channel(fullName);
+  return { ann: await signedIn("ann", `/c/${fullName}`), bob: await signedIn("bob", `/c/${fullName}`) };
+};
+
 /** Sends from the page's composer; the id of the committed message once the page shows it (as `shown`, when Markdown changes it). */
 const say = async (page: Page, content: string, shown = content) => {
   await page.locator("form#composer textarea[name=content]").fill(content);
@@ -114,9 +109,7 @@ const menuItems = (page: Page) => page.locator("[role=menu] [role=menuitem]").al
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute("data-action") ?? document.activeElement?.className ?? "");
 
 test("each message has one 'More actions' button in the tab order; its menu opens with Enter, moves with the arrows, copies the link and the commit, and Escape closes it", async () => {
-  await channel("act/menu");
-  const ann = await signedIn("ann", "/c/act/menu");
-  const bob = await signedIn("bob", "/c/act/menu");
+  const { ann, bob } = await bothAt("act/menu");
   const mine = await say(ann.page, "Ann's own message");
   const theirs = await say(bob.page, "Bob's message");
   const { page } = ann;
@@ -166,9 +159,7 @@ test("each message has one 'More actions' button in the tab order; its menu open
 }, 60_000);
 
 test("a message that mentions you is marked for you, with words a screen reader reads; not for others, and never from inside code", async () => {
-  await channel("act/mentions");
-  const ann = await signedIn("ann", "/c/act/mentions");
-  const bob = await signedIn("bob", "/c/act/mentions");
+  const { ann, bob } = await bothAt("act/mentions");
   const id = await say(bob.page, "@ann can you look? (`@bob` is only code)", "@ann can you look? (@bob is only code)");
   await seen(ann.page, id);
   const state = (page: Page) =>
@@ -194,9 +185,7 @@ const shown = (page: Page) =>
   page.$$eval("#messages li.message:not(.pending)", (items) => items.map((li) => `${li.getAttribute("data-id")}: ${(li.querySelector(".content") as HTMLElement).innerText}`));
 
 test("editing in place: the text becomes a box, Escape cancels, an empty text is refused inline, Enter saves; the other page shows the new text in place, marked (edited)", async () => {
-  await channel("act/edit");
-  const ann = await signedIn("ann", "/c/act/edit");
-  const bob = await signedIn("bob", "/c/act/edit");
+  const { ann, bob } = await bothAt("act/edit");
   const first = await say(ann.page, "before the edit");
   const later = await say(ann.page, "a later message");
   await seen(bob.page, later);
@@ -242,9 +231,7 @@ test("editing in place: the text becomes a box, Escape cancels, an empty text is
 }, 60_000);
 
 test("deleting asks first, then leaves 'message deleted' with its author and time, on the other page too", async () => {
-  await channel("act/delete");
-  const ann = await signedIn("ann", "/c/act/delete");
-  const bob = await signedIn("bob", "/c/act/delete");
+  const { ann, bob } = await bothAt("act/delete");
   const id = await say(ann.page, "soon gone");
   const later = await say(ann.page, "stays");
   await seen(bob.page, later);
@@ -278,9 +265,7 @@ test("deleting asks first, then leaves 'message deleted' with its author and tim
 }, 60_000);
 
 test("a reply opens the thread panel; the reply stays out of the channel, the parent shows 'N replies' on both pages, and an open panel takes new replies live", async () => {
-  await channel("act/thread");
-  const ann = await signedIn("ann", "/c/act/thread");
-  const bob = await signedIn("bob", "/c/act/thread");
+  const { ann, bob } = await bothAt("act/thread");
   const parent = await say(ann.page, "what do we ship today?");
   await seen(bob.page, parent);
 
@@ -319,9 +304,7 @@ test("a reply opens the thread panel; the reply stays out of the channel, the pa
 }, 60_000);
 
 test("reactions: a picked emoji shows as a chip, pressed for who gave it; a click on a chip adds or takes back one's own, live on the other page; a :shortcode: works, and text that is neither is refused inline", async () => {
-  await channel("act/react");
-  const ann = await signedIn("ann", "/c/act/react");
-  const bob = await signedIn("bob", "/c/act/react");
+  const { ann, bob } = await bothAt("act/react");
   const id = await say(ann.page, "react to me");
   await seen(bob.page, id);
   const chips = (p: Page) =>
