@@ -78,3 +78,20 @@ test("each bad request is refused with its error and commits nothing", async () 
   // An admin may change anyone's message.
   expect((await form("root", `${base}/${ada.id}/edit`, { content: "corrected by an admin" })).status).toBe(200);
 });
+
+test("an edit or a reaction from the page counts against RATE_LIMIT as a message does", async () => {
+  const limited = await openTestGitchat({ env: { ACCESS_TOKEN: "page-actions-limited", RATE_LIMIT: "2" } });
+  try {
+    limited.accounts.add(operator, { login: "cy", role: "member" });
+    const headers = { authorization: `Bearer ${limited.accounts.createToken(operator, "cy").token}` };
+    const post = (path: string, fields: Record<string, string>) =>
+      call(limited, "POST", path, new URLSearchParams(fields).toString(), { ...headers, "content-type": "application/x-www-form-urlencoded" });
+    const sent = await call(limited, "POST", "/messages", { content: "one" }, headers);
+    expect((await post(`${base}/${sent.body.id}/edit`, { content: "one, edited" })).status).toBe(200);
+    const before = limited.messages.latestCursor();
+    const over = await post(`${base}/${sent.body.id}/reactions`, { emoji: "👍", on: "true" });
+    expect({ status: over.status, code: over.body.error.code, cursor: limited.messages.latestCursor() }).toEqual({ status: 429, code: "rate_limited", cursor: before });
+  } finally {
+    await limited.close();
+  }
+});

@@ -312,6 +312,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     })
     // A message's actions, from its menu: each answers the message as it is now
     // (the page puts it in the place of the one shown), or a 4xx that changed nothing.
+    // Each change is a commit, and counts against RATE_LIMIT as a message does (as in the API).
     .get("/c/:owner/:name/messages/:id/edit", ({ params, identity }) => {
       const { channel, message } = messageIn(identity!, params);
       if (!mayChange(readerOf(identity!), message)) throw new ForbiddenError("only its author or an admin may edit this message");
@@ -322,12 +323,12 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       const { message } = messageIn(identity!, params);
       const edited = await messages.edit({ viewer: identity!.actor, author: authorOf(identity), id: message.id, content: body.content });
       return htmlResponse(messageItem(edited, readerOf(identity!)));
-    }, { auth: "member", params: MessageParams, parse: "json", body: t.Object({ content: t.String({ error: "content is required: the new text" }) }), detail: { hide: true } })
+    }, { auth: "member", messageLimit: true, params: MessageParams, parse: "json", body: t.Object({ content: t.String({ error: "content is required: the new text" }) }), detail: { hide: true } })
     .post("/c/:owner/:name/messages/:id/delete", async ({ params, identity }) => {
       const { message } = messageIn(identity!, params);
       const deleted = await messages.remove({ viewer: identity!.actor, author: authorOf(identity), id: message.id });
       return htmlResponse(messageItem(deleted, readerOf(identity!)));
-    }, { auth: "member", params: MessageParams, detail: { hide: true } })
+    }, { auth: "member", messageLimit: true, params: MessageParams, detail: { hide: true } })
     .post("/c/:owner/:name/messages/:id/reactions", async ({ params, body, identity }) => {
       const { message } = messageIn(identity!, params);
       const on = body.on === true || body.on === "true";
@@ -335,6 +336,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       return htmlResponse(messageItem(reacted, readerOf(identity!)));
     }, {
       auth: "member",
+      messageLimit: true,
       params: MessageParams,
       parse: "json",
       body: t.Object({
