@@ -29,7 +29,7 @@ export type ChannelPage = {
   links?: { settings: boolean; members: boolean };
 };
 
-const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
+export const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
 
 const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
@@ -65,16 +65,15 @@ export type PageViewer = { login: string; admin: boolean; actor: string };
 export const mayChange = (viewer: PageViewer, m: { author: string; author_id: string | null }) => viewer.admin || viewer.actor === actorOf(m);
 
 const reactionChips = (m: MessageView, viewer: PageViewer) => {
-  const reactions = m.reactions ?? [];
-  if (reactions.length === 0 || m.deleted) return "";
-  return html`<div class="reactions" role="group" aria-label="Reactions">${reactions.map((r) => {
+  if (m.reactions.length === 0 || m.deleted) return "";
+  return html`<div class="reactions" role="group" aria-label="Reactions">${m.reactions.map((r) => {
     const mine = r.user_ids.includes(viewer.actor);
     return html`<button type="button" class="reaction" data-emoji="${r.emoji}" aria-pressed="${mine ? "true" : "false"}" title="${r.users.join(", ")}" aria-label="${r.emoji} ${r.count}: ${r.users.join(", ")}${mine ? "; press to take yours back" : "; press to add yours"}"><span class="emoji">${r.emoji}</span> <span class="count">${r.count}</span></button>`;
   })}</div>`;
 };
 
 const repliesButton = (m: MessageView) =>
-  !m.reply_to && (m.reply_count ?? 0) > 0
+  !m.reply_to && m.reply_count > 0
     ? html`<button type="button" class="replies" data-thread="${m.id}">${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}</button>`
     : "";
 

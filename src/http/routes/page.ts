@@ -20,6 +20,7 @@ import {
   appended,
   channelList,
   channelListVersion,
+  channelPath,
   chatPage,
   mayChange,
   membersPage,
@@ -151,7 +152,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     const status = error?.status ?? 200;
     if (htmx) return htmlResponse(membersPanel(channel, members, error?.message), status);
     if (error) return htmlResponse(membersPage(channel, members, error.message), status);
-    return new Response(null, { status: 303, headers: { location: `/c/${encodeURIComponent(channel.owner)}/${encodeURIComponent(channel.name)}/members` } });
+    return new Response(null, { status: 303, headers: { location: `${channelPath(channel)}/members` } });
   };
 
   return new Elysia({ name: "page" })
@@ -317,7 +318,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       const { channel, message } = messageIn(identity!, params);
       if (!mayChange(readerOf(identity!), message)) throw new ForbiddenError("only its author or an admin may edit this message");
       if (message.deleted) throw new MessageDeletedError("this message was deleted: it can no longer be edited");
-      return htmlResponse(messageEditor(`/c/${encodeURIComponent(channel.owner)}/${encodeURIComponent(channel.name)}`, message));
+      return htmlResponse(messageEditor(channelPath(channel), message));
     }, { auth: "member", params: MessageParams, detail: { hide: true } })
     .post("/c/:owner/:name/messages/:id/edit", async ({ params, body, identity }) => {
       const { message } = messageIn(identity!, params);
