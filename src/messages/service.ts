@@ -16,6 +16,7 @@ import { isBlankSearch, parseSearch } from "./search-query.ts";
 import { checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
+export { actorOf } from "../db/fold.ts";
 
 /** Messages indexed in one transaction: bounds what a rebuild holds in memory at once. */
 const INDEX_BATCH = 500;
@@ -287,6 +288,11 @@ export class MessageService {
       if (row && row.target === null) return { channel, row };
     }
     throw new UnknownMessageError(`there is no message ${id} in a channel you see`);
+  }
+
+  /** The message `id` as it is now, in a channel `viewer` sees (the page's thread panel and editor start from it). */
+  get(input: { viewer: Viewer; id: string }): MessageView {
+    return toMessageView(this.findMessage(input.viewer, input.id).row);
   }
 
   /** Replaces a message's text by a new `edit` event (the message's file is never rewritten); the author's, or an admin's. */
