@@ -32,6 +32,7 @@ import { createGitHubOAuth } from "./github/oauth.ts";
 import { GitHubSignIn } from "./accounts/github-sign-in.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
 import { createLog, type Log } from "./log.ts";
+import { Metrics } from "./metrics.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export type { Log } from "./log.ts";
@@ -168,7 +169,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const accounts = new AccountService(accountStore, { publicUrl: () => publicUrl, now: options.now });
     const hooks = new HookService(accountStore, accounts, { publicUrl: () => publicUrl, now: options.now });
     const channelAccess = new ChannelAccess(new ChannelAccessStore(db.sqlite), repositories, accounts, options.now);
+    const metrics = new Metrics();
     const messages = new MessageService(db, repositories, {
+      metrics,
       access: channelAccess,
       author: config.author,
       emailHost: () => new URL(publicUrl).hostname,
@@ -197,8 +200,10 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           github,
           { token: config.github.token, gitUrl: config.github.gitUrl, intervalMs: config.github.syncInterval * 1000, ...options.sync },
           log,
+          metrics,
         )
       : undefined;
+    if (sync) metrics.readUnpushed(() => sync.unpushedByChannel());
     const shutdown = new AbortController();
     const app = createApp({
       shutdown: shutdown.signal,
@@ -218,6 +223,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       githubWebhookSecret: config.github?.webhookSecret,
       githubSignIn,
       publicUrl: () => publicUrl,
+      metrics,
     });
     const close = async () => {
       rmSync(controlPath(config.dataDir), { force: true });
