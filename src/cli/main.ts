@@ -22,7 +22,7 @@ import { onDataDirOrServer } from "./client.ts";
 import { terminalProgress } from "./progress.ts";
 import { serve } from "./serve.ts";
 import { verifyGitchat } from "./verify.ts";
-import { setup } from "./setup.ts";
+import { setupCommand } from "./setup.ts";
 import { exportCommand } from "./export.ts";
 import { importCommand } from "./import.ts";
 import { users } from "./users.ts";
@@ -142,7 +142,7 @@ const COMMANDS: Command[] = [
     positionals: true,
     run: () => exportCommand(loadConfig(), process.argv.slice(3)),
   },
-  { name: "setup", usage: "", summary: "write a private .env with a new ACCESS_TOKEN", run: () => setup(process.cwd(), loadConfig().dataDir) },
+  setupCommand,
   {
     name: "signing-key",
     usage: "",
