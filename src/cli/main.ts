@@ -187,6 +187,8 @@ const find = (name: string) => {
 
 const main = async (argv: string[]) => {
   const [first, ...rest] = argv;
+  const alone = ["--version", "-v", "--help", "-h"].includes(first ?? "");
+  if (alone && rest.length > 0) throw new UsageError(`gitchat ${first}: unexpected argument ${rest[0]}`, `usage: gitchat ${first}`);
   if (first === "--version" || first === "-v") return console.log(`gitchat ${pkg.version}`);
   if (first === "--help" || first === "-h") return console.log(overview());
   if (first !== undefined && first.startsWith("-")) {
