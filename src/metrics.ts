@@ -39,7 +39,7 @@ export class Metrics {
   });
   private readonly commitMessages = new Histogram({
     name: "gitchat_commit_messages",
-    help: "Messages in one group commit.",
+    help: "Messages and events (edits, deletes, reactions) in one group commit.",
     buckets: COMMIT_MESSAGES,
     registers: [this.registry],
   });
