@@ -22,7 +22,7 @@ import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
-import { SlackExport, type ImportTally } from "./messages/slack.ts";
+import { emptyTally, SlackExport, type ImportTally } from "./messages/slack.ts";
 import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
@@ -292,7 +292,14 @@ export const exportChannel = (config: Config, fullName: string, since: string | 
   }
 };
 
-export type ImportReport = { slack: string; channel: string; imported: number; already: number; skipped: Record<string, number>; cut: number };
+/**
+ * What importing one Slack channel did: `imported` messages new here (`replies` of them in a thread),
+ * `already` here before, new `edits` and `reactions`; the rest as the tally says (messages/slack.ts).
+ */
+export type ImportReport = { slack: string; channel: string; imported: number; already: number; replies: number; edits: number; reactions: number } & Pick<
+  ImportTally,
+  "skipped" | "cut" | "unthreaded" | "unlisted" | "tones"
+>;
 
 /** Messages committed at a time on import: large commits, in time order. */
 const IMPORT_BATCH = 1_000;
@@ -321,12 +328,17 @@ export const importSlack = async (
       const fullName = mapping.get(source.name) ?? `${owner}/${source.name}`;
       const [channelOwner, channelName] = fullName.split("/") as [string, string];
       const channel = gitchat.repositories.list().find((c) => c.fullName.toLowerCase() === fullName.toLowerCase()) ?? (await gitchat.repositories.create(channelOwner, channelName));
-      const tally: ImportTally = { messages: 0, skipped: {}, cut: 0 };
+      const tally = emptyTally();
       const progress = progressFor?.(`#${source.name} -> ${channel.fullName}: importing`);
-      let imported = 0;
+      const added = { message: 0, reply: 0, edit: 0, react: 0 };
       let batch: NewMessage[] = [];
       const flush = async () => {
-        imported += await gitchat.messages.importMessages(channel, batch);
+        for (const file of await gitchat.messages.importMessages(channel, batch)) {
+          if (file.target === undefined) added.message++;
+          if (file.reply_to !== undefined) added.reply++;
+          if (file.type === "edit") added.edit++;
+          if (file.type === "react") added.react++;
+        }
         batch = [];
         progress?.update(tally.messages, undefined);
       };
@@ -340,7 +352,17 @@ export const importSlack = async (
         progress?.end();
       }
       await channel.store.idle();
-      reports.push({ slack: source.name, channel: channel.fullName, imported, already: tally.messages - imported, skipped: tally.skipped, cut: tally.cut });
+      const { skipped, cut, unthreaded, unlisted, tones } = tally;
+      reports.push({
+        slack: source.name,
+        channel: channel.fullName,
+        imported: added.message,
+        already: tally.messages - added.message,
+        replies: added.reply,
+        edits: added.edit,
+        reactions: added.react,
+        ...{ skipped, cut, unthreaded, unlisted, tones },
+      });
     }
     return reports;
   } finally {

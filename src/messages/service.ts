@@ -247,13 +247,13 @@ export class MessageService {
    * Messages brought from elsewhere (`gitchat import`), with their own ids
    * and times: those the index lacks are checked by the message rules and
    * committed together, in the order given, through the channel's one writer.
-   * Returns how many were new (an import run again adds nothing).
+   * Returns those that were new (an import run again adds nothing).
    */
-  async importMessages(channel: Channel, messages: NewMessage[]): Promise<number> {
+  async importMessages(channel: Channel, messages: NewMessage[]): Promise<NewMessage[]> {
     const fresh = messages.filter((m) => !this.db.getMessage(channel.id, m.id));
     for (const message of fresh) checkMessage(message);
     await Promise.all(fresh.map((message) => this.writerFor(channel).submit({ message })));
-    return fresh.length;
+    return fresh;
   }
 
   /**
