@@ -180,7 +180,10 @@ export const setup = async (cwd: string, values: Parsed["values"], io: SetupIo =
   const notes: string[] = [];
   if (token !== undefined) {
     checkedToken(token);
-    const client = createGitHub({ token, apiUrl: githubApiUrlOf(io.env) });
+    const apiUrl = githubApiUrlOf(io.env);
+    const client = createGitHub({ token, apiUrl });
+    // GitHub may be slow, or retried for a while: say what is being waited for.
+    if (asked) io.print(`checking the token with GitHub (${apiUrl})...`);
     // Who the token is comes first: it is the user's default.
     const owner = await checkTokenOwner(client);
     const user = checkedUser(
