@@ -33,18 +33,14 @@ export type ImportedMessage = {
 };
 
 /**
- * What became of a channel's Slack messages: `messages` kept (`replies` of
- * them in a thread), `edits` and `reactions` carried as events; `skipped`
- * notices by kind, `cut` messages over gitchat's limit, `unthreaded` replies
- * whose thread's first message is not in the export (kept as messages of the
- * channel), `unlisted` reactions Slack counted without saying whose, and
- * `tones` reactions whose skin tone was left off.
+ * What became of a channel's Slack messages: `messages` kept; `skipped`
+ * notices (and reactions gitchat cannot take) by kind, `cut` messages over
+ * gitchat's limit, `unthreaded` replies whose thread's first message is not
+ * in the export (kept as messages of the channel), `unlisted` reactions Slack
+ * counted without saying whose, and `tones` reactions whose skin tone was left off.
  */
 export type ImportTally = {
   messages: number;
-  replies: number;
-  edits: number;
-  reactions: number;
   skipped: Record<string, number>;
   cut: number;
   unthreaded: number;
@@ -52,7 +48,7 @@ export type ImportTally = {
   tones: number;
 };
 
-export const emptyTally = (): ImportTally => ({ messages: 0, replies: 0, edits: 0, reactions: 0, skipped: {}, cut: 0, unthreaded: 0, unlisted: 0, tones: 0 });
+export const emptyTally = (): ImportTally => ({ messages: 0, skipped: {}, cut: 0, unthreaded: 0, unlisted: 0, tones: 0 });
 
 export class SlackExport {
   private constructor(
@@ -182,10 +178,8 @@ export class SlackExport {
         const message: ImportedMessage = { id, ...who, content, type: "message", created_at: new Date(ms).toISOString() };
         if (typeof m.thread_ts === "string" && m.thread_ts !== ts) {
           const thread = kept.get(m.thread_ts);
-          if (thread) {
-            message.reply_to = thread;
-            tally.replies++;
-          } else tally.unthreaded++;
+          if (thread) message.reply_to = thread;
+          else tally.unthreaded++;
         }
         kept.set(ts, id);
         tally.messages++;
@@ -195,7 +189,6 @@ export class SlackExport {
         if (isObject(m.edited) && typeof m.edited.ts === "string" && SLACK_TS.test(m.edited.ts)) {
           // Never before the message itself (the fold orders edits by time).
           yield { ...event("edit", Math.max(ms, slackMs(m.edited.ts))), ...who, content, type: "edit" };
-          tally.edits++;
         }
         const given = new Set<string>();
         for (const reaction of Array.isArray(m.reactions) ? m.reactions.filter(isObject) : []) {
@@ -213,7 +206,6 @@ export class SlackExport {
             given.add(`${emoji} ${user}`);
             if (tone) tally.tones++;
             yield { ...event(`react:${emoji}:${user}`, ms), ...authorOf({ user }, this.users), content: emoji, type: "react" };
-            tally.reactions++;
           }
         }
       }
