@@ -22,7 +22,7 @@ import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
-import { SlackExport, type ImportTally } from "./messages/slack.ts";
+import { emptyTally, SlackExport, type ImportTally } from "./messages/slack.ts";
 import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
@@ -32,6 +32,7 @@ import { createGitHubOAuth } from "./github/oauth.ts";
 import { GitHubSignIn } from "./accounts/github-sign-in.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
 import { createLog, type Log } from "./log.ts";
+import { Metrics } from "./metrics.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export type { Log } from "./log.ts";
@@ -168,7 +169,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const accounts = new AccountService(accountStore, { publicUrl: () => publicUrl, now: options.now });
     const hooks = new HookService(accountStore, accounts, { publicUrl: () => publicUrl, now: options.now });
     const channelAccess = new ChannelAccess(new ChannelAccessStore(db.sqlite), repositories, accounts, options.now);
+    const metrics = new Metrics();
     const messages = new MessageService(db, repositories, {
+      metrics,
       access: channelAccess,
       accountId: (login) => {
         try {
@@ -205,8 +208,10 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           github,
           { token: config.github.token, gitUrl: config.github.gitUrl, intervalMs: config.github.syncInterval * 1000, ...options.sync },
           log,
+          metrics,
         )
       : undefined;
+    if (sync) metrics.readUnpushed(() => sync.unpushedByChannel());
     const shutdown = new AbortController();
     const app = createApp({
       shutdown: shutdown.signal,
@@ -226,6 +231,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       githubWebhookSecret: config.github?.webhookSecret,
       githubSignIn,
       publicUrl: () => publicUrl,
+      metrics,
     });
     const close = async () => {
       rmSync(controlPath(config.dataDir), { force: true });
@@ -294,7 +300,14 @@ export const exportChannel = (config: Config, fullName: string, since: string | 
   }
 };
 
-export type ImportReport = { slack: string; channel: string; imported: number; already: number; skipped: Record<string, number>; cut: number };
+/**
+ * What importing one Slack channel did: `imported` messages new here (`replies` of them in a thread),
+ * `already` here before, new `edits` and `reactions`; the rest as the tally says (messages/slack.ts).
+ */
+export type ImportReport = { slack: string; channel: string; imported: number; already: number; replies: number; edits: number; reactions: number } & Pick<
+  ImportTally,
+  "skipped" | "cut" | "unthreaded" | "unlisted" | "tones"
+>;
 
 /** Messages committed at a time on import: large commits, in time order. */
 const IMPORT_BATCH = 1_000;
@@ -323,12 +336,17 @@ export const importSlack = async (
       const fullName = mapping.get(source.name) ?? `${owner}/${source.name}`;
       const [channelOwner, channelName] = fullName.split("/") as [string, string];
       const channel = gitchat.repositories.list().find((c) => c.fullName.toLowerCase() === fullName.toLowerCase()) ?? (await gitchat.repositories.create(channelOwner, channelName));
-      const tally: ImportTally = { messages: 0, skipped: {}, cut: 0 };
+      const tally = emptyTally();
       const progress = progressFor?.(`#${source.name} -> ${channel.fullName}: importing`);
-      let imported = 0;
+      const added = { message: 0, reply: 0, edit: 0, react: 0 };
       let batch: NewMessage[] = [];
       const flush = async () => {
-        imported += await gitchat.messages.importMessages(channel, batch);
+        for (const file of await gitchat.messages.importMessages(channel, batch)) {
+          if (file.target === undefined) added.message++;
+          if (file.reply_to !== undefined) added.reply++;
+          if (file.type === "edit") added.edit++;
+          if (file.type === "react") added.react++;
+        }
         batch = [];
         progress?.update(tally.messages, undefined);
       };
@@ -342,7 +360,17 @@ export const importSlack = async (
         progress?.end();
       }
       await channel.store.idle();
-      reports.push({ slack: source.name, channel: channel.fullName, imported, already: tally.messages - imported, skipped: tally.skipped, cut: tally.cut });
+      const { skipped, cut, unthreaded, unlisted, tones } = tally;
+      reports.push({
+        slack: source.name,
+        channel: channel.fullName,
+        imported: added.message,
+        already: tally.messages - added.message,
+        replies: added.reply,
+        edits: added.edit,
+        reactions: added.react,
+        ...{ skipped, cut, unthreaded, unlisted, tones },
+      });
     }
     return reports;
   } finally {

@@ -35,11 +35,15 @@ export const importCommand = async (config: Config, argv: string[]) => {
   }
   for (const r of reports) {
     const skipped = Object.entries(r.skipped).map(([kind, n]) => `${n} ${kind}`);
+    const carried = [r.replies ? `${r.replies} of them in threads` : "", r.edits ? `${r.edits} edit(s)` : "", r.reactions ? `${r.reactions} reaction(s)` : ""].filter(Boolean);
     const notes = [
       r.already ? `${r.already} already here` : "",
       skipped.length ? `left out: ${skipped.join(", ")}` : "",
       r.cut ? `${r.cut} cut to gitchat's 10,000 characters` : "",
+      r.unthreaded ? `${r.unthreaded} repl(ies) whose thread is not in the export, kept as messages of the channel` : "",
+      r.unlisted ? `${r.unlisted} reaction(s) Slack counted without saying whose` : "",
+      r.tones ? `${r.tones} reaction(s) without their skin tone` : "",
     ].filter(Boolean);
-    console.log(`#${r.slack} -> ${r.channel}: ${r.imported} message(s) imported${notes.length ? ` (${notes.join("; ")})` : ""}`);
+    console.log(`#${r.slack} -> ${r.channel}: ${r.imported} message(s) imported${carried.length ? `, ${carried.join(", ")}` : ""}${notes.length ? ` (${notes.join("; ")})` : ""}`);
   }
 };

@@ -12,15 +12,43 @@
  */
 import { unzipSync } from "fflate";
 import { InvalidInputError } from "../errors.ts";
-import { MAX_CONTENT_CHARACTERS } from "./rules.ts";
+import { checkReaction, MAX_CONTENT_CHARACTERS } from "./rules.ts";
 
 export type SlackUser = { id: string; name: string; is_bot: boolean };
 export type SlackChannel = { id: string; name: string };
 
-/** One message as gitchat will store it, and what became of the Slack message. */
-export type ImportedMessage = { id: string; author: string; author_id: string; content: string; type: string; created_at: string };
+/**
+ * One file as gitchat will store it: a message (a reply has `reply_to`), or
+ * an event on one (`target`): its edit, the reactions people gave it.
+ */
+export type ImportedMessage = {
+  id: string;
+  author: string;
+  author_id: string;
+  content: string;
+  type: string;
+  created_at: string;
+  reply_to?: string;
+  target?: string;
+};
 
-export type ImportTally = { messages: number; skipped: Record<string, number>; cut: number };
+/**
+ * What became of a channel's Slack messages: `messages` kept; `skipped`
+ * notices (and reactions gitchat cannot take) by kind, `cut` messages over
+ * gitchat's limit, `unthreaded` replies whose thread's first message is not
+ * in the export (kept as messages of the channel), `unlisted` reactions Slack
+ * counted without saying whose, and `tones` reactions whose skin tone was left off.
+ */
+export type ImportTally = {
+  messages: number;
+  skipped: Record<string, number>;
+  cut: number;
+  unthreaded: number;
+  unlisted: number;
+  tones: number;
+};
+
+export const emptyTally = (): ImportTally => ({ messages: 0, skipped: {}, cut: 0, unthreaded: 0, unlisted: 0, tones: 0 });
 
 export class SlackExport {
   private constructor(
@@ -93,18 +121,37 @@ export class SlackExport {
     if (!Array.isArray(list)) throw new InvalidInputError(`${this.file}: ${day} must be a list of messages`);
     list.forEach((m, i) => {
       if (!isObject(m)) throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} is not an object`);
-      if (typeof m.ts !== "string" || !/^\d{1,12}\.\d{1,6}$/.test(m.ts)) throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} has no valid "ts"`);
+      if (typeof m.ts !== "string" || !SLACK_TS.test(m.ts)) throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} has no valid "ts"`);
       if (m.text !== undefined && typeof m.text !== "string") throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} has a "text" that is not a string`);
     });
     return list as Record<string, unknown>[];
   }
 
   /**
-   * A channel's messages as gitchat messages, oldest first, a day at a time.
-   * Joins, leaves and other notices are left out (counted in `tally.skipped`);
-   * a message longer than gitchat's limit is cut, saying so (counted in `tally.cut`).
+   * A channel's messages as gitchat messages, oldest first, a day at a time,
+   * each followed by its events. Joins, leaves and other notices are left out
+   * (counted in `tally.skipped`); a message longer than gitchat's limit is
+   * cut, saying so (counted in `tally.cut`).
+   *
+   * - A reply (`thread_ts` naming another message) gets `reply_to`: the id
+   *   of its thread's first message, made the same way from that `ts`. Only
+   *   when that message was imported (it comes earlier: a thread starts
+   *   before its replies); otherwise the reply stays a message of the
+   *   channel, since gitchat would wait for a thread that never comes.
+   * - An edited message (`edited: {user, ts}`): Slack's export holds only the
+   *   final text, so the message file holds it, and an `edit` event at the
+   *   time of the edit, with the same text, marks it edited as Slack did.
+   * - Reactions (`reactions: [{name, users, count}]`): a `react` event from
+   *   each user listed, the emoji as its `:shortcode:` (a skin tone left off:
+   *   gitchat's shortcodes have none), at the message's time (Slack keeps no
+   *   time for a reaction). Slack lists at most some of the people: the rest
+   *   of `count` are counted in `tally.unlisted`, not invented.
+   * Every id is derived from the Slack channel, the message's `ts` and what
+   * the file says, so importing again adds nothing.
    */
   *messages(channel: SlackChannel, tally: ImportTally): Generator<ImportedMessage> {
+    /** The ids of the messages imported so far, by `ts`: threads to reply in. */
+    const kept = new Map<string, string>();
     for (const day of this.days(channel)) {
       const list = this.dayMessages(channel, day).sort((a, b) => Number(a.ts) - Number(b.ts));
       for (const m of list) {
@@ -125,13 +172,61 @@ export class SlackExport {
           content = characters.slice(0, MAX_CONTENT_CHARACTERS - 60).join("") + note;
           tally.cut++;
         }
-        const ms = Math.floor(Number(m.ts) * 1000);
+        const ts = m.ts as string;
+        const ms = slackMs(ts);
+        const id = slackMessageId(channel.id, ts, ms);
+        const message: ImportedMessage = { id, ...who, content, type: "message", created_at: new Date(ms).toISOString() };
+        if (typeof m.thread_ts === "string" && m.thread_ts !== ts) {
+          const thread = kept.get(m.thread_ts);
+          if (thread) message.reply_to = thread;
+          else tally.unthreaded++;
+        }
+        kept.set(ts, id);
         tally.messages++;
-        yield { id: slackMessageId(channel.id, m.ts as string, ms), ...who, content, type: "message", created_at: new Date(ms).toISOString() };
+        yield message;
+
+        const event = (kind: string, at: number) => ({ id: derivedId(`slack:${channel.id}:${ts}:${kind}`, at), target: id, created_at: new Date(at).toISOString() });
+        if (isObject(m.edited) && typeof m.edited.ts === "string" && SLACK_TS.test(m.edited.ts)) {
+          // Never before the message itself (the fold orders edits by time).
+          yield { ...event("edit", Math.max(ms, slackMs(m.edited.ts))), ...who, content, type: "edit" };
+        }
+        const given = new Set<string>();
+        for (const reaction of Array.isArray(m.reactions) ? m.reactions.filter(isObject) : []) {
+          const users = Array.isArray(reaction.users) ? reaction.users.filter((u): u is string => typeof u === "string") : [];
+          const [name, tone] = typeof reaction.name === "string" ? reaction.name.split("::", 2) : [];
+          const emoji = `:${name}:`;
+          if (!name || !isReaction(emoji)) {
+            tally.skipped.reaction = (tally.skipped.reaction ?? 0) + users.length;
+            continue;
+          }
+          if (typeof reaction.count === "number" && reaction.count > users.length) tally.unlisted += reaction.count - users.length;
+          for (const user of users) {
+            // Two tones of one emoji from one person are one reaction here.
+            if (given.has(`${emoji} ${user}`)) continue;
+            given.add(`${emoji} ${user}`);
+            if (tone) tally.tones++;
+            yield { ...event(`react:${emoji}:${user}`, ms), ...authorOf({ user }, this.users), content: emoji, type: "react" };
+          }
+        }
       }
     }
   }
 }
+
+/** Slack's message time: seconds since the epoch, and a sequence after the dot. */
+const SLACK_TS = /^\d{1,12}\.\d{1,6}$/;
+
+const slackMs = (ts: string) => Math.floor(Number(ts) * 1000);
+
+/** Whether gitchat takes `emoji` as a reaction (its rule is in messages/rules.ts). */
+const isReaction = (emoji: string) => {
+  try {
+    checkReaction(emoji);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Subtypes that are things people (or bots) said; the rest (joins, topic changes...) are notices. */
 const KEPT_SUBTYPES = new Set(["bot_message", "me_message", "thread_broadcast", "file_share"]);
@@ -169,13 +264,16 @@ export const toMarkdown = (text: string, users: Map<string, SlackUser>) =>
     .replace(/&amp;/g, "&");
 
 /**
- * A UUIDv7 made from the Slack channel and `ts` rather than at random: its
- * time is the message's, and the rest a hash, so the same message gets the
- * same id on every import, on every server.
+ * A UUIDv7 made from what a file says rather than at random: its time is
+ * `ms`, and the rest a hash of `key`, so the same file gets the same id on
+ * every import, on every server.
  */
-export const slackMessageId = (channelId: string, ts: string, ms: number) => {
-  const hash = new Bun.CryptoHasher("sha256").update(`slack:${channelId}:${ts}`).digest("hex");
+const derivedId = (key: string, ms: number) => {
+  const hash = new Bun.CryptoHasher("sha256").update(key).digest("hex");
   const time = ms.toString(16).padStart(12, "0");
   const variant = ((parseInt(hash[3]!, 16) & 0x3) | 0x8).toString(16);
   return `${time.slice(0, 8)}-${time.slice(8)}-7${hash.slice(0, 3)}-${variant}${hash.slice(4, 7)}-${hash.slice(7, 19)}`;
 };
+
+/** A Slack message's id here: from its channel and `ts`. */
+export const slackMessageId = (channelId: string, ts: string, ms: number) => derivedId(`slack:${channelId}:${ts}`, ms);
