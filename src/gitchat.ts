@@ -22,7 +22,9 @@ import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
-import { emptyTally, SlackExport, type ImportTally } from "./messages/slack.ts";
+import { emptyTally, type ImportTally } from "./messages/imported.ts";
+import { MattermostExport, type MattermostChannel } from "./messages/mattermost.ts";
+import { SlackExport } from "./messages/slack.ts";
 import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
@@ -301,10 +303,12 @@ export const exportChannel = (config: Config, fullName: string, since: string | 
 };
 
 /**
- * What importing one Slack channel did: `imported` messages new here (`replies` of them in a thread),
- * `already` here before, new `edits` and `reactions`; the rest as the tally says (messages/slack.ts).
+ * What importing one channel did: `source`, its name in the export (a Slack
+ * channel's name, a Mattermost team/channel); `imported` messages new here
+ * (`replies` of them in a thread), `already` here before, new `edits` and
+ * `reactions`; the rest as the tally says (messages/imported.ts).
  */
-export type ImportReport = { slack: string; channel: string; imported: number; already: number; replies: number; edits: number; reactions: number } & Pick<
+export type ImportReport = { source: string; channel: string; imported: number; already: number; replies: number; edits: number; reactions: number } & Pick<
   ImportTally,
   "skipped" | "cut" | "unthreaded" | "unlisted" | "tones"
 >;
@@ -312,32 +316,34 @@ export type ImportReport = { slack: string; channel: string; imported: number; a
 /** Messages committed at a time on import: large commits, in time order. */
 const IMPORT_BATCH = 1_000;
 
+/** An export's channels, by the name `--channel` maps, each with the gitchat channel it goes into unless mapped, and its files. */
+type ImportSource<C> = { channels: C[]; nameOf(channel: C): string; defaultFullName(channel: C): string; messages(channel: C, tally: ImportTally): Iterable<NewMessage> };
+
 /**
- * `gitchat import slack`: each channel of a Slack export into a gitchat
- * channel (`mapping` from a Slack channel's name to "owner/name", else
- * `owner/<its name>`), made when missing. The whole export is checked before
- * anything is written. Holds the data directory's lock: no server may run.
+ * Each channel of an export into a gitchat channel (`mapping` from its name
+ * in the export to "owner/name"), made when missing. The whole export was
+ * checked before this is called. Holds the data directory's lock: no server may run.
  */
-export const importSlack = async (
+const importChannels = async <C>(
   config: Config,
   file: string,
+  source: ImportSource<C>,
   mapping: Map<string, string>,
   progressFor?: (what: string) => ProgressSink | undefined,
 ): Promise<ImportReport[]> => {
-  const slack = SlackExport.open(file, new Uint8Array(readFileSync(file)));
   for (const name of mapping.keys()) {
-    if (!slack.channels.some((c) => c.name === name)) throw new InvalidInputError(`${file} has no channel ${name} (--channel ${name}=...)`);
+    if (!source.channels.some((c) => source.nameOf(c) === name)) throw new InvalidInputError(`${file} has no channel ${name} (--channel ${name}=...)`);
   }
-  const owner = config.defaultRepository.owner;
   const gitchat = await openGitchat(config, () => {});
   try {
     const reports: ImportReport[] = [];
-    for (const source of slack.channels) {
-      const fullName = mapping.get(source.name) ?? `${owner}/${source.name}`;
+    for (const from of source.channels) {
+      const name = source.nameOf(from);
+      const fullName = mapping.get(name) ?? source.defaultFullName(from);
       const [channelOwner, channelName] = fullName.split("/") as [string, string];
       const channel = gitchat.repositories.list().find((c) => c.fullName.toLowerCase() === fullName.toLowerCase()) ?? (await gitchat.repositories.create(channelOwner, channelName));
       const tally = emptyTally();
-      const progress = progressFor?.(`#${source.name} -> ${channel.fullName}: importing`);
+      const progress = progressFor?.(`${name} -> ${channel.fullName}: importing`);
       const added = { message: 0, reply: 0, edit: 0, react: 0 };
       let batch: NewMessage[] = [];
       const flush = async () => {
@@ -351,7 +357,7 @@ export const importSlack = async (
         progress?.update(tally.messages, undefined);
       };
       try {
-        for (const message of slack.messages(source, tally)) {
+        for (const message of source.messages(from, tally)) {
           batch.push(message);
           if (batch.length >= IMPORT_BATCH) await flush();
         }
@@ -362,7 +368,7 @@ export const importSlack = async (
       await channel.store.idle();
       const { skipped, cut, unthreaded, unlisted, tones } = tally;
       reports.push({
-        slack: source.name,
+        source: name,
         channel: channel.fullName,
         imported: added.message,
         already: tally.messages - added.message,
@@ -376,6 +382,46 @@ export const importSlack = async (
   } finally {
     await gitchat.close();
   }
+};
+
+/**
+ * `gitchat import slack`: each channel of a Slack export into a gitchat
+ * channel (`mapping` from a Slack channel's name to "owner/name", else
+ * `owner/<its name>`, owner the default channel's).
+ */
+export const importSlack = (config: Config, file: string, mapping: Map<string, string>, progressFor?: (what: string) => ProgressSink | undefined) => {
+  const slack = SlackExport.open(file, new Uint8Array(readFileSync(file)));
+  const owner = config.defaultRepository.owner;
+  return importChannels(
+    config,
+    file,
+    { channels: slack.channels, nameOf: (c) => c.name, defaultFullName: (c) => `${owner}/${c.name}`, messages: (c, tally) => slack.messages(c, tally) },
+    mapping,
+    (what) => progressFor?.(`#${what}`),
+  );
+};
+
+/**
+ * `gitchat import mattermost`: each channel of a Mattermost bulk export
+ * into the gitchat channel `team/channel` (or as `mapping` says, by
+ * "team/channel"). Also says how many direct messages were left out.
+ */
+export const importMattermost = async (
+  config: Config,
+  file: string,
+  mapping: Map<string, string>,
+  progressFor?: (what: string) => ProgressSink | undefined,
+): Promise<{ reports: ImportReport[]; direct: number }> => {
+  const mattermost = MattermostExport.open(file, readFileSync(file, "utf8"));
+  const name = (c: MattermostChannel) => `${c.team}/${c.name}`;
+  const reports = await importChannels(
+    config,
+    file,
+    { channels: mattermost.channels, nameOf: name, defaultFullName: name, messages: (c, tally) => mattermost.messages(c, tally) },
+    mapping,
+    progressFor,
+  );
+  return { reports, direct: mattermost.direct };
 };
 
 /** Throws the first damage found in a repository of the data directory (read-only; the index is read if it can be). */

@@ -36,14 +36,14 @@ const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UT
 
 /**
  * Beside the author: "bot" for a bot account's message, "imported" for an
- * author brought from Slack (gitchat import: unverified), and a mark on a
+ * author brought from Slack or Mattermost (gitchat import: unverified), and a mark on a
  * message whose commit proves nothing (pushed around gitchat). Each is text a
  * screen reader reads, with a title that says what it means.
  */
 const authorMarks = (m: MessageView) =>
   html`${m.bot ? html` <span class="badge bot" title="Sent by a bot account (a token of a bot, or an incoming webhook)">bot</span>` : ""}${
-    m.author_id?.startsWith("slack:")
-      ? html` <span class="badge imported" title="${IMPORTED}">imported<span class="visually-hidden">: ${IMPORTED}</span></span>`
+    importedFrom(m.author_id)
+      ? html` <span class="badge imported" title="${imported(importedFrom(m.author_id)!)}">imported<span class="visually-hidden">: ${imported(importedFrom(m.author_id)!)}</span></span>`
       : ""
   }${
     m.verified
@@ -51,7 +51,13 @@ const authorMarks = (m: MessageView) =>
       : html` <span class="badge unverified" title="${UNVERIFIED}">unverified<span class="visually-hidden">: ${UNVERIFIED}</span></span>`
   }`;
 
-export const IMPORTED = "imported from Slack: the name is Slack's, and no account here vouches for it";
+/** Where an imported author came from (`gitchat import`), by their author id; undefined for anyone else. */
+const importedFrom = (authorId: string | null) =>
+  authorId?.startsWith("slack:") ? "Slack" : authorId?.startsWith("mattermost:") ? "Mattermost" : undefined;
+
+export const imported = (from: string) => `imported from ${from}: the name is ${from}'s, and no account here vouches for it`;
+
+export const IMPORTED = imported("Slack");
 
 export const UNVERIFIED = "not signed by a known gitchat server: pushed around gitchat, so nobody can prove who wrote it";
 

@@ -124,9 +124,16 @@ const COMMANDS: Command[] = [
   },
   {
     name: "import",
-    usage: "slack EXPORT.zip [--channel NAME=OWNER/NAME ...]",
-    summary: "bring a Slack workspace export in (with no server running)",
-    options: { channel: { type: "string", multiple: true, value: "NAME=OWNER/NAME", help: "put the Slack channel NAME into OWNER/NAME (else OWNER is GITHUB_USERNAME or local)" } },
+    usage: "slack EXPORT.zip | mattermost EXPORT.jsonl [--channel NAME=OWNER/NAME ...]",
+    summary: "bring a Slack workspace export or a Mattermost bulk export in (with no server running)",
+    options: {
+      channel: {
+        type: "string",
+        multiple: true,
+        value: "NAME=OWNER/NAME",
+        help: "put the channel NAME (Slack's name; TEAM/NAME for Mattermost) into OWNER/NAME (else a Slack channel goes into GITHUB_USERNAME or local, a Mattermost one into TEAM/NAME)",
+      },
+    },
     positionals: true,
     run: () => importCommand(loadConfig(), process.argv.slice(3)),
   },

@@ -12,43 +12,12 @@
  */
 import { unzipSync } from "fflate";
 import { InvalidInputError } from "../errors.ts";
-import { checkReaction, MAX_CONTENT_CHARACTERS } from "./rules.ts";
+import { cleanName, derivedId, fitted, isObject, isReaction, type ImportedMessage, type ImportTally } from "./imported.ts";
+
+export { emptyTally, type ImportedMessage, type ImportTally } from "./imported.ts";
 
 export type SlackUser = { id: string; name: string; is_bot: boolean };
 export type SlackChannel = { id: string; name: string };
-
-/**
- * One file as gitchat will store it: a message (a reply has `reply_to`), or
- * an event on one (`target`): its edit, the reactions people gave it.
- */
-export type ImportedMessage = {
-  id: string;
-  author: string;
-  author_id: string;
-  content: string;
-  type: string;
-  created_at: string;
-  reply_to?: string;
-  target?: string;
-};
-
-/**
- * What became of a channel's Slack messages: `messages` kept; `skipped`
- * notices (and reactions gitchat cannot take) by kind, `cut` messages over
- * gitchat's limit, `unthreaded` replies whose thread's first message is not
- * in the export (kept as messages of the channel), `unlisted` reactions Slack
- * counted without saying whose, and `tones` reactions whose skin tone was left off.
- */
-export type ImportTally = {
-  messages: number;
-  skipped: Record<string, number>;
-  cut: number;
-  unthreaded: number;
-  unlisted: number;
-  tones: number;
-};
-
-export const emptyTally = (): ImportTally => ({ messages: 0, skipped: {}, cut: 0, unthreaded: 0, unlisted: 0, tones: 0 });
 
 export class SlackExport {
   private constructor(
@@ -166,12 +135,7 @@ export class SlackExport {
           tally.skipped.empty = (tally.skipped.empty ?? 0) + 1;
           continue;
         }
-        const characters = [...content];
-        if (characters.length > MAX_CONTENT_CHARACTERS) {
-          const note = `\n… (cut on import: ${(characters.length - (MAX_CONTENT_CHARACTERS - 60)).toLocaleString("en")} more characters in Slack)`;
-          content = characters.slice(0, MAX_CONTENT_CHARACTERS - 60).join("") + note;
-          tally.cut++;
-        }
+        content = fitted(content, tally, "Slack");
         const ts = m.ts as string;
         const ms = slackMs(ts);
         const id = slackMessageId(channel.id, ts, ms);
@@ -218,23 +182,8 @@ const SLACK_TS = /^\d{1,12}\.\d{1,6}$/;
 
 const slackMs = (ts: string) => Math.floor(Number(ts) * 1000);
 
-/** Whether gitchat takes `emoji` as a reaction (its rule is in messages/rules.ts). */
-const isReaction = (emoji: string) => {
-  try {
-    checkReaction(emoji);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Subtypes that are things people (or bots) said; the rest (joins, topic changes...) are notices. */
 const KEPT_SUBTYPES = new Set(["bot_message", "me_message", "thread_broadcast", "file_share"]);
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** gitchat's rule for names: 1 to 64 characters, no control characters, no < >. */
-const cleanName = (name: string) => [...name.replace(/[\u0000-\u001f\u007f<>]/g, "").trim()].slice(0, 64).join("").trim();
 
 const authorOf = (m: Record<string, unknown>, users: Map<string, SlackUser>) => {
   const userId = typeof m.user === "string" ? m.user : typeof m.bot_id === "string" ? m.bot_id : "UNKNOWN";
@@ -262,18 +211,6 @@ export const toMarkdown = (text: string, users: Map<string, SlackUser>) =>
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&");
-
-/**
- * A UUIDv7 made from what a file says rather than at random: its time is
- * `ms`, and the rest a hash of `key`, so the same file gets the same id on
- * every import, on every server.
- */
-const derivedId = (key: string, ms: number) => {
-  const hash = new Bun.CryptoHasher("sha256").update(key).digest("hex");
-  const time = ms.toString(16).padStart(12, "0");
-  const variant = ((parseInt(hash[3]!, 16) & 0x3) | 0x8).toString(16);
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${hash.slice(0, 3)}-${variant}${hash.slice(4, 7)}-${hash.slice(7, 19)}`;
-};
 
 /** A Slack message's id here: from its channel and `ts`. */
 export const slackMessageId = (channelId: string, ts: string, ms: number) => derivedId(`slack:${channelId}:${ts}`, ms);
