@@ -28,7 +28,12 @@ export type MessageRow = {
   git_hash: string;
   /** The segment directory of its day its file is in; null for the first layout (none). */
   segment: number | null;
+  /** Its files (issue 12), in the order sent; empty for a message without any. */
+  attachments: IndexedAttachment[];
 };
+
+/** A message's file as the index holds it: as its message file lists it, and the blob that holds its bytes. */
+export type IndexedAttachment = { name: string; type: string; size: number; path: string; blob: string };
 
 export type RepositoryRow = {
   id: number;
@@ -50,6 +55,8 @@ export type NewMessage = {
   created_at: string;
   /** The segment directory of its day its file is in; null or absent for the first layout (none). */
   segment?: number | null;
+  /** Its files, when it has any (issue 12). */
+  attachments?: IndexedAttachment[];
 };
 
 /*
@@ -297,6 +304,9 @@ export const MIGRATIONS = [
      added_at INTEGER NOT NULL,
      PRIMARY KEY (repository_id, login)
    ) WITHOUT ROWID;`,
+  // Attachments (issue 12): a message's files as JSON, [{name, type, size, path, blob}]
+  // in the order sent; NULL for a message without any (every message indexed before).
+  `ALTER TABLE messages ADD COLUMN attachments TEXT;`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -319,7 +329,7 @@ export type SyncStateRow = {
 };
 
 const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.bot, m.content, m.type,
-  m.created_at, c.hash, c.unproven, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
+  m.created_at, c.hash, c.unproven, m.segment, m.attachments FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
 
 /** A row of SELECT_MESSAGE, as stored (see messageKey). */
 type StoredMessage = {
@@ -335,6 +345,7 @@ type StoredMessage = {
   hash: Uint8Array | string;
   unproven: number | null;
   segment: number | null;
+  attachments: string | null;
 };
 
 const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -496,10 +507,10 @@ export class MessageDatabase {
   ) {
     this.insertMessage = sqlite.query<
       unknown,
-      [Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null]
+      [Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null, string | null]
     >(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment, attachments)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
@@ -599,6 +610,7 @@ export class MessageDatabase {
         const type = m.type === "message" ? null : m.type;
         const { changes, lastInsertRowid } = this.insertMessage.run(
           messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.bot ? 1 : null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
+          m.attachments?.length ? JSON.stringify(m.attachments) : null,
         );
         if (changes === 0) {
           const file = options.onHeld?.(row);
@@ -779,6 +791,21 @@ export class MessageDatabase {
     return row ? this.toRow(row) : undefined;
   }
 
+  /**
+   * The files of the message `id` in the first of `repositoryIds` that holds
+   * it (a lookup by its key in each), or undefined when none does.
+   */
+  attachmentsOf(repositoryIds: readonly number[], id: string): { repositoryId: number; attachments: IndexedAttachment[] } | undefined {
+    const query = this.sqlite.query<{ attachments: string | null }, [number, Uint8Array | string]>(
+      "SELECT attachments FROM messages WHERE repository_id = ? AND id = ?",
+    );
+    for (const repositoryId of repositoryIds) {
+      const row = query.get(repositoryId, messageKey(id));
+      if (row) return { repositoryId, attachments: row.attachments === null ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]) };
+    }
+    return undefined;
+  }
+
   /** A stored message as the text it was given as (see messageKey). */
   private toRow(row: StoredMessage): MessageRow {
     return {
@@ -794,6 +821,7 @@ export class MessageDatabase {
       created_at: timeText(row.created_at),
       git_hash: hashText(row.hash),
       segment: row.segment,
+      attachments: row.attachments === null ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]),
     };
   }
 

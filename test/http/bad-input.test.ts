@@ -135,11 +135,13 @@ const messageCases: Case[] = [
     mentions: /application\/json/,
   },
   {
-    name: "a multipart form",
+    // POST /messages takes multipart/form-data (a message with files: test/http/attachments.test.ts); other JSON routes do not.
+    name: "a multipart form to a route that takes only JSON",
     request: (g) => {
       const form = new FormData();
-      form.set("content", "hi");
-      return send(g, "POST", "/messages", { body: form });
+      form.set("owner", "acme");
+      form.set("name", "forms");
+      return send(g, "POST", "/repositories", { body: form });
     },
     status: 415,
     code: "unsupported_media_type",

@@ -59,7 +59,7 @@ describe("sending a message", () => {
     expect(m.author).toBe("local");
     expect(m.type).toBe("message");
     expect(Number.isInteger(m.cursor)).toBe(true);
-    expect(Object.keys(m).sort()).toEqual(["author", "author_id", "bot", "content", "cursor", "git_hash", "id", "repository", "timestamp", "type", "verified"]);
+    expect(Object.keys(m).sort()).toEqual(["attachments", "author", "author_id", "bot", "content", "cursor", "git_hash", "id", "repository", "timestamp", "type", "verified"]);
     // The open local mode has no accounts: no author id.
     expect(m.author_id).toBeNull();
   });

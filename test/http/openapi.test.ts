@@ -109,7 +109,10 @@ describe("the OpenAPI document", () => {
     expect(schema).toBeDefined();
     expect(schema?.required).toEqual(["content"]);
     expect(resolve(schema?.properties?.content)?.type).toBe("string");
-    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["content", "repository", "type"]);
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["content", "file", "repository", "type"]);
+    // With files, as multipart/form-data: `file` parts, each a binary string.
+    const multipart = resolve(body?.content?.["multipart/form-data"]?.schema);
+    expect(multipart?.properties?.file?.items).toMatchObject({ type: "string", format: "binary" });
   });
 
   test("the documented body of POST /repositories requires owner and name", () => {

@@ -31,7 +31,8 @@ import {
 import { AppError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
-import { SendHeaders } from "../schemas.ts";
+import { SendHeaders, UploadedFiles } from "../schemas.ts";
+import { fileInputs } from "../body.ts";
 import type { StreamLimiter } from "../security.ts";
 import { withoutIdleTimeout } from "./sync.ts";
 import { authorOf, type AuthPlugin } from "../auth.ts";
@@ -174,6 +175,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
         viewer: identity!.actor,
         content: body.content,
         repository: channel.fullName,
+        files: await fileInputs(body.file),
         author: authorOf(identity),
         // The page names each message once and sends the same key on its retries.
         idempotencyKey: headers["idempotency-key"],
@@ -184,8 +186,9 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       messageLimit: true,
       params: ChannelParams,
       headers: SendHeaders,
-      parse: "json",
-      body: t.Object({ content: t.String({ error: "content is required" }) }),
+      // The composer sends multipart/form-data (a message may carry files); a plain form or JSON works too.
+      parse: ["json", "formdata"],
+      body: t.Object({ content: t.String({ error: "content is required" }), file: UploadedFiles }),
       detail: { hide: true },
     })
     .get("/c/:owner/:name/events", ({ params, query, request, identity }) => {
