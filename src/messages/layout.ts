@@ -211,16 +211,16 @@ export const placeMessages = async (messages: readonly MessageRecord[], tree: Tr
     const dayPath = day.split("/");
     let { segment, files: filled } = await lastSegment(tree, dayPath);
     for (const m of group) {
-      if (filled >= SEGMENT_FILES) {
+      // Its files' directory is one more entry of the segment, however many files it holds.
+      const entries = m.attachments?.length ? 2 : 1;
+      if (filled + entries > SEGMENT_FILES) {
         segment++;
         filled = 0;
       }
-      filled++;
+      filled += entries;
       segments.set(m.id, segment);
       files.push({ dir: [...dayPath, segmentName(segment)], name: `${m.id}.json`, content: encodeMessage(m) });
-      // Its files' directory is one more entry of the segment, however many files it holds.
       if (m.attachments?.length) {
-        filled++;
         const bytes = attached?.get(m.id);
         m.attachments.forEach((a, i) => {
           const content = bytes?.[i];
