@@ -3,6 +3,7 @@ import type { MessageView } from "../src/messages/service.ts";
 import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { renderMessage } from "./markdown.ts";
+import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_IMAGE_BYTES } from "../src/messages/rules.ts";
 
 export type ChannelItem = {
   fullName: string;
@@ -56,8 +57,26 @@ export const messageItem = (m: MessageView) => {
   const short = m.git_hash.slice(0, 7);
   return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"
   ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
-  ><div class="content" dir="auto">${renderMessage(m)}</div></li>`;
+  ><div class="content" dir="auto">${renderMessage(m)}</div>${attachmentList(m)}</li>`;
 };
+
+/** A file's size as people read it: 812 B, 4.2 KB, 3.1 MB. */
+export const fileSize = (bytes: number) =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+
+/**
+ * A message's files (issue 12): an image shown in the message, its size
+ * bounded by the style sheet, opening whole in a new tab; any other file as a
+ * download link with its name and size.
+ */
+const attachmentList = (m: MessageView) =>
+  m.attachments.length === 0
+    ? ""
+    : html`<ul class="attachments">${m.attachments.map((a) =>
+        IMAGE_TYPES.includes(a.type)
+          ? html`<li><a class="attachment-image" href="${a.url}" target="_blank" rel="noopener"><img src="${a.url}" alt="${a.name}" loading="lazy"></a></li>`
+          : html`<li><a class="attachment-file" href="${a.url}" download="${a.name}"><span class="file-name">${a.name}</span> <span class="file-size">${fileSize(a.size)}</span></a></li>`,
+      )}</ul>`;
 
 /** The top of the list: loads older messages when scrolled into view. */
 export const olderLoader = (channel: { owner: string; name: string }, before: string) =>
@@ -169,9 +188,13 @@ export const chatPage = (page: ChannelPage) => {
   <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>
   ${poller(channel, page.cursor)}
   <div id="live" hx-ext="sse" sse-connect="${path}/events?after=${page.cursor}" sse-swap="message" hx-target="#messages" hx-swap="beforeend"></div>
-  <form id="composer" class="composer" hx-post="${path}/messages" hx-swap="none" hx-sync="this:queue all">
+  <form id="composer" class="composer" hx-post="${path}/messages" hx-encoding="multipart/form-data" hx-swap="none" hx-sync="this:queue all"
+    data-max-image="${MAX_IMAGE_BYTES}" data-max-file="${MAX_FILE_BYTES}" data-image-types="${IMAGE_TYPES.join(" ")}">
+    <ul id="pending-files" class="pending-files" aria-label="Files to send with the message" hidden></ul>
     <label for="content" class="visually-hidden">Message ${channel.fullName}</label>
     <textarea id="content" name="content" rows="1" required placeholder="Message ${channel.fullName}. Enter sends, Shift+Enter adds a line" aria-describedby="composer-error"></textarea>
+    <input type="file" id="file-input" multiple hidden>
+    <button type="button" id="attach" class="attach" title="Attach files: or paste or drop them here" aria-label="Attach files">📎</button>
     <button type="submit" class="send">Send</button>
     <p id="composer-error" class="error" role="alert"></p>
   </form>
