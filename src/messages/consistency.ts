@@ -63,8 +63,10 @@ export const checkChannel = async (
       let message;
       let attachments;
       try {
-        message = readMessageFile(await store.readBlob(file.oid), file.path);
-        attachments = await findAttachments(store, files!, file.path, message);
+        const read = readMessageFile(await store.readBlob(file.oid), file.path);
+        // Its files held to the rules too: a message whose files break them is quarantined, as the index walk does.
+        attachments = await findAttachments(store, files!, file.path, read);
+        message = read;
       } catch (error) {
         reason = (error as Error).message;
       }

@@ -364,4 +364,10 @@ test("a message whose files break the rules (missing, a link, another size or ty
   for (const path of Object.values(paths)) expect((await call(gitchat, "GET", `/messages/${id(path)}/attachments/0`)).status).toBe(404);
   const served = await gitchat.app.handle(new Request(`http://localhost/messages/${id(fair)}/attachments/0`));
   expect(Buffer.from(await served.bytes()).equals(png)).toBe(true);
+
+  // `gitchat verify` holds git to the same rules: the same five quarantined, the fair one indexed as git has it.
+  await closeServer(gitchat);
+  const verified = (await verify(gitchat.dataDir, github)).stdout;
+  expect(verified).toContain(`${paths.link} is quarantined: its file ${id(paths.link)}.files/0-passwd.txt is not a plain file (mode 120000)`);
+  expect(verified).toContain("2 message(s) in git, 2 indexed, consistent, 5 note(s)");
 }, 30_000);
