@@ -74,7 +74,7 @@ const attachmentList = (m: MessageView) =>
     ? ""
     : html`<ul class="attachments">${m.attachments.map((a) =>
         IMAGE_TYPES.includes(a.type)
-          ? html`<li><a class="attachment-image" href="${a.url}" target="_blank" rel="noopener"><img src="${a.url}" alt="${a.name}" loading="lazy"></a></li>`
+          ? html`<li><a class="attachment-image" href="${a.url}" target="_blank" rel="noopener"><img src="${a.url}" alt="${a.name}" loading="lazy"${a.width && a.height ? html` width="${a.width}" height="${a.height}"` : ""}></a></li>`
           : html`<li><a class="attachment-file" href="${a.url}" download="${a.name}"><span class="file-name">${a.name}</span> <span class="file-size">${fileSize(a.size)}</span></a></li>`,
       )}</ul>`;
 
@@ -106,6 +106,9 @@ const syncBadge = (c: ChannelItem) => {
 
 /** A private channel's mark: the symbol for the eye, its words for a screen reader. */
 const lock = html`<svg class="lock" role="img" aria-label="Private channel" viewBox="0 0 16 16" width="12" height="12" fill="currentColor"><title>Private: only its members see it</title><path d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z"/></svg>`;
+
+/** The attach button's symbol (drawn, not an emoji: not every system has an emoji font); the button's label names it. */
+const paperclip = html`<svg aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="16" height="16" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"><path d="M10.5 4.5 5.4 9.6a1.5 1.5 0 0 0 2.1 2.1l5.3-5.3a3 3 0 0 0-4.2-4.2L3.3 7.5a4.5 4.5 0 0 0 6.4 6.4l4.1-4.1"/></svg>`;
 
 /** A short fingerprint of what the list shows: a refresh that would change nothing is skipped. */
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
@@ -194,7 +197,7 @@ export const chatPage = (page: ChannelPage) => {
     <label for="content" class="visually-hidden">Message ${channel.fullName}</label>
     <textarea id="content" name="content" rows="1" required placeholder="Message ${channel.fullName}. Enter sends, Shift+Enter adds a line" aria-describedby="composer-error"></textarea>
     <input type="file" id="file-input" multiple hidden>
-    <button type="button" id="attach" class="attach" title="Attach files: or paste or drop them here" aria-label="Attach files">📎</button>
+    <button type="button" id="attach" class="attach" title="Attach files: or paste or drop them here" aria-label="Attach files">${paperclip}</button>
     <button type="submit" class="send">Send</button>
     <p id="composer-error" class="error" role="alert"></p>
   </form>

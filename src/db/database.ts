@@ -33,7 +33,16 @@ export type MessageRow = {
 };
 
 /** A message's file as the index holds it: as its message file lists it, and the blob that holds its bytes. */
-export type IndexedAttachment = { name: string; type: string; size: number; path: string; blob: string };
+export type IndexedAttachment = {
+  name: string;
+  type: string;
+  size: number;
+  path: string;
+  blob: string;
+  /** An image's size in pixels, when its header gives it. */
+  width?: number;
+  height?: number;
+};
 
 export type RepositoryRow = {
   id: number;

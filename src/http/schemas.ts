@@ -35,6 +35,8 @@ export const Attachment = t.Object({
   type: t.String({ description: "Its MIME type; image/png, image/jpeg, image/gif and image/webp are shown inline" }),
   size: t.Integer({ description: "Bytes" }),
   url: t.String({ description: "Where it is served (GET): /messages/{id}/attachments/{index}" }),
+  width: t.Optional(t.Integer({ description: "An image's width in pixels, when its header gives it" })),
+  height: t.Optional(t.Integer({ description: "An image's height in pixels, when its header gives it" })),
 });
 
 export const Message = t.Object({

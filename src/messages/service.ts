@@ -8,7 +8,7 @@ import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/his
 import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
 import type { ObjectSource } from "../git/object-source.ts";
 import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath, attachmentPath } from "./layout.ts";
-import { blobIdOf, findAttachments } from "./attachments.ts";
+import { blobIdOf, findAttachments, indexedAttachment } from "./attachments.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -48,13 +48,20 @@ export type MessageView = {
   attachments: AttachmentView[];
 };
 
-export type AttachmentView = { name: string; type: string; size: number; url: string };
+/** `width` and `height`: an image's size in pixels, when its header gives it (absent otherwise). */
+export type AttachmentView = { name: string; type: string; size: number; url: string; width?: number; height?: number };
 
 /** Where a message's file is served (GET, by the messages routes). */
 export const attachmentUrl = (messageId: string, index: number) => `/messages/${messageId}/attachments/${index}`;
 
 const toAttachmentViews = (id: string, attachments: readonly IndexedAttachment[] | undefined): AttachmentView[] =>
-  (attachments ?? []).map((a, i) => ({ name: a.name, type: a.type, size: a.size, url: attachmentUrl(id, i) }));
+  (attachments ?? []).map((a, i) => ({
+    name: a.name,
+    type: a.type,
+    size: a.size,
+    url: attachmentUrl(id, i),
+    ...(a.width !== undefined && a.height !== undefined ? { width: a.width, height: a.height } : {}),
+  }));
 
 export const toMessageView = (row: MessageRow): MessageView => ({
   id: row.id,
@@ -177,7 +184,9 @@ export class MessageService {
     if (files.length > MAX_ATTACHMENTS) throw new InvalidInputError(`a message may have at most ${MAX_ATTACHMENTS} files, not ${files.length}`);
     for (const file of files) checkAttachment({ name: file.name, type: file.type, size: file.bytes.byteLength }, file.bytes);
     // Paths are filled in once the message has its id (stamp).
-    if (files.length > 0) draft.attachments = files.map((f) => ({ name: f.name, type: f.type, size: f.bytes.byteLength, path: "", blob: blobIdOf(f.bytes) }));
+    if (files.length > 0) {
+      draft.attachments = files.map((f) => indexedAttachment({ name: f.name, type: f.type, size: f.bytes.byteLength, path: "" }, blobIdOf(f.bytes), f.bytes));
+    }
     checkMessage(draft);
     const channel = this.options.access.resolve(input.viewer, input.repository ?? this.options.defaultRepository);
     const key = input.idempotencyKey;

@@ -75,7 +75,8 @@ describe("sending files with a message", () => {
     expect(answer.status).toBe(201);
     const m = answer.body as MessageView;
     expect(m.content).toBe("the build is green");
-    expect(m.attachments).toEqual([{ name: "screen shot.png", type: "image/png", size: PNG.byteLength, url: `/messages/${m.id}/attachments/0` }]);
+    // An image says its size in pixels, read from its header.
+    expect(m.attachments).toEqual([{ name: "screen shot.png", type: "image/png", size: PNG.byteLength, url: `/messages/${m.id}/attachments/0`, width: 1, height: 1 }]);
 
     // In git, in the commit of the message, beside its file: the same bytes as plain git reads them.
     const day = m.timestamp.slice(0, 10).replaceAll("-", "/");

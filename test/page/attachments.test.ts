@@ -104,6 +104,8 @@ test("a picked image and file, and a pasted screenshot, reach a second page: the
     const img = document.querySelector<HTMLImageElement>('#messages li.message img[alt="chart.png"]');
     return img !== null && img.complete && img.naturalWidth === 1200;
   });
+  // Its size in pixels is in the page before it loads (no jump when it does), and the preview is bounded.
+  expect([await image.getAttribute("width"), await image.getAttribute("height")]).toEqual(["1200", "900"]);
   const box = (await image.boundingBox())!;
   expect({ bounded: box.width <= 360 && box.height <= 240, shown: box.width > 100 }).toEqual({ bounded: true, shown: true });
   const link = reader.page.locator("#messages li.message a.attachment-file");
