@@ -66,7 +66,7 @@ try {
       const context = await browser.newContext({ viewport, colorScheme: theme, deviceScaleFactor: 1 });
       const page = await context.newPage();
       await page.goto(`${server.url}/`);
-      await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>("#messages img")].every((img) => img.complete && img.naturalWidth > 0));
+      await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("#messages img")).every((img) => img.complete && img.naturalWidth > 0));
       const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.locator("#attach").click()]);
       await chooser.setFiles([
         { name: "screenshot-2026-11-25.png", mimeType: "image/png", buffer: chart(640, 360) },
