@@ -133,7 +133,13 @@ describe("sending files with a message", () => {
     const m = (await upload([["file", file(svg, "logo.svg", "image/svg+xml")], ["file", file("<script>alert(1)</script>", "page.html", "text/html")]])).body as MessageView;
     for (const a of m.attachments) {
       const served = await get(a.url);
-      expect([served.status, served.headers.get("content-disposition")?.split(";")[0], served.headers.get("x-content-type-options")]).toEqual([200, "attachment", "nosniff"]);
+      expect([
+        served.status,
+        served.headers.get("content-disposition")?.split(";")[0],
+        served.headers.get("x-content-type-options"),
+        // Should a browser render it anyway, it runs nothing.
+        served.headers.get("content-security-policy"),
+      ]).toEqual([200, "attachment", "nosniff", "default-src 'none'; sandbox"]);
     }
   });
 
