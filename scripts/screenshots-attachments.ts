@@ -4,10 +4,10 @@
  * to be sent, at 1280 px and 375 px, in the light and dark themes.
  * Run: bun scripts/screenshots-attachments.ts (needs Debian's chromium).
  */
-import { deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { launchBrowser } from "../test/support/browser.ts";
 import { startServer } from "../test/support/server.ts";
+import { png } from "../test/support/png.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
@@ -16,29 +16,11 @@ const LOCAL_ONLY = { GITHUB_TOKEN: "", GITHUB_USERNAME: "", GITHUB_REPO_NAME: ""
 
 /** A PNG of a few coloured bars, as a chart might look. */
 const chart = (width: number, height: number) => {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(Bun.hash.crc32(body) >>> 0);
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
   const bars = [0.35, 0.6, 0.45, 0.8, 0.7, 0.95];
-  const rows = Array.from({ length: height }, (_, y) => {
-    const row = Buffer.alloc(1 + width * 3);
-    for (let x = 0; x < width; x++) {
-      const bar = Math.floor((x / width) * bars.length);
-      const inBar = x % Math.floor(width / bars.length) > 8 && y > height * (1 - bars[bar]!);
-      row.set(inBar ? [9, 105, 218] : [246, 248, 250], 1 + x * 3);
-    }
-    return row;
+  return png(width, height, (x, y) => {
+    const bar = Math.floor((x / width) * bars.length);
+    return x % Math.floor(width / bars.length) > 8 && y > height * (1 - bars[bar]!) ? [9, 105, 218] : [246, 248, 250];
   });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(Buffer.concat(rows))), chunk("IEND", Buffer.alloc(0))]);
 };
 
 const dataDir = mkdtempSync(join(tmpdir(), "gitchat-screenshots-"));

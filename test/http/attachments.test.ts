@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { databasePath, dropDatabase } from "../../src/gitchat.ts";
 import type { MessageView } from "../../src/messages/service.ts";
-import { call, openTestGitchat, type Answer } from "../support/app.ts";
+import { call, callWith, openTestGitchat, type Answer } from "../support/app.ts";
 import { tempDir } from "../support/tmp.ts";
 import { existsSync } from "node:fs";
 
@@ -39,16 +39,10 @@ afterAll(() => gitchat.close());
 type Part = [name: string, value: string | File];
 
 /** POST /messages with a multipart body of `parts`, as `who`. */
-const upload = async (parts: Part[], who = "ada", path = "/messages"): Promise<Answer> => {
+const upload = (parts: Part[], who = "ada"): Promise<Answer> => {
   const form = new FormData();
   for (const [name, value] of parts) form.append(name, value);
-  const response = await gitchat.app.handle(new Request(`http://localhost${path}`, { method: "POST", body: form, headers: as[who] }));
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {}
-  return { status: response.status, headers: response.headers, body };
+  return callWith(gitchat, "POST", "/messages", { body: form, headers: as[who] });
 };
 
 const get = (url: string, who = "ada") => gitchat.app.handle(new Request(`http://localhost${url}`, { headers: as[who] }));
@@ -172,14 +166,9 @@ describe("a bad upload is a clear 4xx and changes nothing", () => {
     test(what, async () => {
       const before = await state();
       const made = parts();
-      let answer: Answer;
-      if (Array.isArray(made)) answer = await upload(made);
-      else {
-        const response = await gitchat.app.handle(
-          new Request("http://localhost/messages", { method: "POST", body: made.raw, headers: { ...as.ada, "content-type": made.type } }),
-        );
-        answer = { status: response.status, headers: response.headers, body: await response.json() };
-      }
+      const answer = Array.isArray(made)
+        ? await upload(made)
+        : await callWith(gitchat, "POST", "/messages", { body: made.raw, headers: { ...as.ada, "content-type": made.type } });
       expect([answer.status, answer.body.error?.code]).toEqual([status, status === 413 ? "payload_too_large" : "invalid_input"]);
       expect(answer.body.error.message).toMatch(message);
       expect(await state()).toEqual(before);

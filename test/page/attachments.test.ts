@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { deflateSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openPage, type Watched } from "../support/browser.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
+import { png } from "../support/png.ts";
 
 const LOCAL_ONLY = { GITHUB_TOKEN: "", GITHUB_USERNAME: "", GITHUB_REPO_NAME: "", REPOSITORY_NAME: "", ACCESS_TOKEN: "" };
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -30,25 +30,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** A real PNG of `width` x `height` pixels, one colour. */
-const png = (width: number, height: number) => {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(Bun.hash.crc32(body) >>> 0);
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x4a)]);
-  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
-};
 
 const open = async (path: string) => {
   const watched = await openPage(browser, server.url, { viewport: { width: 1280, height: 800 } });
