@@ -54,7 +54,8 @@ test("a database made by the schema before the compact index migrates in place a
   }
   old.run("UPDATE search_index SET indexed_seq = (SELECT max(seq) FROM messages)");
   // That schema knew no bots, and checked no signatures: none is a bot's, and none is marked.
-  const before = old.query<MessageRow, []>(`${OLD_SELECT} ORDER BY m.seq`).all().map((m) => ({ ...m, bot: false, verified: true }));
+  // Nor attachments (issue 12): none has any.
+  const before = old.query<MessageRow, []>(`${OLD_SELECT} ORDER BY m.seq`).all().map((m) => ({ ...m, bot: false, verified: true, attachments: [] }));
   const latest = start + rows.length;
   old.close();
 
