@@ -122,6 +122,24 @@ describe("sending files with a message", () => {
     expect([m.content, m.attachments.map((a) => a.type)]).toEqual(["", ["text/csv"]]);
   });
 
+  test("sent again with the same Idempotency-Key, a message with files is the first one back; with other files under that key, refused", async () => {
+    const key = { "idempotency-key": "files-once" };
+    const parts = (bytes: Uint8Array): Part[] => [["content", "once"], ["file", file(bytes, "shot.png", "image/png")]];
+    const send = (bytes: Uint8Array) => {
+      const form = new FormData();
+      for (const [name, value] of parts(bytes)) form.append(name, value);
+      return callWith(gitchat, "POST", "/messages", { body: form, headers: { ...as.ada, ...key } });
+    };
+    const first = await send(PNG);
+    const before = await state();
+    const again = await send(PNG);
+    expect([first.status, again.status, again.body.id, again.body.attachments]).toEqual([201, 200, first.body.id, first.body.attachments]);
+    const other = Uint8Array.from([...PNG.subarray(0, PNG.length - 1), 0x00]);
+    const changed = await send(other);
+    expect([changed.status, changed.body.error.code]).toEqual([422, "idempotency_key_reused"]);
+    expect(await state()).toEqual(before);
+  });
+
   test("an SVG or HTML file is never served inline: it is a download", async () => {
     const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>';
     const m = (await upload([["file", file(svg, "logo.svg", "image/svg+xml")], ["file", file("<script>alert(1)</script>", "page.html", "text/html")]])).body as MessageView;
@@ -174,6 +192,24 @@ describe("a bad upload is a clear 4xx and changes nothing", () => {
       expect(await state()).toEqual(before);
     });
   }
+
+  test("a body with no declared length is refused while it is read, once past 30 MB", async () => {
+    const before = await state();
+    let sent = 0;
+    const chunk = new Uint8Array(1024 * 1024);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Far more than the cap: what matters is that the server stops reading at it.
+        if (sent >= 64) return controller.close();
+        sent++;
+        controller.enqueue(chunk);
+      },
+    });
+    const answer = await callWith(gitchat, "POST", "/messages", { body, headers: { ...as.ada, "content-type": "multipart/form-data; boundary=x" } });
+    expect([answer.status, answer.body.error.code]).toEqual([413, "payload_too_large"]);
+    expect(sent).toBeLessThan(64);
+    expect(await state()).toEqual(before);
+  });
 
   test("files sent to a route that takes none are refused as an unsupported body", async () => {
     const form = new FormData();

@@ -109,6 +109,16 @@ test("a picked image and file, and a pasted screenshot, reach a second page: the
     return img !== null && img.complete && img.naturalWidth === 64;
   });
   expect(await axe(reader.page)).toEqual([]);
+
+  // Dropped on the conversation: listed, as a picked file is.
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["dropped text"], "dropped.txt", { type: "text/plain" }));
+    const log = document.getElementById("log")!;
+    log.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    log.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  expect(await pendingNames(page)).toEqual(["dropped.txt"]);
   expect([clean(sender), clean(reader)]).toEqual([
     { console: [], pageErrors: [], dialogs: [] },
     { console: [], pageErrors: [], dialogs: [] },
