@@ -12,7 +12,7 @@ import { blobIdOf, findAttachments, indexedAttachment } from "./attachments.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { checkAttachment, checkAttachments, checkAuthor, checkMessage, MAX_ATTACHMENTS, readMessageFile } from "./rules.ts";
+import { checkAttachment, checkAttachments, checkAuthor, checkMessage, readMessageFile } from "./rules.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
 
@@ -181,9 +181,8 @@ export class MessageService {
     if (input.author?.id !== undefined) draft.author_id = input.author.id;
     if (input.author?.bot) draft.bot = true;
     const files = input.files ?? [];
-    if (files.length > MAX_ATTACHMENTS) throw new InvalidInputError(`a message may have at most ${MAX_ATTACHMENTS} files, not ${files.length}`);
     for (const file of files) checkAttachment({ name: file.name, type: file.type, size: file.bytes.byteLength }, file.bytes);
-    // Paths are filled in once the message has its id (stamp).
+    // Paths are filled in, and the list checked as a whole (how many), once the message has its id (stamp).
     if (files.length > 0) {
       draft.attachments = files.map((f) => indexedAttachment({ name: f.name, type: f.type, size: f.bytes.byteLength, path: "" }, blobIdOf(f.bytes), f.bytes));
     }

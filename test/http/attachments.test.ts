@@ -155,6 +155,12 @@ describe("sending files with a message", () => {
     }
   });
 
+  test("a download carries the file's name as sent, non-ASCII included, and a plain ASCII one for older browsers", async () => {
+    const m = (await upload([["file", file("x", "l'été (final).txt", "text/plain")]])).body as MessageView;
+    const served = await get(m.attachments[0]!.url);
+    expect(served.headers.get("content-disposition")).toBe(`attachment; filename="l'_t_ (final).txt"; filename*=UTF-8''l%27%C3%A9t%C3%A9%20%28final%29.txt`);
+  });
+
   test("a private channel's file is a 404 to someone outside it, as a file that does not exist", async () => {
     const m = (await upload([["repository", "acme/secret"], ["content", "private plan"], ["file", file(PNG, "plan.png", "image/png")]])).body as MessageView;
     expect((await get(m.attachments[0]!.url, "ada")).status).toBe(200);

@@ -32,8 +32,8 @@ import { GITHUB_WEBHOOK, sameSecret } from "../security.ts";
  * and is a few KB (20 commits of 100 new message files each: roughly 150 KB).
  * Below the 30 MiB that the server takes of any request (`maxRequestBodySize`
  * in cli/serve.ts, for a message with files; past it Bun answers a bare 413),
- * and read under this route's own cap, so that its JSON 413 is what is seen. A push refused for its size is caught up by the
- * next interval pull.
+ * and read under this route's own cap, so that its JSON 413 is what is
+ * seen. A push refused for its size is caught up by the next interval pull.
  */
 export const MAX_WEBHOOK_BYTES = 512 * 1024;
 

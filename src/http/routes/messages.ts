@@ -5,6 +5,9 @@ import { ErrorBody, Message, SendHeaders, UploadedFiles } from "../schemas.ts";
 import { authorOf, type AuthPlugin } from "../auth.ts";
 import { fileInputs } from "../body.ts";
 
+/** A name as RFC 5987 spells it in `filename*`: percent-encoded UTF-8, `'()*` included. */
+const rfc5987 = (name: string) => encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
 /**
  * How a message's file is served: its own type, never sniffed; an image
  * (PNG, JPEG, GIF, WebP) inline, anything else (SVG and HTML included) only
@@ -19,7 +22,7 @@ export const attachmentHeaders = (file: AttachmentFile): Record<string, string> 
     "content-type": file.type,
     "content-length": String(file.bytes.byteLength),
     "x-content-type-options": "nosniff",
-    "content-disposition": `${inline ? "inline" : "attachment"}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    "content-disposition": `${inline ? "inline" : "attachment"}; filename="${ascii}"; filename*=UTF-8''${rfc5987(file.name)}`,
     "content-security-policy": "default-src 'none'; sandbox",
     // A message file is never rewritten: what this address serves never changes.
     "cache-control": "private, max-age=86400, immutable",
@@ -123,7 +126,7 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
             "With an `Idempotency-Key` already used in this channel (within 24 hours) for the same message, answers 200 with that message instead. " +
             "507 `disk_full`: the data directory's disk is full; 503 `storage_read_only`: it cannot be written. " +
             "After a 5xx or a timeout, send again with the same key: you get the original message, never a duplicate. " +
-            "With files, send `multipart/form-data`: `content`, optional `repository`, and one `file` part a file (up to 10; images " +
+            "With files, send `multipart/form-data`: `content`, optional `repository`, and one `file` part per file (up to 10; images " +
             "image/png, jpeg, gif or webp up to 10 MB, other files up to 25 MB, 30 MB in all); they are committed beside the message and " +
             "listed in its `attachments`. An empty, oversized or misnamed file is a 400 (413 past 30 MB) and stores nothing.",
         },
