@@ -115,6 +115,12 @@ describe("the OpenAPI document", () => {
     expect(multipart?.properties?.file?.items).toMatchObject({ type: "string", format: "binary" });
   });
 
+  test("a message's file is documented as bytes of its own type, not JSON, and its 404 as an error", () => {
+    const op = operation("get", "/messages/{id}/attachments/{index}");
+    expect(op.responses?.["200"]?.content).toEqual({ "*/*": { schema: { type: "string", format: "binary" } as Schema } });
+    expect(resolve(op.responses?.["404"]?.content?.["application/json"]?.schema)?.required).toEqual(["error"]);
+  });
+
   test("the documented body of POST /repositories requires owner and name", () => {
     const schema = jsonSchema(operation("post", "/repositories").requestBody?.content);
     expect(schema).toBeDefined();

@@ -144,8 +144,12 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
           id: t.String({ description: "The message's id" }),
           index: t.Integer({ minimum: 0, maximum: 999, description: "The file's place in the message's `attachments`", error: "index must be a whole number from 0" }),
         }),
-        response: { 200: t.Any({ description: "The file's bytes, as its type" }), 404: ErrorBody },
         detail: {
+          // Written out here (not as `response`), so that the document says the bytes are the file's own type, not JSON.
+          responses: {
+            200: { description: "The file's bytes, as its type", content: { "*/*": { schema: { type: "string", format: "binary" } } } },
+            404: { description: "No such file, or in a channel the caller does not see", content: { "application/json": { schema: ErrorBody } } },
+          },
           summary: "Get a message's file",
           description:
             "The bytes of a file attached to a message, from git, to whoever sees its channel (404 otherwise, as for a file that does not exist). " +
