@@ -189,15 +189,20 @@
     // Each message gets an Idempotency-Key when it is queued. One that failed
     // (an error, or no answer: it may have been stored all the same) keeps its
     // key: sent again unchanged, the server gives back what it stored, never a copy.
-    var failed = [];   // { text, key } of messages put back in the box
+    var failed = [];   // { text, key } of messages put back in the box (text: with its files' names and sizes)
     function newKey() {
       var bytes = new Uint8Array(16);
       crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; this does not
       return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
     }
-    function keyFor(text) {
+    // A message is its text and its files: the same text with other files is another message, with a key of its own.
+    function said(text, files) {
+      return [text].concat(files.map(function (f) { return f.name + "\u0000" + f.size; })).join("\u0001");
+    }
+    function keyFor(text, files) {
+      var whole = said(text, files);
       for (var i = 0; i < failed.length; i++) {
-        if (failed[i].text === text) return failed.splice(i, 1)[0].key;
+        if (failed[i].text === whole) return failed.splice(i, 1)[0].key;
       }
       return newKey();
     }
@@ -314,7 +319,7 @@
         li.append(names);
       }
       list.append(li);
-      outbox.push({ text: text, files: files, li: li, key: keyFor(text) });
+      outbox.push({ text: text, files: files, li: li, key: keyFor(text, files) });
       textarea.value = "";
       saveDraft();
       grow();
@@ -339,7 +344,7 @@
       if (!entry) return;
       entry.li.remove();
       if (!event.detail.successful) {
-        failed.push({ text: entry.text, key: entry.key });
+        failed.push({ text: said(entry.text, entry.files), key: entry.key });
         if (failed.length > 20) failed.shift();
         // Its files come back too, to send again or remove.
         pendingFiles = entry.files.concat(pendingFiles);
