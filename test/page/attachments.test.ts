@@ -13,6 +13,7 @@ import { launchBrowser, openPage, type Watched } from "../support/browser.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 import { png } from "../support/png.ts";
+import type { MessageView } from "../../src/messages/service.ts";
 
 const LOCAL_ONLY = { GITHUB_TOKEN: "", GITHUB_USERNAME: "", GITHUB_REPO_NAME: "", REPOSITORY_NAME: "", ACCESS_TOKEN: "" };
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -143,4 +144,41 @@ test("a file too big is refused at once, a file the server refuses shows its rea
   expect(await page.locator("#content").inputValue()).toBe("look at this");
   expect(await page.locator("#messages li.message").count()).toBe(before);
   expect(await axe(page)).toEqual([]);
+}, 60_000);
+
+test("a message with files whose answer was lost is stored once when sent again as it was; sent with other files, it is a message of its own", async () => {
+  const created = await fetch(`${server.url}/repositories`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ owner: "look", name: "retry" }) });
+  expect(created.status).toBe(201);
+  const { page } = await open("/c/look/retry");
+  // The server stores the message; its answer never reaches the page.
+  let lose = true;
+  await page.route("**/c/look/retry/messages", async (route) => {
+    if (route.request().method() !== "POST" || !lose) return route.fallback();
+    lose = false;
+    expect((await route.fetch()).status()).toBe(201);
+    await route.abort("connectionreset");
+  });
+  const stored = async () =>
+    ((await (await fetch(`${server.url}/messages?repository=look/retry`)).json()) as MessageView[]).map((m) => [m.content, m.attachments.map((a) => a.name)]);
+  const sendLosingTheAnswer = async (text: string, name: string) => {
+    lose = true;
+    await pick(page, [{ name, mimeType: "text/plain", buffer: Buffer.from(`${name}\n`) }]);
+    await page.locator("#content").fill(text);
+    await page.locator("#content").press("Enter");
+    await page.waitForFunction(() => /reach the server/.test(document.getElementById("composer-error")!.textContent ?? ""));
+    expect([await page.locator("#content").inputValue(), await pendingNames(page)]).toEqual([text, [name]]);
+  };
+
+  await sendLosingTheAnswer("with a file", "a.txt");
+  await page.locator("#content").press("Enter");
+  await page.waitForFunction(() => document.getElementById("pending-files")!.hidden && (document.getElementById("content") as HTMLTextAreaElement).value === "");
+  await page.waitForFunction(() => document.querySelectorAll("#messages li.message:not(.pending)").length === 1);
+  expect(await stored()).toEqual([["with a file", ["a.txt"]]]);
+
+  await sendLosingTheAnswer("again", "b.txt");
+  await page.getByRole("button", { name: "Remove b.txt" }).click();
+  await page.locator("#content").press("Enter");
+  await page.waitForFunction(() => document.querySelectorAll("#messages li.message:not(.pending)").length === 3);
+  expect(await page.locator("#composer-error").textContent()).toBe("");
+  expect(await stored()).toEqual([["with a file", ["a.txt"]], ["again", ["b.txt"]], ["again", []]]);
 }, 60_000);
