@@ -217,6 +217,18 @@ describe("a bad upload is a clear 4xx and changes nothing", () => {
     expect(await state()).toEqual(before);
   });
 
+  test("a form with files posted by another site's page is refused (a form may be sent cross-site without a preflight)", async () => {
+    const before = await state();
+    const form = new FormData();
+    form.append("content", "from elsewhere");
+    form.append("file", file(PNG, "x.png", "image/png"));
+    for (const headers of [{ "sec-fetch-site": "cross-site", origin: "https://evil.example" }, { origin: "https://evil.example" }]) {
+      const answer = await callWith(gitchat, "POST", "/messages", { body: form, headers: { ...as.ada, ...headers } });
+      expect([answer.status, answer.body.error.code]).toEqual([403, "cross_site"]);
+    }
+    expect(await state()).toEqual(before);
+  });
+
   test("files sent to a route that takes none are refused as an unsupported body", async () => {
     const form = new FormData();
     form.append("owner", "acme");
