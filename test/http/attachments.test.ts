@@ -222,7 +222,8 @@ describe("a bad upload is a clear 4xx and changes nothing", () => {
     const form = new FormData();
     form.append("content", "from elsewhere");
     form.append("file", file(PNG, "x.png", "image/png"));
-    for (const headers of [{ "sec-fetch-site": "cross-site", origin: "https://evil.example" }, { origin: "https://evil.example" }]) {
+    const foreign: Record<string, string>[] = [{ "sec-fetch-site": "cross-site", origin: "https://evil.example" }, { origin: "https://evil.example" }];
+    for (const headers of foreign) {
       const answer = await callWith(gitchat, "POST", "/messages", { body: form, headers: { ...as.ada, ...headers } });
       expect([answer.status, answer.body.error.code]).toEqual([403, "cross_site"]);
     }
