@@ -192,6 +192,10 @@
     toBottom();
   }
   observer.observe(list, { childList: true });
+  // An image in a message takes its height only once loaded: at the bottom, stay there.
+  list.addEventListener("load", function (event) {
+    if (event.target && event.target.tagName === "IMG" && stick) toBottom();
+  }, true);
 
   // Older messages: keep what the reader sees in place while they load above it.
   var saved = null;
@@ -221,7 +225,7 @@
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
         event.preventDefault();
-        if (textarea.value.trim() !== "") form.requestSubmit();
+        if (textarea.value.trim() !== "" || pendingFiles.length > 0) form.requestSubmit();
       }
     });
     // A draft is kept per channel (in this browser) across switching channels and reloading.
@@ -248,22 +252,119 @@
     // Each message gets an Idempotency-Key when it is queued. One that failed
     // (an error, or no answer: it may have been stored all the same) keeps its
     // key: sent again unchanged, the server gives back what it stored, never a copy.
-    var failed = [];   // { text, key } of messages put back in the box
+    var failed = [];   // { text, key } of messages put back in the box (text: with its files' names and sizes)
     function newKey() {
       var bytes = new Uint8Array(16);
       crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; this does not
       return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
     }
-    function keyFor(text) {
+    // A message is its text and its files: the same text with other files is another message, with a key of its own.
+    function said(text, files) {
+      return [text].concat(files.map(function (f) { return f.name + "\u0000" + f.size; })).join("\u0001");
+    }
+    function keyFor(text, files) {
+      var whole = said(text, files);
       for (var i = 0; i < failed.length; i++) {
-        if (failed[i].text === text) return failed.splice(i, 1)[0].key;
+        if (failed[i].text === whole) return failed.splice(i, 1)[0].key;
       }
       return newKey();
     }
+    // --- Files: picked with the button, pasted or dropped; listed, each with a remove
+    // button, until the message goes. The server checks them again (the same limits).
+    var pendingFiles = [];
+    var pendingList = document.getElementById("pending-files");
+    var fileInput = document.getElementById("file-input");
+    var attachButton = document.getElementById("attach");
+    var maxImage = Number(form.getAttribute("data-max-image")) || Infinity;
+    var maxFile = Number(form.getAttribute("data-max-file")) || Infinity;
+    var imageTypes = (form.getAttribute("data-image-types") || "").split(" ");
+    var MAX_FILES = 10;
+    function sizeText(bytes) {
+      return bytes < 1024 ? bytes + " B" : bytes < 1048576 ? (bytes / 1024).toFixed(1) + " KB" : (bytes / 1048576).toFixed(1) + " MB";
+    }
+    function renderPending() {
+      if (!pendingList) return;
+      pendingList.textContent = "";
+      pendingFiles.forEach(function (file, index) {
+        var li = document.createElement("li");
+        var name = document.createElement("span");
+        name.className = "file-name";
+        name.textContent = file.name;
+        var size = document.createElement("span");
+        size.className = "file-size";
+        size.textContent = sizeText(file.size);
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "remove-file";
+        remove.setAttribute("data-index", String(index));
+        remove.setAttribute("aria-label", "Remove " + file.name);
+        remove.textContent = "×";
+        li.append(name, " ", size, " ", remove);
+        pendingList.append(li);
+      });
+      pendingList.hidden = pendingFiles.length === 0;
+      // A message may be files alone.
+      textarea.required = pendingFiles.length === 0;
+    }
+    function addFiles(files) {
+      var problems = [];
+      Array.prototype.forEach.call(files, function (file) {
+        var image = imageTypes.indexOf(file.type) !== -1;
+        var limit = image ? maxImage : maxFile;
+        if (file.size === 0) problems.push(file.name + " is empty");
+        else if (file.size > limit) problems.push(file.name + " is " + sizeText(file.size) + "; " + (image ? "an image" : "a file") + " may be at most " + sizeText(limit));
+        else if (pendingFiles.length >= MAX_FILES) problems.push(file.name + " is one too many: a message takes at most " + MAX_FILES + " files");
+        else pendingFiles.push(file);
+      });
+      renderPending();
+      showError(errorBox, problems.join(". "));
+    }
+    if (attachButton && fileInput) {
+      attachButton.addEventListener("click", function () { fileInput.click(); });
+      fileInput.addEventListener("change", function () {
+        addFiles(fileInput.files);
+        fileInput.value = "";
+        textarea.focus();
+      });
+    }
+    if (pendingList) pendingList.addEventListener("click", function (event) {
+      var remove = event.target.closest ? event.target.closest("button.remove-file") : null;
+      if (!remove) return;
+      pendingFiles.splice(Number(remove.getAttribute("data-index")), 1);
+      renderPending();
+      textarea.focus();
+    });
+    // A pasted screenshot (or copied file) joins the message; pasted text is pasted as ever.
+    textarea.addEventListener("paste", function (event) {
+      var data = event.clipboardData;
+      if (!data || !data.files || data.files.length === 0) return;
+      if (!data.getData("text/plain")) event.preventDefault();
+      addFiles(data.files);
+    });
+    var dropZone = document.querySelector(".chat") || form;
+    dropZone.addEventListener("dragover", function (event) {
+      if (!event.dataTransfer || Array.prototype.indexOf.call(event.dataTransfer.types, "Files") === -1) return;
+      event.preventDefault();
+      form.classList.add("dropping");
+    });
+    dropZone.addEventListener("dragleave", function (event) {
+      if (!dropZone.contains(event.relatedTarget)) form.classList.remove("dropping");
+    });
+    dropZone.addEventListener("drop", function (event) {
+      form.classList.remove("dropping");
+      if (!event.dataTransfer || event.dataTransfer.files.length === 0) return;
+      event.preventDefault();
+      addFiles(event.dataTransfer.files);
+      textarea.focus();
+    });
+
     // Capture phase: runs before htmx's own submit handler.
     document.addEventListener("submit", function (event) {
-      if (event.target !== form || textarea.value === "") return;
+      if (event.target !== form || (textarea.value === "" && pendingFiles.length === 0)) return;
       var text = textarea.value;
+      var files = pendingFiles;
+      pendingFiles = [];
+      renderPending();
       var li = document.createElement("li");
       li.className = "message pending";
       li.setAttribute("data-content", text);
@@ -274,8 +375,14 @@
       content.className = "content";
       content.textContent = text;
       li.append(meta, content);
+      if (files.length > 0) {
+        var names = document.createElement("div");
+        names.className = "pending-names";
+        names.textContent = files.map(function (f) { return f.name; }).join(", ");
+        li.append(names);
+      }
       list.append(li);
-      outbox.push({ text: text, li: li, key: keyFor(text) });
+      outbox.push({ text: text, files: files, li: li, key: keyFor(text, files) });
       textarea.value = "";
       saveDraft();
       grow();
@@ -288,6 +395,8 @@
       var entry = outbox.shift();
       if (!entry) { event.preventDefault(); return; }
       event.detail.parameters.content = entry.text;
+      // Each file a part of its own, named "file" (htmx appends every item of an array).
+      if (entry.files.length > 0) event.detail.parameters.file = entry.files;
       event.detail.headers["Idempotency-Key"] = entry.key;
       // The box was emptied when it was sent; its "required" no longer speaks for this text.
       event.detail.errors = [];
@@ -298,8 +407,11 @@
       if (!entry) return;
       entry.li.remove();
       if (!event.detail.successful) {
-        failed.push({ text: entry.text, key: entry.key });
+        failed.push({ text: said(entry.text, entry.files), key: entry.key });
         if (failed.length > 20) failed.shift();
+        // Its files come back too, to send again or remove.
+        pendingFiles = entry.files.concat(pendingFiles);
+        renderPending();
         textarea.value = textarea.value ? entry.text + "\n" + textarea.value : entry.text;
         saveDraft();
         grow();

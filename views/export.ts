@@ -8,6 +8,7 @@
 import type { MessageView } from "../src/messages/service.ts";
 import { html, SafeHtml } from "./html.ts";
 import { renderMessage } from "./markdown.ts";
+import { fileSize } from "./page.ts";
 
 export type ExportFormat = "jsonl" | "markdown" | "html";
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["jsonl", "markdown", "html"];
@@ -49,7 +50,9 @@ const markdown = (channel: string, exportedAt: string): Writer => {
       const fence = "`".repeat(Math.max(3, ...[...m.content.matchAll(/`+/g)].map((r) => r[0].length + 1)));
       const body = m.deleted ? "_message deleted_" : m.type === "code" ? `${fence}\n${m.content}\n${fence}` : m.content;
       const quoted = body.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n");
-      return `${heading}\n**${markdownText(m.author)}** · ${timeOf(m.timestamp)} · \`${m.git_hash.slice(0, 7)}\`${marks(m)}\n\n${quoted}\n`;
+      // Its files by name and size: their bytes are in git, beside the message.
+      const files = m.attachments.map((a) => `\n>\n> File: ${markdownText(a.name)} (${a.type}, ${fileSize(a.size)})`).join("");
+      return `${heading}\n**${markdownText(m.author)}** · ${timeOf(m.timestamp)} · \`${m.git_hash.slice(0, 7)}\`${marks(m)}\n\n${quoted}${files}\n`;
     },
     end: (count) => `\n---\n${count} message(s).\n`,
   };
@@ -90,7 +93,9 @@ const page = (channel: string, exportedAt: string): Writer => {
 `.value,
     message: (m) => {
       const heading = dayOf(m.timestamp) === day ? "" : html`<h2>${(day = dayOf(m.timestamp))}</h2>\n`.value;
-      return `${heading}${html`<article class="message" id="m-${m.id}"><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}">${timeOf(m.timestamp)}</time> <code title="commit ${m.git_hash}">${m.git_hash.slice(0, 7)}</code>${marks(m)}</div><div class="content" dir="auto">${m.deleted ? html`<em>message deleted</em>` : renderMessage(m)}</div></article>
+      return `${heading}${html`<article class="message" id="m-${m.id}"><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}">${timeOf(m.timestamp)}</time> <code title="commit ${m.git_hash}">${m.git_hash.slice(0, 7)}</code>${marks(m)}</div><div class="content" dir="auto">${m.deleted ? html`<em>message deleted</em>` : renderMessage(m)}</div>${
+        m.attachments.length === 0 ? "" : html`<ul class="files">${m.attachments.map((a) => html`<li>File: ${a.name} <span class="meta">(${a.type}, ${fileSize(a.size)})</span></li>`)}</ul>`
+      }</article>
 `.value}`;
     },
     end: (count) => html`<footer>${count} message(s).</footer>

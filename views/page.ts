@@ -5,6 +5,7 @@ import { html, SafeHtml } from "./html.ts";
 import { renderMessageWithMentions } from "./markdown.ts";
 import { channelPath } from "./paths.ts";
 import { searchForm, searchPanel } from "./search.ts";
+import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_IMAGE_BYTES } from "../src/messages/rules.ts";
 
 export type ChannelItem = {
   fullName: string;
@@ -104,8 +105,26 @@ export const messageItem = (m: MessageView, viewer: PageViewer, prefix = "m-", t
   ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time>${
     editedAt ? html` <span class="edited" data-edited="${editedAt}" title="Edited ${exactTime(editedAt)}">(edited)</span>` : ""
   }${mentioned ? html` <span class="badge mention-mark">mentions you</span>` : ""}<button type="button" class="more" aria-haspopup="menu" aria-expanded="false" aria-label="More actions">⋯</button></div
-  >${m.deleted ? html`<div class="content" dir="auto"><p class="deleted-note">message deleted</p></div>` : html`<div class="content" dir="auto">${new SafeHtml(body)}</div>`}${reactionChips(m, viewer)}${repliesButton(m)}</li>`;
+  >${m.deleted ? html`<div class="content" dir="auto"><p class="deleted-note">message deleted</p></div>` : html`<div class="content" dir="auto">${new SafeHtml(body)}</div>${attachmentList(m)}`}${reactionChips(m, viewer)}${repliesButton(m)}</li>`;
 };
+
+/** A file's size as people read it: 812 B, 4.2 KB, 3.1 MB. */
+export const fileSize = (bytes: number) =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+
+/**
+ * A message's files (issue 12): an image shown in the message, its size
+ * bounded by the style sheet, opening whole in a new tab; any other file as a
+ * download link with its name and size.
+ */
+const attachmentList = (m: MessageView) =>
+  m.attachments.length === 0
+    ? ""
+    : html`<ul class="attachments">${m.attachments.map((a) =>
+        IMAGE_TYPES.includes(a.type)
+          ? html`<li><a class="attachment-image" href="${a.url}" target="_blank" rel="noopener"><img src="${a.url}" alt="${a.name}" loading="lazy"${a.width && a.height ? html` width="${a.width}" height="${a.height}"` : ""}></a></li>`
+          : html`<li><a class="attachment-file" href="${a.url}" download="${a.name}"><span class="file-name">${a.name}</span> <span class="file-size">${fileSize(a.size)}</span></a></li>`,
+      )}</ul>`;
 
 /** The top of the list: loads older messages when scrolled into view. */
 export const olderLoader = (channel: { owner: string; name: string }, before: string) =>
@@ -154,6 +173,9 @@ const syncBadge = (c: ChannelItem) => {
 
 /** A private channel's mark: the symbol for the eye, its words for a screen reader. */
 const lock = html`<svg class="lock" role="img" aria-label="Private channel" viewBox="0 0 16 16" width="12" height="12" fill="currentColor"><title>Private: only its members see it</title><path d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z"/></svg>`;
+
+/** The attach button's symbol (drawn, not an emoji: not every system has an emoji font); the button's label names it. */
+const paperclip = html`<svg aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="16" height="16" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"><path d="M10.5 4.5 5.4 9.6a1.5 1.5 0 0 0 2.1 2.1l5.3-5.3a3 3 0 0 0-4.2-4.2L3.3 7.5a4.5 4.5 0 0 0 6.4 6.4l4.1-4.1"/></svg>`;
 
 /** A short fingerprint of what the list shows: a refresh that would change nothing is skipped. */
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
@@ -267,9 +289,13 @@ export const chatPage = (page: ChannelPage) => {
   <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>
   ${poller(channel, page.cursor)}
   <div id="live" hx-ext="sse" sse-connect="${path}/events?after=${page.cursor}" sse-swap="message" hx-target="#messages" hx-swap="beforeend"></div>
-  <form id="composer" class="composer" hx-post="${path}/messages" hx-swap="none" hx-sync="this:queue all">
+  <form id="composer" class="composer" hx-post="${path}/messages" hx-encoding="multipart/form-data" hx-swap="none" hx-sync="this:queue all"
+    data-max-image="${MAX_IMAGE_BYTES}" data-max-file="${MAX_FILE_BYTES}" data-image-types="${IMAGE_TYPES.join(" ")}">
+    <ul id="pending-files" class="pending-files" aria-label="Files to send with the message" hidden></ul>
     <label for="content" class="visually-hidden">Message ${channel.fullName}</label>
     <textarea id="content" name="content" rows="1" required placeholder="Message ${channel.fullName}. Enter sends, Shift+Enter adds a line" aria-describedby="composer-error"></textarea>
+    <input type="file" id="file-input" multiple hidden>
+    <button type="button" id="attach" class="attach" title="Attach files: or paste or drop them here" aria-label="Attach files">${paperclip}</button>
     <button type="submit" class="send">Send</button>
     <p id="composer-error" class="error" role="alert"></p>
   </form>

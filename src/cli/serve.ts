@@ -8,6 +8,7 @@ import { loadConfig } from "../config.ts";
 import { openGitchat } from "../gitchat.ts";
 import { createLog } from "../log.ts";
 import { serverUrl } from "./client.ts";
+import { MAX_UPLOAD_BYTES } from "../http/body.ts";
 
 /** The longest a graceful stop may take (systemd's TimeoutStopSec defaults to 90 s; Docker waits 10 s). */
 export const SHUTDOWN_MS = 10_000;
@@ -20,7 +21,8 @@ export const serve = async () => {
   const app = gitchat.app.listen({
     port: config.port,
     hostname: config.host,
-    maxRequestBodySize: 1024 * 1024,
+    // The largest request a route takes: a message with files (each route caps its own body: http/body.ts).
+    maxRequestBodySize: MAX_UPLOAD_BYTES,
     idleTimeout: config.idleTimeout,
   });
   const server = app.server!;

@@ -45,6 +45,20 @@ export type MessageRow = {
   /** How many replies (not deleted) its thread holds. */
   reply_count: number;
   reactions: Reaction[];
+  /** Its files (issue 12), in the order sent; empty for a message without any. */
+  attachments: IndexedAttachment[];
+};
+
+/** A message's file as the index holds it: as its message file lists it, and the blob that holds its bytes. */
+export type IndexedAttachment = {
+  name: string;
+  type: string;
+  size: number;
+  path: string;
+  blob: string;
+  /** An image's size in pixels, when its header gives it. */
+  width?: number;
+  height?: number;
 };
 
 export type RepositoryRow = {
@@ -75,6 +89,8 @@ export type NewMessage = {
   reply_to?: string;
   /** A code message's language. */
   language?: string;
+  /** Its files, when it has any (issue 12). */
+  attachments?: IndexedAttachment[];
 };
 
 export const MIGRATIONS = [
@@ -294,6 +310,9 @@ export const MIGRATIONS = [
    ALTER TABLE messages ADD COLUMN reactions TEXT;
    CREATE INDEX messages_by_target ON messages(repository_id, target) WHERE target IS NOT NULL;
    CREATE INDEX messages_by_thread ON messages(repository_id, reply_to, id) WHERE reply_to IS NOT NULL;`,
+  // Attachments (issue 12): a message's files as JSON, [{name, type, size, path, blob}]
+  // in the order sent; NULL for a message without any (every message indexed before).
+  `ALTER TABLE messages ADD COLUMN attachments TEXT;`,
 ];
 
 /** The schema version that made the index compact (the migration above). */
@@ -317,7 +336,7 @@ export type SyncStateRow = {
 
 /** A message's columns (of the row aliased `m`), with its channel `r` and commit `c`. */
 const MESSAGE_COLUMNS = `m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.bot, m.content, m.type,
-  m.created_at, c.hash, c.unproven, m.segment, m.target, m.reply_to, m.language, m.edited_at, m.deleted, m.reply_count, m.reactions`;
+  m.created_at, c.hash, c.unproven, m.segment, m.target, m.reply_to, m.language, m.edited_at, m.deleted, m.reply_count, m.reactions, m.attachments`;
 const FROM_MESSAGE = "JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id";
 const SELECT_MESSAGE = `SELECT m.seq, ${MESSAGE_COLUMNS} FROM messages m ${FROM_MESSAGE}`;
 /**
@@ -350,6 +369,7 @@ type StoredMessage = {
   deleted: number | null;
   reply_count: number | null;
   reactions: string | null;
+  attachments: string | null;
 };
 
 const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -381,6 +401,8 @@ export type MessageSearch = {
   link?: boolean;
   /** Holding code: a pair of backticks (inline code or a fence), or a message of type "code". */
   code?: boolean;
+  /** With attachments. */
+  file?: boolean;
 };
 
 /** Quotes every term (a word or a phrase) so that user text is never read as FTS5 query syntax: each is an FTS5 phrase. */
@@ -416,6 +438,7 @@ const searchConditions = (search: MessageSearch, where: string[], params: (strin
   // LIKE is case-insensitive for ASCII: HTTPS:// and WWW. count too.
   if (search.link) where.push("(m.content LIKE '%http://%' OR m.content LIKE '%https://%' OR m.content LIKE '%www.%')");
   if (search.code) where.push("(m.content LIKE '%`%`%' OR m.type = 'code')");
+  if (search.file) where.push("m.attachments IS NOT NULL");
 };
 
 /** SQLite's failures while opening or probing `path`, as errors with stable codes (a damaged file, a read-only one). */
@@ -560,12 +583,12 @@ export class MessageDatabase {
       unknown,
       [
         Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null,
-        Uint8Array | string | null, number | null, Uint8Array | string | null, string | null,
+        Uint8Array | string | null, number | null, Uint8Array | string | null, string | null, string | null,
       ]
     >(
       `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment,
-         target, admin, reply_to, language)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         target, admin, reply_to, language, attachments)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.fold = new EventFold(sqlite);
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
@@ -668,6 +691,7 @@ export class MessageDatabase {
         const { changes, lastInsertRowid } = this.insertMessage.run(
           messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.bot ? 1 : null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
           m.target === undefined ? null : messageKey(m.target), m.admin ? 1 : null, m.reply_to === undefined ? null : messageKey(m.reply_to), m.language ?? null,
+          m.attachments?.length ? JSON.stringify(m.attachments) : null,
         );
         if (changes === 0) {
           const file = options.onHeld?.(row);
@@ -867,6 +891,21 @@ export class MessageDatabase {
     return row ? this.toRow(row) : undefined;
   }
 
+  /**
+   * The files of the message `id` in the first of `repositoryIds` that holds
+   * it (a lookup by its key in each), or undefined when none does.
+   */
+  attachmentsOf(repositoryIds: readonly number[], id: string): { repositoryId: number; attachments: IndexedAttachment[] } | undefined {
+    const query = this.sqlite.query<{ attachments: string | null }, [number, Uint8Array | string]>(
+      "SELECT attachments FROM messages WHERE repository_id = ? AND id = ?",
+    );
+    for (const repositoryId of repositoryIds) {
+      const row = query.get(repositoryId, messageKey(id));
+      if (row) return { repositoryId, attachments: row.attachments === null ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]) };
+    }
+    return undefined;
+  }
+
   /** A stored message as the text it was given as (see messageKey). */
   private toRow(row: StoredMessage): MessageRow {
     return {
@@ -889,6 +928,8 @@ export class MessageDatabase {
       deleted: row.deleted === 1,
       reply_count: row.reply_count ?? 0,
       reactions: row.reactions === null ? [] : (JSON.parse(row.reactions) as Reaction[]),
+      // A deleted message's files are gone with its text (git's history still holds them).
+      attachments: row.attachments === null || row.deleted === 1 ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]),
     };
   }
 

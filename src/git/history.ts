@@ -199,10 +199,14 @@ export class TreeLookup {
 
   /** The blob at `path`, or undefined when there is none. */
   async blobAt(path: string): Promise<string | undefined> {
+    return (await this.fileAt(path))?.oid;
+  }
+
+  /** The entry of the file (not a directory or a submodule) at `path`, with its mode, or undefined when there is none. */
+  async fileAt(path: string): Promise<TreeEntry | undefined> {
     const slash = path.lastIndexOf("/");
     const entries = await this.dir(slash < 0 ? "" : path.slice(0, slash));
-    const entry = entries && findEntry(entries, path.slice(slash + 1), false);
-    return entry?.oid;
+    return entries && findEntry(entries, path.slice(slash + 1), false);
   }
 
   private async dir(dir: string) {

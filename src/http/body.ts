@@ -3,7 +3,8 @@
  * size cap before reading it all. The GitHub webhook takes the raw bytes
  * instead (its signature is over them) and parses them itself, after the check.
  */
-import { InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.ts";
+import { InvalidInputError, InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.ts";
+import type { FileInput } from "../messages/service.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -42,6 +43,11 @@ export const readBodyBytes = async (request: Request, maxBytes: number, tooLarge
 };
 
 export const readBody = async (request: Request, contentType: string, path: string): Promise<unknown> => {
+  // A message with files (issue 12): only where messages are sent, under its own, larger cap.
+  if (/^multipart\/form-data\b/i.test(contentType) && request.method === "POST" && UPLOAD_PATH.test(path)) {
+    // The header as sent: the content type Elysia passes has lost the boundary.
+    return readUpload(await readBodyBytes(request, MAX_UPLOAD_BYTES, uploadTooLarge), request.headers.get("content-type") ?? contentType);
+  }
   const bytes = await readBodyBytes(request, MAX_BODY_BYTES, tooLarge);
   const size = bytes.byteLength;
   // Forms come from the page (its own routes) and from incoming webhooks (Slack's
@@ -72,3 +78,62 @@ export const parseJson = (bytes: Uint8Array): unknown => {
     throw new InvalidJsonError(`the request body is not valid JSON (${(error as Error).message})`);
   }
 };
+
+// --- Uploads (issue 12): a message with files, sent as multipart/form-data. ---
+
+/** The whole of a request with files: one file at its largest (25 MB) and a few screenshots, with room for the form's framing. */
+export const MAX_UPLOAD_BYTES = 30 * 1024 * 1024;
+
+/** Where a message with files may be sent: the API's POST /messages and the page's composer. */
+const UPLOAD_PATH = /^\/(?:messages|c\/[^/]+\/[^/]+\/messages)$/;
+
+const uploadTooLarge = () =>
+  new PayloadTooLargeError(
+    `a message with files may be at most ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB in all (an image up to 10 MB, another file up to 25 MB): send fewer or smaller files`,
+  );
+
+/** The text fields a message with files may have besides its `file` parts. */
+const UPLOAD_FIELDS = new Set(["content", "repository", "type"]);
+
+/**
+ * A multipart body as the send routes take it: `content` ("" when absent: a
+ * message may be files alone), `repository`, `type`, and `file` (every file
+ * part, in order). Parsed by the platform (Bun's FormData); a body it cannot
+ * read, a repeated or unknown field, or a `file` that is not a file is a 400.
+ */
+const readUpload = async (bytes: Buffer, contentType: string) => {
+  let form: FormData;
+  try {
+    form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw new InvalidInputError("the multipart/form-data body could not be read: send content and file parts with a boundary the content-type names");
+  }
+  const body: Record<string, unknown> = { content: "" };
+  const files: File[] = [];
+  const seen = new Set<string>();
+  for (const [name, value] of form.entries()) {
+    if (name === "file") {
+      if (typeof value === "string") throw new InvalidInputError('a "file" part must be a file (with a filename), not a text field');
+      files.push(value);
+    } else if (UPLOAD_FIELDS.has(name)) {
+      if (typeof value !== "string") throw new InvalidInputError(`"${name}" must be a text field, not a file`);
+      if (seen.has(name)) throw new InvalidInputError(`"${name}" is given twice; send it once`);
+      seen.add(name);
+      body[name] = value;
+    } else {
+      throw new InvalidInputError(`the form has an unknown part ${JSON.stringify(name.slice(0, 64))}: send content, repository, type and file parts`);
+    }
+  }
+  if (files.length > 0) body.file = files;
+  return body;
+};
+
+/** The files of an upload as the message service takes them: the type without its parameters (`text/plain;charset=utf-8` is text/plain), the bytes read. */
+export const fileInputs = (files: readonly File[] | undefined): Promise<FileInput[]> =>
+  Promise.all(
+    (files ?? []).map(async (file) => ({
+      name: file.name,
+      type: file.type.split(";")[0]!.trim().toLowerCase() || "application/octet-stream",
+      bytes: new Uint8Array(await file.arrayBuffer()),
+    })),
+  );

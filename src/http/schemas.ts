@@ -21,6 +21,24 @@ export const SendHeaders = t.Object({
   ),
 });
 
+/** The `file` parts of a message sent as multipart/form-data (issue 12). */
+export const UploadedFiles = t.Optional(
+  t.Files({
+    description:
+      "multipart/form-data only: the message's files, one `file` part each, up to 10: images (image/png, image/jpeg, image/gif, image/webp) up to 10 MB, " +
+      "other files up to 25 MB, 30 MB in all. Each is committed to git beside the message",
+  }),
+);
+
+export const Attachment = t.Object({
+  name: t.String({ description: "The file's name as sent" }),
+  type: t.String({ description: "Its MIME type; image/png, image/jpeg, image/gif and image/webp are shown inline" }),
+  size: t.Integer({ description: "Bytes" }),
+  url: t.String({ description: "Where it is served (GET): /messages/{id}/attachments/{index}" }),
+  width: t.Optional(t.Integer({ description: "An image's width in pixels, when its header gives it" })),
+  height: t.Optional(t.Integer({ description: "An image's height in pixels, when its header gives it" })),
+});
+
 export const Message = t.Object({
   id: t.String({ description: "UUIDv7, sortable by time" }),
   content: t.String(),
@@ -52,6 +70,7 @@ export const Message = t.Object({
       user_ids: t.Array(t.String(), { description: "Who gave it, by account id (`local:LOGIN`), or `name:NAME` for someone with no account" }),
     }),
   ),
+  attachments: t.Array(Attachment, { description: "Its files, in the order sent; empty for a message without any (and for a deleted one)" }),
 });
 
 export const MessageHistory = t.Object({

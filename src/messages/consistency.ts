@@ -19,6 +19,7 @@ import { conflictCopyOf, idFromPath, storedPath } from "./layout.ts";
 import type { ChannelStore } from "../git/store.ts";
 import type { InspectedRepository } from "../repositories/service.ts";
 import { readMessageFile } from "./rules.ts";
+import { findAttachments } from "./attachments.ts";
 import type { ProgressSink } from "./service.ts";
 
 export type ChannelCheck = {
@@ -44,6 +45,8 @@ export const checkChannel = async (
   // Indexed files that break the rules: reported here, and again below as not in git (they are not what the index says).
   const broken = new Set<string>();
   const tree = head ? (await store.readCommit(head)).tree : undefined;
+  /** Finds a message's files beside it, in the same tree. */
+  const files = tree ? new TreeLookup(store, tree) : undefined;
   if (tree) {
     for await (const file of filesNotIn(store, tree, undefined)) {
       const id = idFromPath(file.path);
@@ -58,8 +61,12 @@ export const checkChannel = async (
       const storedAt = stored && storedPath(stored);
       let reason: string | undefined;
       let message;
+      let attachments;
       try {
-        message = readMessageFile(await store.readBlob(file.oid), file.path);
+        const read = readMessageFile(await store.readBlob(file.oid), file.path);
+        // Its files held to the rules too: a message whose files break them is quarantined, as the index walk does.
+        attachments = await findAttachments(store, files!, file.path, read);
+        message = read;
       } catch (error) {
         reason = (error as Error).message;
       }
@@ -92,7 +99,8 @@ export const checkChannel = async (
         (message.author_id ?? null) === stored.author_id &&
         (message.bot === true) === stored.bot &&
         message.type === stored.type &&
-        message.created_at === stored.created_at;
+        message.created_at === stored.created_at &&
+        JSON.stringify(attachments) === JSON.stringify(stored.attachments);
       if (!same) check.problems.push(`${file.path} differs between git and the index`);
     }
   }

@@ -40,7 +40,12 @@ export type MessageRecord = {
   reply_to?: string;
   /** A code message's language, for highlighting (`type: "code"` only). */
   language?: string;
+  /** Files committed beside the message (issue 12), in the order sent; absent for a message without any, and in older files. */
+  attachments?: AttachmentRecord[];
 };
+
+/** A file of a message as its message file lists it: `path` is where it is, from the message file's directory (attachmentPath). */
+export type AttachmentRecord = { name: string; type: string; size: number; path: string };
 
 /** The kinds of event: `content` is the new text of an edit, empty for a delete, the emoji of a reaction. */
 export const EVENT_TYPES = ["edit", "delete", "react", "unreact"] as const;
@@ -92,12 +97,16 @@ const firstLine = (text: string, max: number) => {
   return [...line].length > max ? `${[...line].slice(0, max - 1).join("")}…` : line;
 };
 
+/** What a message says, for its commit's line: its text, or the names of its files when it has only files. */
+const said = (m: Pick<MessageRecord, "content" | "attachments">) =>
+  m.content.trim() === "" && m.attachments?.length ? m.attachments.map((a) => `[${a.name}]`).join(" ") : m.content;
+
 /**
  * A commit's message, so that `git log --oneline` reads as the conversation:
  * `ann: Deploy went out fine` for one message, `3 messages from ann, bo` for
  * a batch, whose body then has one line for each of its first messages.
  */
-export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author" | "content" | "type" | "target" | "reply_to">[]) => {
+export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author" | "content" | "type" | "target" | "reply_to" | "attachments">[]) => {
   if (messages.length === 1) return firstLine(lineOf(messages[0]!), 72);
   const authors = [...new Set(messages.map((m) => m.author))];
   const names = authors.length <= 3 ? authors.join(", ") : `${authors.slice(0, 3).join(", ")} and ${authors.length - 3} more`;
@@ -109,8 +118,8 @@ export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author"
 };
 
 /** One record as `git log` reads it: what was said, or what was done to which message (a delete never repeats the text). */
-const lineOf = (m: Pick<MessageRecord, "author" | "content" | "type" | "target" | "reply_to">) => {
-  if (m.target === undefined) return m.reply_to === undefined ? `${m.author}: ${m.content}` : `${m.author} replied: ${m.content}`;
+const lineOf = (m: Pick<MessageRecord, "author" | "content" | "type" | "target" | "reply_to" | "attachments">) => {
+  if (m.target === undefined) return m.reply_to === undefined ? `${m.author}: ${said(m)}` : `${m.author} replied: ${said(m)}`;
   const which = m.target.slice(-12);
   switch (m.type) {
     case "edit":
@@ -155,6 +164,8 @@ export const encodeMessage = (m: MessageRecord) =>
         admin: m.admin,
         reply_to: m.reply_to,
         language: m.language,
+        // Only for a message with files; only the keys of the file (an index may carry more).
+        attachments: m.attachments?.length ? m.attachments.map(({ name, type, size, path }) => ({ name, type, size, path })) : undefined,
       },
       null,
       2,
@@ -192,11 +203,45 @@ export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord =>
     if (v.admin !== true) throw new StoreIntegrityError('has an "admin" that is not true or false');
     record.admin = true;
   }
+  if (v.attachments !== undefined) record.attachments = decodeAttachments(v.attachments);
   if (idFromPath(path) !== record.id || Number.isNaN(Date.parse(record.created_at))) {
     throw new StoreIntegrityError("the path does not match the message's id and time");
   }
   return record;
 };
+
+/** The shape of a message file's `attachments`: an array of {name, type, size, path} (the rules check their values). */
+const decodeAttachments = (value: unknown): AttachmentRecord[] => {
+  if (!Array.isArray(value)) throw new StoreIntegrityError('has "attachments" that is not an array');
+  return value.map((a: Record<string, unknown>) => {
+    if (typeof a?.name !== "string" || typeof a.type !== "string" || typeof a.size !== "number" || typeof a.path !== "string") {
+      throw new StoreIntegrityError('has an attachment without a string "name", "type", "path" and a number "size"');
+    }
+    return { name: a.name, type: a.type, size: a.size, path: a.path };
+  });
+};
+
+/**
+ * Where a message's files go: a directory `<id>.files` beside its file,
+ * one entry of its segment whatever the number of files (so a segment's
+ * entries stay bounded: see placeMessages), each file named by its place in
+ * the message's list and its own name made safe for any file system (no
+ * character Windows or a shell would trip on, at most 120 bytes, the
+ * extension kept). The message file keeps the name as sent.
+ */
+export const attachmentPath = (id: string, index: number, name: string) => {
+  let safe = name.normalize("NFC").replace(/[^\p{L}\p{N}._ ()+-]/gu, "_").replace(/^[. ]+|[. ]+$/g, "") || "file";
+  const dot = safe.lastIndexOf(".");
+  const extension = dot > 0 && safe.length - dot <= 16 ? safe.slice(dot) : "";
+  while (Buffer.byteLength(safe) > 120) {
+    const stem = [...safe.slice(0, safe.length - extension.length)];
+    safe = stem.slice(0, -1).join("").replace(/[. ]+$/, "") + extension;
+  }
+  return `${id}.files/${index}-${safe}`;
+};
+
+/** An attachment's path in the repository, from its message file's path and its own (relative) path. */
+export const attachmentRepositoryPath = (messageFilePath: string, path: string) => `${messageFilePath.slice(0, messageFilePath.lastIndexOf("/"))}/${path}`;
 
 /** Whether a path is a message file (of either layout). */
 export const isMessagePath = (path: string) => idFromPath(path) !== undefined;
@@ -206,7 +251,7 @@ export const isMessagePath = (path: string) => idFromPath(path) !== undefined;
  * newest segment of its day while it holds fewer than SEGMENT_FILES files,
  * then the next. Returns the files to add and each message's segment.
  */
-export const placeMessages = async (messages: readonly MessageRecord[], tree: TreeReader) => {
+export const placeMessages = async (messages: readonly MessageRecord[], tree: TreeReader, attached?: AttachedBytes) => {
   const files: NewFile[] = [];
   const segments = new Map<string, number>();
   const byDay = new Map<string, MessageRecord[]>();
@@ -218,13 +263,24 @@ export const placeMessages = async (messages: readonly MessageRecord[], tree: Tr
     const dayPath = day.split("/");
     let { segment, files: filled } = await lastSegment(tree, dayPath);
     for (const m of group) {
-      if (filled >= SEGMENT_FILES) {
+      // Its files' directory is one more entry of the segment, however many files it holds.
+      const entries = m.attachments?.length ? 2 : 1;
+      if (filled + entries > SEGMENT_FILES) {
         segment++;
         filled = 0;
       }
-      filled++;
+      filled += entries;
       segments.set(m.id, segment);
       files.push({ dir: [...dayPath, segmentName(segment)], name: `${m.id}.json`, content: encodeMessage(m) });
+      if (m.attachments?.length) {
+        const bytes = attached?.get(m.id);
+        m.attachments.forEach((a, i) => {
+          const content = bytes?.[i];
+          if (!content) throw new Error(`the bytes of file ${i} of message ${m.id} were not given`);
+          const [dir, name] = a.path.split("/");
+          files.push({ dir: [...dayPath, segmentName(segment), dir!], name: name!, content });
+        });
+      }
     }
   }
   return { files, segments };
@@ -240,6 +296,9 @@ const lastSegment = async (tree: TreeReader, dayPath: readonly string[]) => {
   if (!last) return { segment: 0, files: 0 };
   return { segment: last.n, files: ((await tree.entriesAt([...dayPath, last.name])) ?? []).length };
 };
+
+/** The bytes of each message's files, by message id, in the order its `attachments` lists them. */
+export type AttachedBytes = ReadonlyMap<string, readonly Uint8Array[]>;
 
 /** A message's author as git names them (the commit gives the time). */
 export type Person = { name: string; email: string };
@@ -257,6 +316,7 @@ export const commitMessages = (
   messages: readonly MessageRecord[],
   author: Signature | { of: (message: MessageRecord) => Person; timestamp: number },
   placed?: Map<string, number>,
+  attached?: AttachedBytes,
 ) => {
   const people = new Map<string, Person>();
   for (const m of messages) {
@@ -266,7 +326,7 @@ export const commitMessages = (
   const [first, ...others] = [...people.keys()];
   const trailers = others.map((ident) => `Co-authored-by: ${ident.replace(/[\r\n]/g, "")}`);
   return store.commitFiles(async (tree) => {
-    const { files, segments } = await placeMessages(messages, tree);
+    const { files, segments } = await placeMessages(messages, tree, attached);
     for (const [id, segment] of segments) placed?.set(id, segment);
     const message = commitMessageFor(messages);
     return { files, message: trailers.length > 0 ? `${message}\n\n${trailers.join("\n")}` : message };

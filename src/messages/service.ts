@@ -3,17 +3,18 @@
  * index in SQLite, answer. A message is acknowledged only once both hold it.
  */
 import { ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, MessageDeletedError, NotFoundError, UnknownMessageError } from "../errors.ts";
-import type { MessageDatabase, MessageRow, MessageSearch, NewMessage, QuarantinedFile, Reaction } from "../db/database.ts";
+import type { IndexedAttachment, MessageDatabase, MessageRow, MessageSearch, NewMessage, QuarantinedFile, Reaction } from "../db/database.ts";
 import { actorOf, mayChange } from "../db/fold.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
 import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
 import type { ObjectSource } from "../git/object-source.ts";
-import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath, type EventType } from "./layout.ts";
+import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath, attachmentPath, type EventType } from "./layout.ts";
+import { blobIdOf, findAttachments, indexedAttachment } from "./attachments.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { isBlankSearch, parseSearch } from "./search-query.ts";
-import { checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
+import { checkAttachment, checkAttachments, checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
 import type { Metrics } from "../metrics.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
@@ -59,7 +60,24 @@ export type MessageView = {
   reply_count: number;
   /** Each emoji given to it, with how many gave it and who (their names, and their account ids: `local:LOGIN`, or `name:NAME` without an account). */
   reactions: Reaction[];
+  /** Its files (issue 12), in the order sent; each served at its `url`, to whoever sees the channel. */
+  attachments: AttachmentView[];
 };
+
+/** `width` and `height`: an image's size in pixels, when its header gives it (absent otherwise). */
+export type AttachmentView = { name: string; type: string; size: number; url: string; width?: number; height?: number };
+
+/** Where a message's file is served (GET, by the messages routes). */
+export const attachmentUrl = (messageId: string, index: number) => `/messages/${messageId}/attachments/${index}`;
+
+const toAttachmentViews = (id: string, attachments: readonly IndexedAttachment[] | undefined): AttachmentView[] =>
+  (attachments ?? []).map((a, i) => ({
+    name: a.name,
+    type: a.type,
+    size: a.size,
+    url: attachmentUrl(id, i),
+    ...(a.width !== undefined && a.height !== undefined ? { width: a.width, height: a.height } : {}),
+  }));
 
 export const toMessageView = (row: MessageRow): MessageView => ({
   id: row.id,
@@ -79,6 +97,7 @@ export const toMessageView = (row: MessageRow): MessageView => ({
   reply_to: row.reply_to,
   reply_count: row.reply_count,
   reactions: row.reactions,
+  attachments: toAttachmentViews(row.id, row.attachments),
 });
 
 export type SendInput = {
@@ -103,7 +122,14 @@ export type SendInput = {
    * message that key first sent instead of storing a second one.
    */
   idempotencyKey?: string;
+  /** Files to commit beside the message (issue 12): then `content` may be empty. `type` is a MIME type; the rules check all three. */
+  files?: FileInput[];
 };
+
+export type FileInput = { name: string; type: string; bytes: Uint8Array };
+
+/** A file being served: its bytes from git, and what to serve them as. */
+export type AttachmentFile = { name: string; type: string; bytes: Uint8Array };
 
 /** What `send` did: stored the message now, or gave back the one its Idempotency-Key sent before. */
 export type SendResult = { message: MessageView; replayed: boolean };
@@ -116,7 +142,7 @@ const HOUR_MS = 3_600_000;
 
 /** A message on its way to the writer, with the key it was sent under. */
 /** A message to commit; `email`, the commit e-mail of its author when the account has its own (a GitHub account's no-reply address). */
-type Submission = { message: NewMessage; key?: { key: string; fingerprint: string }; email?: string };
+type Submission = { message: NewMessage; key?: { key: string; fingerprint: string }; email?: string; files?: Uint8Array[] };
 
 /** What one group commit did: its commit, and the cursor of each message the index stored from it, by id. */
 type Committed = { commit: string; cursors: Map<string, number> };
@@ -199,19 +225,26 @@ export class MessageService {
     const draft: Omit<NewMessage, "id" | "created_at"> = { ...this.authorFields(input.author), content: input.content, type: input.type ?? "message" };
     if (input.language !== undefined) draft.language = input.language;
     if (input.reply_to !== undefined) draft.reply_to = input.reply_to;
+    const files = input.files ?? [];
+    for (const file of files) checkAttachment({ name: file.name, type: file.type, size: file.bytes.byteLength }, file.bytes);
+    // Paths are filled in, and the list checked as a whole (how many), once the message has its id (stamp).
+    if (files.length > 0) {
+      draft.attachments = files.map((f) => indexedAttachment({ name: f.name, type: f.type, size: f.bytes.byteLength, path: "" }, blobIdOf(f.bytes), f.bytes));
+    }
     checkMessage(draft);
     const channel = this.options.access.resolve(input.viewer, input.repository ?? this.options.defaultRepository);
     if (draft.reply_to !== undefined) draft.reply_to = this.threadOf(channel, draft.reply_to);
     const key = input.idempotencyKey;
     const email = input.author?.email;
-    if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft), email }), replayed: false };
+    const bytes = files.length > 0 ? files.map((f) => f.bytes) : undefined;
+    if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft), email, files: bytes }), replayed: false };
     if (!IDEMPOTENCY_KEY.test(key)) throw new InvalidInputError(IDEMPOTENCY_KEY_RULE);
 
     // One attempt per key at a time: a retry that arrives while the first is
     // still committing waits for it, then finds its message below.
     const slot = `${channel.id}\n${key}`;
     for (let running = this.attempts.get(slot); running; running = this.attempts.get(slot)) await running.catch(() => {});
-    const attempt = this.sendOnce(channel, key, draft, email);
+    const attempt = this.sendOnce(channel, key, draft, email, bytes);
     this.attempts.set(slot, attempt);
     try {
       return await attempt;
@@ -220,11 +253,19 @@ export class MessageService {
     }
   }
 
-  private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">, email: string | undefined): Promise<SendResult> {
+  private async sendOnce(
+    channel: Channel,
+    key: string,
+    draft: Omit<NewMessage, "id" | "created_at">,
+    email: string | undefined,
+    files: Uint8Array[] | undefined,
+  ): Promise<SendResult> {
+    // A message's files count as part of it: the same key with other files is another message.
+    const attached = draft.attachments?.map((a) => [a.name, a.type, a.blob]) ?? [];
     const fingerprint = new Bun.CryptoHasher("sha256")
       .update(
         JSON.stringify([
-          draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : []),
+          draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : []), ...(attached.length ? [attached] : []),
           // Only where there is one: a key's fingerprint from before threads reads the same.
           ...(draft.reply_to !== undefined || draft.language !== undefined ? [{ reply_to: draft.reply_to, language: draft.language }] : []),
         ]),
@@ -247,7 +288,7 @@ export class MessageService {
       if (row) return { message: toMessageView(row), replayed: true };
       // Not in git either: the earlier attempt failed before its commit. Send it now.
     }
-    return { message: await this.commit(channel, { message: this.stamp(draft), key: { key, fingerprint }, email }), replayed: false };
+    return { message: await this.commit(channel, { message: this.stamp(draft), key: { key, fingerprint }, email, files }), replayed: false };
   }
 
   /**
@@ -363,7 +404,12 @@ export class MessageService {
 
   private stamp(draft: Omit<NewMessage, "id" | "created_at">): NewMessage {
     const now = this.now();
-    return { id: Bun.randomUUIDv7("hex", now), ...draft, created_at: new Date(now).toISOString() };
+    const message: NewMessage = { id: Bun.randomUUIDv7("hex", now), ...draft, created_at: new Date(now).toISOString() };
+    if (draft.attachments) {
+      message.attachments = draft.attachments.map((a, i) => ({ ...a, path: attachmentPath(message.id, i, a.name) }));
+      checkAttachments(message);
+    }
+    return message;
   }
 
   private now() {
@@ -398,6 +444,7 @@ export class MessageService {
       reply_to: message.reply_to ?? null,
       reply_count: 0,
       reactions: [],
+      attachments: toAttachmentViews(message.id, message.attachments),
     };
   }
 
@@ -413,7 +460,8 @@ export class MessageService {
         const started = performance.now();
         const placed = new Map<string, number>();
         const emails = new Map(submissions.map((s) => [s.message.id, s.email]));
-        const commit = await commitMessages(channel.store, batch, { of: (m) => this.signatureOf(m, emails.get(m.id)), timestamp }, placed);
+        const attached = new Map(submissions.flatMap((s) => (s.files ? [[s.message.id, s.files] as const] : [])));
+        const commit = await commitMessages(channel.store, batch, { of: (m) => this.signatureOf(m, emails.get(m.id)), timestamp }, placed, attached);
         for (const message of batch) message.segment = placed.get(message.id) ?? null;
         const cursors = new Map<string, number>();
         try {
@@ -504,15 +552,13 @@ export class MessageService {
     const query = input.q === undefined ? undefined : parseSearch(input.q);
     let search: MessageSearch | undefined;
     if (query && !isBlankSearch(query)) {
-      // No message has attachments yet: a search for them finds none (once they exist, this asks the index).
-      if (query.has.file) return [];
       if (query.in.length > 0) {
         const named = new Set(query.in.map((name) => this.channelNamed(input.viewer, name).id));
         // With repository= as well: the channels both name.
         if (repositoryId !== undefined && !named.has(repositoryId)) return [];
         if (repositoryId === undefined) repositoryIds = [...named];
       }
-      search = { terms: query.terms, since: query.since, until: query.until, link: query.has.link, code: query.has.code };
+      search = { terms: query.terms, since: query.since, until: query.until, link: query.has.link, code: query.has.code, file: query.has.file };
       if (query.from.length > 0) search.authors = this.authorsNamed(query.from);
     }
     return this.db
@@ -584,6 +630,22 @@ export class MessageService {
 
   latestCursor() {
     return this.db.latestCursor();
+  }
+
+  /**
+   * The file `index` of the message `id`, read from git, when `viewer` sees
+   * its channel; otherwise, or when there is no such file, NotFoundError (a
+   * private channel's file is as unknown to an outsider as one that does not exist).
+   */
+  async attachment(input: { viewer: Viewer; id: string; index: number }): Promise<AttachmentFile> {
+    const missing = () => new NotFoundError(`message ${input.id} has no file ${input.index}`);
+    if (!isMessageId(input.id)) throw missing();
+    const visible = this.options.access.list(input.viewer);
+    const found = this.db.attachmentsOf(visible.map((c) => c.id), input.id);
+    const file = found?.attachments[input.index];
+    const channel = found && visible.find((c) => c.id === found.repositoryId);
+    if (!file || !channel) throw missing();
+    return { name: file.name, type: file.type, bytes: await channel.store.readBlob(file.blob) };
   }
 
   /**
@@ -716,7 +778,9 @@ export class MessageService {
       if (held !== undefined) reason = `the id is already held by ${held}`;
       else {
         try {
-          message = readMessageFile(await store.readBlob(file.oid), file.path);
+          const read = readMessageFile(await store.readBlob(file.oid), file.path);
+          // Its files, as the head holds them beside it: each held to the rules (see attachments.ts).
+          message = { ...read, attachments: read.attachments ? await findAttachments(store, atHead, file.path, read) : undefined };
         } catch (error) {
           reason = (error as Error).message;
         }

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "playwright-core";
 import { channelMessages } from "../../src/messages/export.ts";
+import { exportWriter } from "../../views/export.ts";
+import type { MessageView } from "../../src/messages/service.ts";
 import { openTestGitchat } from "../support/app.ts";
 import { launchBrowser } from "../support/browser.ts";
 import { runCli, startServer } from "../support/server.ts";
@@ -164,4 +166,15 @@ test("a deleted message stays deleted in every format, an edited one shows its f
   );
   const expected = { secret: false, final: true, old: false, deleted: true };
   expect(summary).toEqual({ jsonl: expected, markdown: expected, html: expected });
+});
+
+test("a message's files are named in the Markdown and HTML exports, with their type and size", () => {
+  const m: MessageView = {
+    id: "01a2b3c4-0000-7000-8000-000000000000", content: "the logs", timestamp: "2026-11-02T09:30:00.000Z", git_hash: "a".repeat(40),
+    repository: "local/general", author: "local", author_id: null, bot: false, verified: true, type: "message", cursor: 1,
+    language: null, edited_at: null, deleted: false, reply_to: null, reply_count: 0, reactions: [],
+    attachments: [{ name: "build_log.txt", type: "text/plain", size: 2048, url: "/messages/01a2b3c4-0000-7000-8000-000000000000/attachments/0" }],
+  };
+  expect(exportWriter("markdown", "local/general", "now").message(m)).toContain("> the logs\n>\n> File: build\\_log.txt (text/plain, 2.0 KB)\n");
+  expect(exportWriter("html", "local/general", "now").message(m)).toContain('<ul class="files"><li>File: build_log.txt <span class="meta">(text/plain, 2.0 KB)</span></li></ul>');
 });

@@ -54,8 +54,8 @@ test("a database made by the schema before the compact index migrates in place a
   }
   old.run("UPDATE search_index SET indexed_seq = (SELECT max(seq) FROM messages)");
   // That schema knew no bots, and checked no signatures: none is a bot's, and none is marked.
-  // Nor events or threads: none is changed, and none is a reply or an event.
-  const unchanged = { target: null, reply_to: null, language: null, edited_at: null, deleted: false, reply_count: 0, reactions: [] };
+  // Nor events or threads: none is changed, and none is a reply or an event. Nor attachments (issue 12): none has any.
+  const unchanged = { target: null, reply_to: null, language: null, edited_at: null, deleted: false, reply_count: 0, reactions: [], attachments: [] };
   const before = old
     .query<MessageRow, []>(`${OLD_SELECT} ORDER BY m.seq`)
     .all()

@@ -60,7 +60,7 @@ describe("sending a message", () => {
     expect(m.type).toBe("message");
     expect(Number.isInteger(m.cursor)).toBe(true);
     expect(Object.keys(m).sort()).toEqual([
-      "author", "author_id", "bot", "content", "cursor", "deleted", "edited_at", "git_hash", "id", "language", "reactions", "reply_count", "reply_to",
+      "attachments", "author", "author_id", "bot", "content", "cursor", "deleted", "edited_at", "git_hash", "id", "language", "reactions", "reply_count", "reply_to",
       "repository", "timestamp", "type", "verified",
     ]);
     expect({ edited_at: m.edited_at, deleted: m.deleted, reply_to: m.reply_to, reply_count: m.reply_count, reactions: m.reactions }).toEqual({

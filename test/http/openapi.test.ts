@@ -109,7 +109,16 @@ describe("the OpenAPI document", () => {
     expect(schema).toBeDefined();
     expect(schema?.required).toEqual(["content"]);
     expect(resolve(schema?.properties?.content)?.type).toBe("string");
-    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["content", "language", "reply_to", "repository", "type"]);
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["content", "file", "language", "reply_to", "repository", "type"]);
+    // With files, as multipart/form-data: `file` parts, each a binary string.
+    const multipart = resolve(body?.content?.["multipart/form-data"]?.schema);
+    expect(multipart?.properties?.file?.items).toMatchObject({ type: "string", format: "binary" });
+  });
+
+  test("a message's file is documented as bytes of its own type, not JSON, and its 404 as an error", () => {
+    const op = operation("get", "/messages/{id}/attachments/{index}");
+    expect(op.responses?.["200"]?.content).toEqual({ "*/*": { schema: { type: "string", format: "binary" } as Schema } });
+    expect(resolve(op.responses?.["404"]?.content?.["application/json"]?.schema)?.required).toEqual(["error"]);
   });
 
   test("the documented body of POST /repositories requires owner and name", () => {

@@ -107,8 +107,7 @@ describe("each operator narrows a search", () => {
     expect(await found("has:code")).toEqual(["code"]);
   });
 
-  test("has:file finds nothing: messages have no attachments in this version", async () => {
-    // Attachments are being built beside this: until messages carry them, no message has a file.
+  test("has:file finds nothing while no message has a file", async () => {
     expect(await found("has:file")).toEqual([]);
   });
 
@@ -223,4 +222,13 @@ describe("search sees messages as they are now", () => {
     const shown = [...(await answer.text()).matchAll(/data-id="([^"]+)"/g)].map((m) => sent[m[1]!]);
     expect(shown).toEqual(["fine", "link", "lunch", "doomed", "edited"]);
   });
+});
+
+// Last in the file: a message with a file would be found by the searches above that list every message.
+test("has:file finds the messages sent with files", async () => {
+  clock = day("2026-03-12");
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  const { message } = await gitchat.messages.send({ viewer: operator, content: "the diagram", files: [{ name: "diagram.png", type: "image/png", bytes: png }] });
+  sent[message.id] = "file";
+  expect(await found("has:file")).toEqual(["file"]);
 });

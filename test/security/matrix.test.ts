@@ -81,6 +81,7 @@ const concrete = (path: string, channel = { owner: "local", name: "general" }) =
     .replace(":name", channel.name)
     .replace(":login", "nobody")
     .replace(":id", "nothing")
+    .replace(":index", "0")
     .replace(":secret", "not-an-invite")
     .replace(":file", "app.css");
 

@@ -14,7 +14,7 @@ export const openTestGitchat = async (
 
 export type Answer = { status: number; headers: Headers; body: any };
 
-export const call = async (
+export const call = (
   gitchat: Gitchat,
   method: string,
   path: string,
@@ -26,7 +26,12 @@ export const call = async (
     init.body = typeof body === "string" ? body : JSON.stringify(body);
     (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   }
-  const response = await gitchat.app.handle(new Request(`http://localhost${path}`, init));
+  return callWith(gitchat, method, path, init);
+};
+
+/** A request built by hand, for bodies `call` cannot send (bytes, streams, forms, no content-type); the answer's body parsed as JSON when it is JSON. */
+export const callWith = async (gitchat: Gitchat, method: string, path: string, init: RequestInit = {}): Promise<Answer> => {
+  const response = await gitchat.app.handle(new Request(`http://localhost${path}`, { method, ...init, duplex: "half" } as RequestInit));
   const text = await response.text();
   let parsed: unknown = text;
   try {

@@ -4,9 +4,9 @@
  * with the git CLI in a clone of the real smart-HTTP remote, and pushed to it.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { encodeMessage, messagePath, type MessageRecord } from "../../src/messages/layout.ts";
+import { attachmentPath, attachmentRepositoryPath, encodeMessage, messagePath, type MessageRecord } from "../../src/messages/layout.ts";
 import { call } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
 import { standInSettings, startGitHub, type GitHubStandIn } from "../support/github.ts";
@@ -66,6 +66,12 @@ const hostileClone = async (github: GitHubStandIn) => {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), bytes);
       return path;
+    },
+    /** Writes a file at `path` in the repository, or a symbolic link there to `linkTo`. */
+    put: (path: string, bytes: Uint8Array | string, linkTo?: string) => {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      if (linkTo === undefined) writeFileSync(join(dir, path), bytes);
+      else symlinkSync(linkTo, join(dir, path));
     },
   };
 };
@@ -348,4 +354,53 @@ test("events from the remote obey the rules too: a malformed one is quarantined,
   expect(error).toContain(`${paths.badEmoji}: "not an emoji" is not a reaction`);
   expect(error).toContain(`${paths.deleteWithText}: a delete carries no content`);
   expect(error).toContain(`${paths.unknownKind}: type "pin" is not an event`);
+}, 30_000);
+
+test("a message whose files break the rules (missing, a link, another size or type than listed, a path outside its directory) is quarantined; one whose files keep them is served", async () => {
+  const github = await standIn();
+  const { gitchat } = await serverWith(github, ["hello"]);
+  const clone = await hostileClone(github);
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  /** A message listing one file, and the file written where it says (or as `bytes`, or as a link to `linkTo`). */
+  const withFile = (content: string, file: { name: string; type: string; size?: number; path?: string; bytes?: Uint8Array | string; linkTo?: string; absent?: boolean }) => {
+    const m = message(content);
+    const bytes = file.bytes ?? png;
+    const path = file.path ?? attachmentPath(m.id, 0, file.name);
+    m.attachments = [{ name: file.name, type: file.type, size: file.size ?? Buffer.byteLength(bytes), path }];
+    const at = clone.write(m);
+    if (!file.absent) clone.put(attachmentRepositoryPath(at, path), bytes, file.linkTo);
+    return at;
+  };
+  const paths = {
+    missing: withFile("its file is not there", { name: "gone.png", type: "image/png", absent: true }),
+    link: withFile("its file is a link", { name: "passwd.txt", type: "text/plain", linkTo: "/etc/passwd" }),
+    size: withFile("its file is bigger than it says", { name: "a.png", type: "image/png", size: 10 }),
+    fake: withFile("its image is not one", { name: "b.png", type: "image/png", bytes: "<html><script>alert(1)</script></html>" }),
+    outside: withFile("its file is elsewhere", { name: "c.png", type: "image/png", path: "../../../../../.gitchat/c.png" }),
+  };
+  const fair = withFile("a fair file", { name: "fair.png", type: "image/png" });
+  await clone.git("add", "-A");
+  await clone.git("commit", "-q", "-m", "files that break the rules");
+  await clone.git("push", "-q", "origin", "main");
+
+  expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
+  expect(await contents(gitchat)).toEqual(["hello", "a fair file"]);
+  const error: string = (await call(gitchat, "GET", "/repositories")).body[0].sync.last_error;
+  expect(error).toContain("5 message file(s) from the remote were quarantined");
+  const id = (path: string) => path.slice(path.lastIndexOf("/") + 1, -".json".length);
+  expect(error).toContain(`${paths.missing}: its file ${id(paths.missing)}.files/0-gone.png is not in git beside it`);
+  expect(error).toContain(`${paths.link}: its file ${id(paths.link)}.files/0-passwd.txt is not a plain file (mode 120000)`);
+  expect(error).toContain(`${paths.size}: "a.png" is ${png.byteLength} bytes, not the 10 its message says`);
+  expect(error).toContain(`${paths.fake}: "b.png" is not a PNG image, as its type says`);
+  expect(error).toContain(`${paths.outside}: the path "../../../../../.gitchat/c.png" of file 0 is not`);
+  // Never served: the quarantined message's file is as unknown as any.
+  for (const path of Object.values(paths)) expect((await call(gitchat, "GET", `/messages/${id(path)}/attachments/0`)).status).toBe(404);
+  const served = await gitchat.app.handle(new Request(`http://localhost/messages/${id(fair)}/attachments/0`));
+  expect(Buffer.from(await served.bytes()).equals(png)).toBe(true);
+
+  // `gitchat verify` holds git to the same rules: the same five quarantined, the fair one indexed as git has it.
+  await closeServer(gitchat);
+  const verified = (await verify(gitchat.dataDir, github)).stdout;
+  expect(verified).toContain(`${paths.link} is quarantined: its file ${id(paths.link)}.files/0-passwd.txt is not a plain file (mode 120000)`);
+  expect(verified).toContain("2 message(s) in git, 2 indexed, consistent, 5 note(s)");
 }, 30_000);

@@ -30,10 +30,10 @@ import { GITHUB_WEBHOOK, sameSecret } from "../security.ts";
 /**
  * GitHub allows 25 MB a delivery; a push to a channel lists at most 20 commits
  * and is a few KB (20 commits of 100 new message files each: roughly 150 KB).
- * Below the 1 MiB that the server takes of any request (`maxRequestBodySize`
- * in cli/main.ts, past which Bun answers a bare 413), so that this route's own
- * JSON 413 is what is seen. A push refused for its size is caught up by the
- * next interval pull.
+ * Below the 30 MiB that the server takes of any request (`maxRequestBodySize`
+ * in cli/serve.ts, for a message with files; past it Bun answers a bare 413),
+ * and read under this route's own cap, so that its JSON 413 is what is
+ * seen. A push refused for its size is caught up by the next interval pull.
  */
 export const MAX_WEBHOOK_BYTES = 512 * 1024;
 

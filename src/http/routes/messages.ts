@@ -1,7 +1,33 @@
 import { Elysia, t } from "elysia";
-import { DEFAULT_LIMIT, MAX_LIMIT, type MessageService } from "../../messages/service.ts";
-import { ErrorBody, Message, MessageHistory, SendHeaders } from "../schemas.ts";
+import { DEFAULT_LIMIT, MAX_LIMIT, type AttachmentFile, type MessageService } from "../../messages/service.ts";
+import { isImageType } from "../../messages/rules.ts";
+import { ErrorBody, Message, MessageHistory, SendHeaders, UploadedFiles } from "../schemas.ts";
 import { authorOf, type AuthPlugin } from "../auth.ts";
+import { fileInputs } from "../body.ts";
+
+/** A name as RFC 5987 spells it in `filename*`: percent-encoded UTF-8, `'()*` included. */
+const rfc5987 = (name: string) => encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * How a message's file is served: its own type, never sniffed; an image
+ * (PNG, JPEG, GIF, WebP) inline, anything else (SVG and HTML included) only
+ * as a download; and under a policy that runs nothing, should a browser
+ * render it all the same.
+ */
+export const attachmentHeaders = (file: AttachmentFile): Record<string, string> => {
+  const inline = isImageType(file.type);
+  // The name as sent for browsers that read RFC 6266's filename*, a plain ASCII one for the rest.
+  const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return {
+    "content-type": file.type,
+    "content-length": String(file.bytes.byteLength),
+    "x-content-type-options": "nosniff",
+    "content-disposition": `${inline ? "inline" : "attachment"}; filename="${ascii}"; filename*=UTF-8''${rfc5987(file.name)}`,
+    "content-security-policy": "default-src 'none'; sandbox",
+    // A message file is never rewritten: what this address serves never changes.
+    "cache-control": "private, max-age=86400, immutable",
+  };
+};
 
 const MessageParams = t.Object({ id: t.String({ description: "A message id (UUIDv7)" }) });
 const ReactionParams = t.Object({
@@ -74,8 +100,10 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
     .post(
       "/messages",
       async ({ body, headers, set, identity }) => {
+        const { file, ...fields } = body;
         const { message, replayed } = await messages.send({
-          ...body,
+          ...fields,
+          files: await fileInputs(file),
           viewer: identity!.actor,
           author: authorOf(identity),
           idempotencyKey: headers["idempotency-key"],
@@ -87,10 +115,13 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
         auth: "member",
         messageLimit: true,
         // Our app-wide parser (size cap, clear errors) reads the body; naming
-        // "json" here is what puts the body schema into the OpenAPI document.
-        parse: "json",
+        // "json" and "formdata" here is what puts the body schema into the OpenAPI document.
+        parse: ["json", "formdata"],
         body: t.Object({
-          content: t.String({ description: "1 to 10,000 characters, not blank", error: "content is required and must be a string" }),
+          content: t.String({
+            description: "1 to 10,000 characters, not blank; may be empty (or left out, in a multipart body) when the message has files",
+            error: "content is required and must be a string",
+          }),
           repository: t.Optional(
             t.String({ description: "owner/name; the default channel when absent", error: "repository must be a string \"owner/name\"" }),
           ),
@@ -99,6 +130,7 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
           reply_to: t.Optional(
             t.String({ description: "A message id of the same channel: this message is a reply in its thread", error: "reply_to must be a message id" }),
           ),
+          file: UploadedFiles,
         }),
         headers: SendHeaders,
         response: {
@@ -118,7 +150,36 @@ export const messageRoutes = (messages: MessageService, auth: AuthPlugin) =>
             "Answers 201 once the message is committed to git and indexed; `git_hash` is that commit. " +
             "With an `Idempotency-Key` already used in this channel (within 24 hours) for the same message, answers 200 with that message instead. " +
             "507 `disk_full`: the data directory's disk is full; 503 `storage_read_only`: it cannot be written. " +
-            "After a 5xx or a timeout, send again with the same key: you get the original message, never a duplicate.",
+            "After a 5xx or a timeout, send again with the same key: you get the original message, never a duplicate. " +
+            "With files, send `multipart/form-data`: `content`, optional `repository`, and one `file` part per file (up to 10; images " +
+            "image/png, jpeg, gif or webp up to 10 MB, other files up to 25 MB, 30 MB in all); they are committed beside the message and " +
+            "listed in its `attachments`. An empty, oversized or misnamed file is a 400 (413 past 30 MB) and stores nothing.",
+        },
+      },
+    )
+    .get(
+      "/messages/:id/attachments/:index",
+      async ({ params, identity }) => {
+        const file = await messages.attachment({ viewer: identity!.actor, id: params.id, index: params.index });
+        return new Response(new Blob([file.bytes as Uint8Array<ArrayBuffer>]), { headers: attachmentHeaders(file) });
+      },
+      {
+        auth: "member",
+        params: t.Object({
+          id: t.String({ description: "The message's id" }),
+          index: t.Integer({ minimum: 0, maximum: 999, description: "The file's place in the message's `attachments`", error: "index must be a whole number from 0" }),
+        }),
+        detail: {
+          // Written out here (not as `response`), so that the document says the bytes are the file's own type, not JSON.
+          responses: {
+            200: { description: "The file's bytes, as its type", content: { "*/*": { schema: { type: "string", format: "binary" } } } },
+            404: { description: "No such file, or in a channel the caller does not see", content: { "application/json": { schema: ErrorBody } } },
+          },
+          summary: "Get a message's file",
+          description:
+            "The bytes of a file attached to a message, from git, to whoever sees its channel (404 otherwise, as for a file that does not exist). " +
+            "Served as its type with `x-content-type-options: nosniff`; an image (PNG, JPEG, GIF, WebP) inline, any other file with " +
+            "`content-disposition: attachment`.",
         },
       },
     )

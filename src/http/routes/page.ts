@@ -39,7 +39,8 @@ import { isBlankSearch, parseSearch } from "../../messages/search-query.ts";
 import { AppError, ForbiddenError, MessageDeletedError, UnknownMessageError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
-import { SendHeaders } from "../schemas.ts";
+import { SendHeaders, UploadedFiles } from "../schemas.ts";
+import { fileInputs } from "../body.ts";
 import type { StreamLimiter } from "../security.ts";
 import { withoutIdleTimeout } from "./sync.ts";
 import { authorOf, type AuthPlugin, type Identity } from "../auth.ts";
@@ -232,6 +233,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
         content: body.content,
         repository: channel.fullName,
         reply_to: body.reply_to || undefined,
+        files: await fileInputs(body.file),
         author: authorOf(identity),
         // The page names each message once and sends the same key on its retries.
         idempotencyKey: headers["idempotency-key"],
@@ -242,10 +244,12 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       messageLimit: true,
       params: ChannelParams,
       headers: SendHeaders,
-      parse: "json",
+      // The composer sends multipart/form-data (a message may carry files); a plain form or JSON works too.
+      parse: ["json", "formdata"],
       body: t.Object({
         content: t.String({ error: "content is required" }),
         reply_to: t.Optional(t.String({ error: "reply_to must be the id of the message replied to" })),
+        file: UploadedFiles,
       }),
       detail: { hide: true },
     })
