@@ -896,12 +896,13 @@ export class MessageDatabase {
    * it (a lookup by its key in each), or undefined when none does.
    */
   attachmentsOf(repositoryIds: readonly number[], id: string): { repositoryId: number; attachments: IndexedAttachment[] } | undefined {
-    const query = this.sqlite.query<{ attachments: string | null }, [number, Uint8Array | string]>(
-      "SELECT attachments FROM messages WHERE repository_id = ? AND id = ?",
+    // A deleted message's files are gone with its text (an event's row has none).
+    const query = this.sqlite.query<{ attachments: string | null; deleted: number | null }, [number, Uint8Array | string]>(
+      "SELECT attachments, deleted FROM messages WHERE repository_id = ? AND id = ?",
     );
     for (const repositoryId of repositoryIds) {
       const row = query.get(repositoryId, messageKey(id));
-      if (row) return { repositoryId, attachments: row.attachments === null ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]) };
+      if (row) return { repositoryId, attachments: row.attachments === null || row.deleted === 1 ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]) };
     }
     return undefined;
   }

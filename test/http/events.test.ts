@@ -167,6 +167,15 @@ describe("delete", () => {
   });
 });
 
+test("a deleted message's files are gone with its text: not listed, not served", async () => {
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  const { message } = await gitchat.messages.send({ viewer: operator, content: "the plan, attached", files: [{ name: "plan.png", type: "image/png", bytes: png }] });
+  const file = `/messages/${message.id}/attachments/0`;
+  expect((await call(gitchat, "GET", file, undefined, as.ada)).status).toBe(200);
+  expect((await call(gitchat, "DELETE", `/messages/${message.id}`, undefined, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+  expect({ listed: (await find(message.id))?.attachments, served: (await call(gitchat, "GET", file, undefined, as.ada)).status }).toEqual({ listed: [], served: 404 });
+});
+
 describe("reactions", () => {
   test("each person's reaction is counted once; taking it back counts it out", async () => {
     const m = await send("ada", "ship it?");
