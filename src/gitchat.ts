@@ -16,6 +16,7 @@ import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
 import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
 import { AccountService } from "./accounts/service.ts";
+import { UnreadService } from "./messages/unread.ts";
 import { HookService } from "./accounts/hooks.ts";
 import { ChannelAccessStore, readChannelAccess, type NamedChannelAccess } from "./db/channel-access.ts";
 import { ChannelAccess } from "./repositories/access.ts";
@@ -176,6 +177,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       now: options.now,
       progress: options.progress,
     });
+    const unread = new UnreadService(db, channelAccess, options.now);
     const controlSecret = randomBytes(32).toString("base64url");
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
@@ -203,6 +205,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const app = createApp({
       shutdown: shutdown.signal,
       messages,
+      unread,
       accounts,
       hooks,
       author: config.author,

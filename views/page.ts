@@ -3,6 +3,7 @@ import type { MessageView } from "../src/messages/service.ts";
 import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { renderMessage } from "./markdown.ts";
+import { UNREAD_CAP } from "../src/messages/unread.ts";
 
 export type ChannelItem = {
   fullName: string;
@@ -11,6 +12,8 @@ export type ChannelItem = {
   /** Seen only by its members and admins. */
   private: boolean;
   sync: { enabled: boolean; unpushed: number; last_error: string | null };
+  /** Messages the viewer has not read here (UNREAD_CAP means that many or more). */
+  unread: number;
 };
 
 export type ChannelPage = {
@@ -25,7 +28,23 @@ export type ChannelPage = {
   viewer?: string;
   /** Links to the settings page (an account's) and the members page (an admin's). */
   links?: { settings: boolean; members: boolean };
+  /** The viewer's place in this channel and how the page knows their messages and mentions (see `readingAttributes`). */
+  reading: Reading;
 };
+
+/**
+ * What the page script needs for unread and grouping: the newest message the
+ * viewer had read here when the page was made (the "New" divider goes after
+ * it; null: never opened), the author key of the viewer's own messages, and
+ * the name that mentions them (`@login`).
+ */
+export type Reading = { lastRead: string | null; me: string; mention: string };
+
+/** Who wrote a message, as grouping and "is it mine" compare it: the account, or the name for a message with none. */
+export const authorKey = (m: { author_id: string | null; author: string }) => m.author_id ?? `name:${m.author}`;
+
+const readingAttributes = (r: Reading) =>
+  html` data-last-read="${r.lastRead ?? ""}" data-me="${r.me}" data-mention="${r.mention}"`;
 
 const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
 
@@ -52,9 +71,16 @@ export const IMPORTED = "imported from Slack: the name is Slack's, and no accoun
 
 export const UNVERIFIED = "not signed by a known gitchat server: pushed around gitchat, so nobody can prove who wrote it";
 
+/**
+ * What the page groups messages by (one header for one author's run of
+ * messages): the author's key; a message whose commit proves nothing is never
+ * folded under another's header, so its mark always shows.
+ */
+const groupingAttributes = (m: MessageView) => html` data-author="${authorKey(m)}"${m.verified ? "" : html` data-unverified`}`;
+
 export const messageItem = (m: MessageView) => {
   const short = m.git_hash.slice(0, 7);
-  return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"
+  return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"${groupingAttributes(m)}
   ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
   ><div class="content" dir="auto">${renderMessage(m)}</div></li>`;
 };
@@ -92,11 +118,35 @@ const lock = html`<svg class="lock" role="img" aria-label="Private channel" view
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
   new Bun.CryptoHasher("sha1").update(JSON.stringify([current, channels])).digest("hex").slice(0, 16);
 
+/** Channels with unread messages first, each group in the order given; the sort is stable. */
+export const unreadFirst = (channels: ChannelItem[]) => [...channels].sort((a, b) => Number(b.unread > 0) - Number(a.unread > 0));
+
+/** "3", or "999+" at the cap. */
+const unreadText = (n: number) => (n >= UNREAD_CAP ? `${UNREAD_CAP - 1}+` : String(n));
+
+/**
+ * A channel's name in the list: the owner dimmer and cut first, the name
+ * itself prominent, so that a hundred channels of one owner do not all read
+ * "acme-corpora…". The text stays "owner/name" for the filter and for screen readers.
+ */
+const channelName = (c: ChannelItem) =>
+  html`<span class="name">${c.private ? lock : ""}<span class="owner">${c.owner}/</span><span class="repo">${c.name}</span></span>`;
+
+const unreadCount = (c: ChannelItem) =>
+  c.unread > 0 ? html`<span class="count">${unreadText(c.unread)}<span class="visually-hidden"> unread</span></span> ` : "";
+
 export const channelList = (channels: ChannelItem[], current: string) =>
-  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
+  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${unreadFirst(channels).map(
     (c) =>
-      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.private ? lock : ""}${c.fullName}</span> ${syncBadge(c)}</a></li>`,
+      html`<li data-channel="${c.fullName}" data-unread="${c.unread}"><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}${c.unread > 0 ? html` class="unread"` : ""}>${channelName(c)} ${unreadCount(c)}${syncBadge(c)}</a></li>`,
   )}</ul>`;
+
+/**
+ * Browser notifications for mentions are opt-in: this button asks for the
+ * permission (never the page on load). Hidden until the page script knows the
+ * browser has notifications; pressed while they are on.
+ */
+const notifyButton = html`<button type="button" id="notify" class="notify" aria-pressed="false" hidden>Notify me of @mentions</button>`;
 
 /** htmx as every page has it; an account page also swaps in 4xx answers (a form with its error inline). */
 const HTMX_CONFIG = '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}';
@@ -141,6 +191,7 @@ export const chatPage = (page: ChannelPage) => {
   ${page.links?.settings || page.links?.members
     ? html`<ul class="account-links">${page.links.settings ? html`<li><a href="/settings">Settings</a></li>` : ""}${page.links.members ? html`<li><a href="/members">Members</a></li>` : ""}</ul>`
     : ""}
+  ${notifyButton}
   ${page.viewer ? html`<form method="post" action="/logout" class="viewer"><span>Signed in as <strong>${page.viewer}</strong></span> <button type="submit">Log out</button></form>` : ""}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
     <label for="new-repository">Add a channel</label>
@@ -163,7 +214,7 @@ export const chatPage = (page: ChannelPage) => {
   </header>
   <p id="connection" class="connection" role="status" hidden></p>
   <section id="log" class="log" aria-label="Messages in ${channel.fullName}">
-    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions">${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
+    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions"${readingAttributes(page.reading)}>${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
     <p class="empty" id="empty"${page.messages.length ? html` hidden` : ""}>No messages in ${channel.fullName} yet. Say hello!</p>
   </section>
   <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>

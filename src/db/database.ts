@@ -68,7 +68,7 @@ const HASH = /^[0-9a-f]{40}$/;
 
 /** A message id as the index stores it: a canonical (lower-case) UUID as its 16 bytes, any other text as it is. */
 export const messageKey = (id: string): Uint8Array | string => (UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex") : id);
-const messageText = (key: Uint8Array | string) => {
+export const messageText = (key: Uint8Array | string) => {
   if (typeof key === "string") return key;
   const h = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
@@ -296,6 +296,19 @@ export const MIGRATIONS = [
      login TEXT NOT NULL COLLATE NOCASE,
      added_at INTEGER NOT NULL,
      PRIMARY KEY (repository_id, login)
+   ) WITHOUT ROWID;`,
+  // Read state (see db/read-state.ts): how far each reader has read each
+  // channel, as the id of the newest message they have seen (stored as
+  // messages.id is, so that "unread" is a range of the (channel, id) index).
+  // A message id, not an arrival cursor: ids are the same on every server and
+  // after a rebuild. `login` is an account's, or '' for the operator (the open
+  // local mode and the shared ACCESS_TOKEN login: one person, one state).
+  `CREATE TABLE read_state (
+     login TEXT NOT NULL COLLATE NOCASE,
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     last_read BLOB NOT NULL,
+     read_at INTEGER NOT NULL,
+     PRIMARY KEY (login, repository_id)
    ) WITHOUT ROWID;`,
 ];
 

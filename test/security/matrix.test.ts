@@ -101,6 +101,7 @@ const ask = (route: { method: string; path: string }, caller: Caller, channel?: 
       private: isPrivate,
       current: "not the password",
       password: "a new matrix password",
+      message_id: "01900000-0000-7000-8000-000000000000",
     });
   }
   return gitchat.app.handle(new Request(`http://localhost${concrete(route.path, channel)}`, init));

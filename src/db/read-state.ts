@@ -1,0 +1,64 @@
+/**
+ * How far each reader has read each channel (the migration that makes the
+ * table is in database.ts): the id of the newest message they have seen.
+ * Statements only; who may read which channel is the service's question.
+ */
+import type { Database } from "bun:sqlite";
+import { messageKey, messageText } from "./database.ts";
+
+/** Whose messages are not unread to a reader: their account's (`authorId`), or, for the operator, those written under their name with no account. */
+export type OwnMessages = { authorId: string } | { name: string };
+
+export class ReadStateStore {
+  constructor(private readonly sqlite: Database) {}
+
+  /** The newest message `login` has read in the channel, or null when they never opened it. */
+  lastRead(login: string, repositoryId: number): string | null {
+    const row = this.sqlite
+      .query<{ last_read: Uint8Array | string }, [string, number]>("SELECT last_read FROM read_state WHERE login = ? AND repository_id = ?")
+      .get(login, repositoryId);
+    return row ? messageText(row.last_read) : null;
+  }
+
+  /** Every channel's last-read message of `login`, by channel number. */
+  allLastRead(login: string): Map<number, string> {
+    const rows = this.sqlite
+      .query<{ repository_id: number; last_read: Uint8Array | string }, [string]>("SELECT repository_id, last_read FROM read_state WHERE login = ?")
+      .all(login);
+    return new Map(rows.map((r) => [r.repository_id, messageText(r.last_read)]));
+  }
+
+  /** Moves the reader's place forward to `messageId`; a place already further on stays (two tabs, one behind, never move it back). */
+  markRead(login: string, repositoryId: number, messageId: string, at: number) {
+    this.sqlite.run(
+      `INSERT INTO read_state (login, repository_id, last_read, read_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (login, repository_id) DO UPDATE SET last_read = excluded.last_read, read_at = excluded.read_at
+       WHERE excluded.last_read > read_state.last_read`,
+      [login, repositoryId, messageKey(messageId), at],
+    );
+  }
+
+  /**
+   * How many messages of the channel came after `lastRead` (all of them when
+   * null), not counting the reader's own, counted up to `cap`: a range of the
+   * (channel, id) index, so a channel never opened costs no more than `cap` rows.
+   */
+  unreadCount(repositoryId: number, lastRead: string | null, own: OwnMessages, cap: number): number {
+    const where = ["repository_id = ?"];
+    const params: (string | number | Uint8Array)[] = [repositoryId];
+    if (lastRead !== null) {
+      where.push("id > ?");
+      params.push(messageKey(lastRead));
+    }
+    if ("authorId" in own) {
+      where.push("author_id IS NOT ?");
+      params.push(own.authorId);
+    } else {
+      where.push("NOT (author_id IS NULL AND author = ?)");
+      params.push(own.name);
+    }
+    return this.sqlite
+      .query<{ n: number }, (string | number | Uint8Array)[]>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE ${where.join(" AND ")} LIMIT ?)`)
+      .get(...params, cap)!.n;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Unread: how far each person has read each channel, kept on the server so
+ * that it follows them from browser to browser. A reader is an account (by
+ * login), or the operator (the open local mode, the shared ACCESS_TOKEN
+ * login: one person, one state). Counts cover only the channels the reader
+ * sees, so a private channel's count never reaches anyone outside it.
+ */
+import { InvalidInputError, NotFoundError } from "../errors.ts";
+import type { MessageDatabase } from "../db/database.ts";
+import { ReadStateStore, type OwnMessages } from "../db/read-state.ts";
+import type { ChannelAccess, Viewer } from "../repositories/access.ts";
+import { isMessageId } from "./layout.ts";
+
+/** Counts stop here: a channel never opened costs a bounded count, and a page shows "999+". */
+export const UNREAD_CAP = 1000;
+
+/** Who reads: the caller's identity, and the name they write under (the operator's own messages are known by it). */
+export type Reader = { viewer: Viewer; name: string };
+
+export type ChannelUnread = {
+  repository: string;
+  /** Messages after `lastRead`, not the reader's own, at most UNREAD_CAP. */
+  unread: number;
+  /** The newest message the reader has read; null when they never opened the channel (then every message counts). */
+  lastRead: string | null;
+};
+
+const keyOf = (viewer: Viewer) => ("account" in viewer ? viewer.account.login : "");
+const ownOf = (reader: Reader): OwnMessages => ("account" in reader.viewer ? { authorId: reader.viewer.account.id } : { name: reader.name });
+
+export class UnreadService {
+  private readonly store: ReadStateStore;
+
+  constructor(
+    private readonly db: MessageDatabase,
+    private readonly access: ChannelAccess,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.store = new ReadStateStore(db.sqlite);
+  }
+
+  /** Every channel the reader sees, with its unread count, in the order of the channel list. */
+  counts(reader: Reader): ChannelUnread[] {
+    const places = this.store.allLastRead(keyOf(reader.viewer));
+    const own = ownOf(reader);
+    return this.access.list(reader.viewer).map((channel) => {
+      const lastRead = places.get(channel.id) ?? null;
+      return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, lastRead, own, UNREAD_CAP), lastRead };
+    });
+  }
+
+  /** The newest message the reader has read in `repository` (a channel they do not see is unknown). */
+  lastRead(viewer: Viewer, repository: string): string | null {
+    return this.store.lastRead(keyOf(viewer), this.access.resolve(viewer, repository).id);
+  }
+
+  /**
+   * Marks the channel read up to the message `messageId` (which must be one
+   * of its messages); the place only moves forward. Returns the channel's
+   * count afterwards.
+   */
+  markRead(reader: Reader, repository: string, messageId: string): ChannelUnread {
+    const channel = this.access.resolve(reader.viewer, repository);
+    if (!isMessageId(messageId)) throw new InvalidInputError(`message_id must be a message id (a UUIDv7), not ${JSON.stringify(messageId)}`);
+    if (!this.db.messagePlace(channel.id, messageId)) {
+      throw new NotFoundError(`${channel.fullName} has no message ${messageId}: mark a channel read up to one of its messages`);
+    }
+    const key = keyOf(reader.viewer);
+    this.store.markRead(key, channel.id, messageId, this.now());
+    const lastRead = this.store.lastRead(key, channel.id);
+    return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, lastRead, ownOf(reader), UNREAD_CAP), lastRead };
+  }
+}
