@@ -33,9 +33,9 @@ export type ChannelPage = {
 };
 
 /**
- * What the page script needs for unread and grouping: the newest message the
- * viewer had read here when the page was made (the "New" divider goes after
- * it; null: never opened), the author key of the viewer's own messages, and
+ * What the page script needs for unread and grouping: where unread started
+ * for the viewer here when the page was made (the "New" divider goes before
+ * the first message after it; null: no divider), the author key of the viewer's own messages, and
  * the name that mentions them (`@login`).
  */
 export type Reading = { lastRead: string | null; me: string; mention: string };

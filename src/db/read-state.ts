@@ -39,8 +39,8 @@ export class ReadStateStore {
   }
 
   /**
-   * How many messages of the channel came after `lastRead` (all of them when
-   * null), not counting the reader's own, counted up to `cap`: a range of the
+   * How many messages of the channel came after the message id `lastRead`
+   * (all of them when null), not counting the reader's own, counted up to `cap`: a range of the
    * (channel, id) index, so a channel never opened costs no more than `cap` rows.
    */
   unreadCount(repositoryId: number, lastRead: string | null, own: OwnMessages, cap: number): number {

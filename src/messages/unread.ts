@@ -9,7 +9,7 @@ import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { MessageDatabase } from "../db/database.ts";
 import { ReadStateStore, type OwnMessages } from "../db/read-state.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
-import { isMessageId } from "./layout.ts";
+import { firstIdAt, isMessageId } from "./layout.ts";
 
 /** Counts stop here: a channel never opened costs a bounded count, and a page shows "999+". */
 export const UNREAD_CAP = 1000;
@@ -21,11 +21,19 @@ export type ChannelUnread = {
   repository: string;
   /** Messages after `lastRead`, not the reader's own, at most UNREAD_CAP. */
   unread: number;
-  /** The newest message the reader has read; null when they never opened the channel (then every message counts). */
+  /** The newest message the reader has read; null when they never marked the channel read (see `countFrom`). */
   lastRead: string | null;
 };
 
 const keyOf = (viewer: Viewer) => ("account" in viewer ? viewer.account.login : "");
+/**
+ * Where counting starts in a channel the reader never marked read: an account
+ * starts with what came after it was made (a newcomer is not greeted by the
+ * whole history as unread); the operator, with everything.
+ */
+const countFrom = (viewer: Viewer, lastRead: string | null) =>
+  lastRead ?? ("account" in viewer ? firstIdAt(viewer.account.createdAt) : null);
+
 const ownOf = (reader: Reader): OwnMessages => ("account" in reader.viewer ? { authorId: reader.viewer.account.id } : { name: reader.name });
 
 export class UnreadService {
@@ -45,13 +53,16 @@ export class UnreadService {
     const own = ownOf(reader);
     return this.access.list(reader.viewer).map((channel) => {
       const lastRead = places.get(channel.id) ?? null;
-      return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, lastRead, own, UNREAD_CAP), lastRead };
+      return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, countFrom(reader.viewer, lastRead), own, UNREAD_CAP), lastRead };
     });
   }
 
-  /** The newest message the reader has read in `repository` (a channel they do not see is unknown). */
-  lastRead(viewer: Viewer, repository: string): string | null {
-    return this.store.lastRead(keyOf(viewer), this.access.resolve(viewer, repository).id);
+  /**
+   * Where unread starts for the reader in `repository`: every message with a
+   * larger id is unread (null: every message). A channel they do not see is unknown.
+   */
+  unreadAfter(viewer: Viewer, repository: string): string | null {
+    return countFrom(viewer, this.store.lastRead(keyOf(viewer), this.access.resolve(viewer, repository).id));
   }
 
   /**
@@ -68,6 +79,6 @@ export class UnreadService {
     const key = keyOf(reader.viewer);
     this.store.markRead(key, channel.id, messageId, this.now());
     const lastRead = this.store.lastRead(key, channel.id);
-    return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, lastRead, ownOf(reader), UNREAD_CAP), lastRead };
+    return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, countFrom(reader.viewer, lastRead), ownOf(reader), UNREAD_CAP), lastRead };
   }
 }

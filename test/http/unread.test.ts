@@ -79,6 +79,15 @@ test("the place is the account's, not the browser's: a second token of the same 
   expect(seen.body.channels.find((c: { repository: string }) => c.repository === "team/talk")).toEqual({ repository: "team/talk", unread: 0, last_read: last });
 });
 
+test("a newcomer is not greeted by the whole history: a new account counts only what came after it was made", async () => {
+  await send("bob", "team/quiet", "before eli");
+  await Bun.sleep(2);
+  account("eli");
+  await Bun.sleep(2);
+  await send("bob", "team/quiet", "after eli");
+  expect((await counts("eli"))["team/quiet"]).toBe(1);
+});
+
 test("bad input is a 4xx with a clear error, and changes nothing", async () => {
   const before = await call(gitchat, "GET", "/unread", undefined, as.cat);
   const elsewhere = await send("bob", "team/quiet", "in quiet, not in talk");
