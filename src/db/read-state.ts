@@ -3,11 +3,34 @@
  * table is in database.ts): the id of the newest message they have seen.
  * Statements only; who may read which channel is the service's question.
  */
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import { messageKey, messageText } from "./database.ts";
 
 /** Whose messages are not unread to a reader: their account's (`authorId`), or, for the operator, those written under their name with no account. */
 export type OwnMessages = { authorId: string } | { name: string };
+
+/** A reader's place by channel name, not row id: what a rebuild carries from the old index to the new one. */
+export type NamedReadPlace = { login: string; owner: string; name: string; lastRead: string; readAt: number };
+
+/**
+ * The read places of the index at `path`, read-only; none for an index from
+ * before read places. Throws when the file cannot be read.
+ */
+export const readReadPlaces = (path: string): NamedReadPlace[] => {
+  const db = new Database(path, { readonly: true });
+  try {
+    const present = db.query<{ one: number }, []>("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'read_state'").get();
+    if (!present) return [];
+    return db
+      .query<{ login: string; owner: string; name: string; last_read: Uint8Array | string; read_at: number }, []>(
+        "SELECT s.login, r.owner, r.name, s.last_read, s.read_at FROM read_state s JOIN repositories r ON r.id = s.repository_id",
+      )
+      .all()
+      .map((row) => ({ login: row.login, owner: row.owner, name: row.name, lastRead: messageText(row.last_read), readAt: row.read_at }));
+  } finally {
+    db.close();
+  }
+};
 
 export class ReadStateStore {
   constructor(private readonly sqlite: Database) {}

@@ -7,7 +7,7 @@
  */
 import { InvalidInputError, NotFoundError } from "../errors.ts";
 import type { MessageDatabase } from "../db/database.ts";
-import { ReadStateStore, type OwnMessages } from "../db/read-state.ts";
+import { ReadStateStore, type NamedReadPlace, type OwnMessages } from "../db/read-state.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { firstIdAt, isMessageId } from "./layout.ts";
 
@@ -80,5 +80,18 @@ export class UnreadService {
     this.store.markRead(key, channel.id, messageId, this.now());
     const lastRead = this.store.lastRead(key, channel.id);
     return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, countFrom(reader.viewer, lastRead), ownOf(reader), UNREAD_CAP), lastRead };
+  }
+
+  /** Puts back read places carried from an old index (a rebuild); a channel that is gone is skipped. */
+  restore(places: NamedReadPlace[]) {
+    for (const place of places) {
+      let channelId: number;
+      try {
+        channelId = this.access.resolve({ operator: true }, `${place.owner}/${place.name}`).id;
+      } catch {
+        continue;
+      }
+      this.store.markRead(place.login, channelId, place.lastRead, place.readAt);
+    }
   }
 }

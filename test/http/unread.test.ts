@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { call, openTestGitchat } from "../support/app.ts";
+import { runCli } from "../support/server.ts";
+import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "unread-access-token";
 const operator = { operator: true } as const;
@@ -116,4 +118,24 @@ test("bad input is a 4xx with a clear error, and changes nothing", async () => {
 test("without credentials the unread counts are refused", async () => {
   const answer = await call(gitchat, "GET", "/unread");
   expect([answer.status, answer.body.error.code]).toEqual([401, "unauthorized"]);
+});
+
+test("a rebuilt index keeps how far each person has read each channel (git does not hold it)", async () => {
+  const dir = tempDir();
+  const first = await openTestGitchat({ dataDir: dir, env: { ACCESS_TOKEN: TOKEN } });
+  first.accounts.add(operator, { login: "ada" });
+  const ada = { account: first.accounts.get("ada") };
+  const bob = { name: "bob", id: "local:bob" };
+  const read = await first.messages.send({ viewer: operator, content: "read it", author: bob });
+  await first.messages.send({ viewer: operator, content: "not yet", author: bob });
+  first.unread.markRead({ viewer: ada, name: "ada" }, read.message.repository, read.message.id);
+  await first.close();
+  expect((await runCli(["rebuild"], { dataDir: dir })).code).toBe(0);
+  const second = await openTestGitchat({ dataDir: dir, env: { ACCESS_TOKEN: TOKEN } });
+  try {
+    const general = second.unread.counts({ viewer: { account: second.accounts.get("ada") }, name: "ada" }).find((c) => c.repository === read.message.repository);
+    expect(general).toEqual({ repository: read.message.repository, unread: 1, lastRead: read.message.id });
+  } finally {
+    await second.close();
+  }
 });
