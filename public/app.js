@@ -514,11 +514,21 @@
       return Array.prototype.some.call(m.addedNodes, isMessage) || Array.prototype.some.call(m.removedNodes, isMessage);
     });
     if (!changed) return;
+    var atEnd = atBottom();
     relayout();
+    // A divider added under a reader at the bottom (a new day) would leave them just above it.
+    if (atEnd && !anchor) log.scrollTop = log.scrollHeight;
     holdAnchor();
   }).observe(list, { childList: true });
   function isMessage(node) { return node.nodeType === 1 && node.classList.contains("message"); }
+  function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 48; }
+
+  // On opening: the New divider in view when what came after it is taller than the view; else the bottom, as before.
   relayout();
+  var fresh = list.querySelector("li.new-divider");
+  var freshTop = fresh ? fresh.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop : 0;
+  if (fresh && log.scrollHeight - freshTop > log.clientHeight) log.scrollTop = freshTop - 8;
+  else log.scrollTop = log.scrollHeight;
   setInterval(relabel, 30000);
 })();
 

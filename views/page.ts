@@ -35,16 +35,16 @@ export type ChannelPage = {
 /**
  * What the page script needs for unread and grouping: where unread started
  * for the viewer here when the page was made (the "New" divider goes before
- * the first message after it; null: no divider), the author key of the viewer's own messages, and
- * the name that mentions them (`@login`).
+ * the first later message; null: no divider), the author key of the viewer's
+ * own messages, and the name that mentions them (`@login`).
  */
-export type Reading = { lastRead: string | null; me: string; mention: string };
+export type Reading = { unreadAfter: string | null; me: string; mention: string };
 
 /** Who wrote a message, as grouping and "is it mine" compare it: the account, or the name for a message with none. */
 export const authorKey = (m: { author_id: string | null; author: string }) => m.author_id ?? `name:${m.author}`;
 
 const readingAttributes = (r: Reading) =>
-  html` data-last-read="${r.lastRead ?? ""}" data-me="${r.me}" data-mention="${r.mention}"`;
+  html` data-last-read="${r.unreadAfter ?? ""}" data-me="${r.me}" data-mention="${r.mention}"`;
 
 const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
 
@@ -138,7 +138,7 @@ const unreadCount = (c: ChannelItem) =>
 export const channelList = (channels: ChannelItem[], current: string) =>
   html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${unreadFirst(channels).map(
     (c) =>
-      html`<li data-channel="${c.fullName}" data-unread="${c.unread}"><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}${c.unread > 0 ? html` class="unread"` : ""}>${channelName(c)} ${unreadCount(c)}${syncBadge(c)}</a></li>`,
+      html`<li data-channel="${c.fullName}" data-unread="${c.unread}"><a href="${channelPath(c)}" title="${c.fullName}"${c.fullName === current ? html` aria-current="page"` : ""}${c.unread > 0 ? html` class="unread"` : ""}>${channelName(c)} ${unreadCount(c)}${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
 /**

@@ -159,7 +159,7 @@ test("opening / lands on the default channel, listed in the sidebar, which says 
 
   const link = page.locator('#channel-list a[href="/c/local/general"]');
   expect(await link.isVisible()).toBe(true);
-  expect(await link.textContent()).toContain("local/general");
+  expect(await link.innerText()).toContain("local/general");
   expect(await link.getAttribute("aria-current")).toBe("page");
 
   const empty = page.locator("#empty");
@@ -375,7 +375,7 @@ test("channels: add one from the sidebar, follow it, deep-link and reload it; me
   const link = page.locator('#channel-list a[href="/c/acme/room"]');
   await link.waitFor({ state: "visible" });
   expect(await page.locator("#new-repository").inputValue()).toBe("");
-  expect(await page.locator('#channel-list a[aria-current="page"]').textContent()).toContain("local/general");
+  expect(await page.locator('#channel-list a[aria-current="page"]').innerText()).toContain("local/general");
 
   await link.click();
   await page.waitForURL(`${server.url}/c/acme/room`);

@@ -86,6 +86,23 @@ const setHidden = (page: Page, hidden: boolean) =>
     document.dispatchEvent(new Event("visibilitychange"));
   }, hidden);
 
+/** The signed-in page's unread count of `repository`, as the server keeps it (its own GET /unread). */
+const unreadOf = (page: Page, repository: string) =>
+  page.evaluate(
+    async (name) => ((await (await fetch("/unread")).json()) as { channels: { repository: string; unread: number }[] }).channels.find((c) => c.repository === name)!.unread,
+    repository,
+  );
+
+/** Waits until the server's count for `repository` is `count` (asked every 200 ms, for up to 15 s). */
+const untilUnread = async (page: Page, repository: string, count: number) => {
+  let last = -1;
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await Bun.sleep(200)) {
+    last = await unreadOf(page, repository);
+    if (last === count) return;
+  }
+  throw new Error(`${repository}: ${last} unread, expected ${count}`);
+};
+
 const clean = (w: Watched) => ({ console: w.problems.console, pageErrors: w.problems.pageErrors, dialogs: w.problems.dialogs });
 
 test("a message in another channel: the other person's sidebar counts it (first, in bold) and their title says (1); opening it shows New above it and clears both", async () => {
@@ -122,16 +139,10 @@ test("arrivals while the tab is hidden count in its title and stay unread; back 
   await send(cat.page, "anyone here?");
   await arrived(dan.page, "anyone here?");
   await dan.page.waitForFunction(() => document.title === "(1) team/lounge · gitchat", undefined, { timeout: 5_000 });
-  const unread = () =>
-    dan.page.evaluate(async () => ((await (await fetch("/unread")).json()) as { channels: { repository: string; unread: number }[] }).channels.find((c) => c.repository === "team/lounge")!.unread);
-  expect(await unread()).toBe(1);
+  expect(await unreadOf(dan.page, "team/lounge")).toBe(1);
   await setHidden(dan.page, false);
   await dan.page.waitForFunction(() => document.title === "team/lounge · gitchat", undefined, { timeout: 5_000 });
-  await dan.page.waitForFunction(
-    async () => ((await (await fetch("/unread")).json()) as { channels: { repository: string; unread: number }[] }).channels.find((c) => c.repository === "team/lounge")!.unread === 0,
-    undefined,
-    { timeout: 5_000, polling: 200 },
-  );
+  await untilUnread(dan.page, "team/lounge", 0);
 }, 90_000);
 
 /** Records every notification the page makes, and every request for the permission, then lets the real ones through. */
@@ -210,3 +221,34 @@ test("a hundred channels of one long owner: unread first, each name itself reada
   expect(await axeViolations(page)).toEqual([]);
   expect(clean(gus)).toEqual({ console: [], pageErrors: [], dialogs: [] });
 }, 120_000);
+
+test("opening a channel with more unread than fits: the New divider is in view, and the channel is read only once scrolled to the end", async () => {
+  expect((await fetch(`${server.url}/repositories`, { method: "POST", headers: operator, body: JSON.stringify({ owner: "team", name: "busy" }) })).status).toBe(201);
+  const hal = await signIn("hal", "/c/team/busy");
+  const { page } = hal;
+  const post = async (content: string) =>
+    expect((await fetch(`${server.url}/messages`, { method: "POST", headers: operator, body: JSON.stringify({ repository: "team/busy", content }) })).status).toBe(201);
+  await post("where hal left off");
+  await arrived(page, "where hal left off");
+  await untilUnread(page, "team/busy", 0);
+  await page.goto(`${server.url}/c/local/general`);
+  for (let i = 1; i <= 40; i++) await post(`busy ${i}`);
+
+  await page.goto(`${server.url}/c/team/busy`);
+  const view = await page.evaluate(() => {
+    const log = document.getElementById("log")!.getBoundingClientRect();
+    const divider = document.querySelector("#messages li.new-divider")!.getBoundingClientRect();
+    const next = document.querySelector("#messages li.new-divider + li.message .content") as HTMLElement;
+    return { dividerInView: divider.top >= log.top && divider.bottom <= log.bottom, after: next.innerText };
+  });
+  expect(view).toEqual({ dividerInView: true, after: "busy 1" });
+  // The title counts what was not seen once the page has decided (marking read would have cleared it): not read, the reader has not seen the rest.
+  await page.waitForFunction(() => document.title === "(40) team/busy · gitchat", undefined, { timeout: 5_000 });
+  expect(await unreadOf(page, "team/busy")).toBe(40);
+  await page.evaluate(() => {
+    const log = document.getElementById("log")!;
+    log.scrollTop = log.scrollHeight;
+  });
+  await untilUnread(page, "team/busy", 0);
+  expect(clean(hal)).toEqual({ console: [], pageErrors: [], dialogs: [] });
+}, 90_000);

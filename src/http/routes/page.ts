@@ -155,7 +155,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
             members: identity !== undefined && identity.via !== "open" && identity.role === "admin",
           },
           reading: {
-            lastRead: deps.unread.unreadAfter(identity!.actor, channel.fullName),
+            unreadAfter: deps.unread.unreadAfter(identity!.actor, channel.fullName),
             me: authorKey({ author_id: identity!.account?.id ?? null, author: identity!.name }),
             mention: identity!.account?.login ?? identity!.name,
           },
