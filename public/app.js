@@ -576,8 +576,9 @@
     }
     updateTitle();
   }
+  // At most one look a second: a busy channel does not become a request per message.
   var timer = null;
-  function soon() { if (timer === null) timer = setTimeout(function () { timer = null; markRead(); }, 200); }
+  function soon() { if (timer === null) timer = setTimeout(function () { timer = null; markRead(); }, 1000); }
   new MutationObserver(soon).observe(list, { childList: true });
   log.addEventListener("scroll", soon);
   document.addEventListener("visibilitychange", soon);
