@@ -589,8 +589,10 @@
 
 // --- Notifications for mentions (issue 12), opt-in: the button asks the
 // browser's permission when pressed (the page never asks on load); the choice
-// is remembered in this browser. A message that mentions the reader
-// (@login) and arrives while the tab is hidden shows a notification.
+// is remembered in this browser. While the tab is hidden, a message in this
+// channel that mentions the reader (@login) shows a notification with its
+// text; a new mention in another channel (the sidebar's count of them grew)
+// shows one naming the channel.
 (function () {
   "use strict";
   var list = document.getElementById("messages");
@@ -617,6 +619,26 @@
     Notification.requestPermission().then(function (permission) { choose(permission === "granted"); show(); }, show);
   });
   show();
+
+  // Mentions in other channels: the sidebar, refreshed from the server, counts them per channel.
+  function mentionCounts() {
+    var counts = {};
+    document.querySelectorAll("#channel-list li[data-mentions]").forEach(function (li) {
+      if (!li.querySelector("a[aria-current=page]")) counts[li.getAttribute("data-channel")] = Number(li.getAttribute("data-mentions")) || 0;
+    });
+    return counts;
+  }
+  var mentioned = mentionCounts();
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "channel-list") return;
+    var now = mentionCounts();
+    Object.keys(now).forEach(function (channel) {
+      if (!(now[channel] > (mentioned[channel] || 0)) || !on() || document.visibilityState !== "hidden") return;
+      var note = new Notification("You were mentioned in " + channel, { body: "Open gitchat to read it", tag: "mention:" + channel });
+      note.onclick = function () { window.focus(); note.close(); };
+    });
+    mentioned = now;
+  });
 
   var seen = "";
   list.querySelectorAll("li.message:not(.pending)").forEach(function (li) { if (li.getAttribute("data-id") > seen) seen = li.getAttribute("data-id"); });

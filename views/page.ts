@@ -14,6 +14,8 @@ export type ChannelItem = {
   sync: { enabled: boolean; unpushed: number; last_error: string | null };
   /** Messages the viewer has not read here (UNREAD_CAP means that many or more). */
   unread: number;
+  /** Of those, the ones that mention the viewer. */
+  mentions: number;
 };
 
 export type ChannelPage = {
@@ -133,12 +135,14 @@ const channelName = (c: ChannelItem) =>
   html`<span class="name">${c.private ? lock : ""}<span class="owner">${c.owner}/</span><span class="repo">${c.name}</span></span>`;
 
 const unreadCount = (c: ChannelItem) =>
-  c.unread > 0 ? html`<span class="count">${unreadText(c.unread)}<span class="visually-hidden"> unread</span></span> ` : "";
+  html`${c.mentions > 0 ? html`<span class="mention-mark" title="You are mentioned">@<span class="visually-hidden"> mentioned you,</span></span> ` : ""}${
+    c.unread > 0 ? html`<span class="count">${unreadText(c.unread)}<span class="visually-hidden"> unread</span></span> ` : ""
+  }`;
 
 export const channelList = (channels: ChannelItem[], current: string) =>
   html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${unreadFirst(channels).map(
     (c) =>
-      html`<li data-channel="${c.fullName}" data-unread="${c.unread}"><a href="${channelPath(c)}" title="${c.fullName}"${c.fullName === current ? html` aria-current="page"` : ""}${c.unread > 0 ? html` class="unread"` : ""}>${channelName(c)} ${unreadCount(c)}${syncBadge(c)}</a></li>`,
+      html`<li data-channel="${c.fullName}" data-unread="${c.unread}" data-mentions="${c.mentions}"><a href="${channelPath(c)}" title="${c.fullName}"${c.fullName === current ? html` aria-current="page"` : ""}${c.unread > 0 ? html` class="unread"` : ""}>${channelName(c)} ${unreadCount(c)}${syncBadge(c)}</a></li>`,
   )}</ul>`;
 
 /**

@@ -32,6 +32,9 @@ export const readReadPlaces = (path: string): NamedReadPlace[] => {
   }
 };
 
+/** `@name` as a whole word, in any case: what the page also matches to notify (public/app.js). */
+const mentionPattern = (name: string) => new RegExp(`(^|[^\\w@])@${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w-])`, "i");
+
 export class ReadStateStore {
   constructor(private readonly sqlite: Database) {}
 
@@ -63,10 +66,13 @@ export class ReadStateStore {
 
   /**
    * How many messages of the channel came after the message id `lastRead`
-   * (all of them when null), not counting the reader's own, counted up to `cap`: a range of the
-   * (channel, id) index, so a channel never opened costs no more than `cap` rows.
+   * (all of them when null), not counting the reader's own, counted up to
+   * `cap`: a range of the (channel, id) index, so a channel never opened costs
+   * no more than `cap` rows. With `mentioning`, how many of the newest `cap`
+   * of them mention `@mentioning` in their text: still `cap` rows at most,
+   * whatever the backlog.
    */
-  unreadCount(repositoryId: number, lastRead: string | null, own: OwnMessages, cap: number): number {
+  unreadCount(repositoryId: number, lastRead: string | null, own: OwnMessages, cap: number, mentioning?: string): number {
     const where = ["repository_id = ?"];
     const params: (string | number | Uint8Array)[] = [repositoryId];
     if (lastRead !== null) {
@@ -80,8 +86,15 @@ export class ReadStateStore {
       where.push("NOT (author_id IS NULL AND author = ?)");
       params.push(own.name);
     }
-    return this.sqlite
-      .query<{ n: number }, (string | number | Uint8Array)[]>(`SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE ${where.join(" AND ")} LIMIT ?)`)
-      .get(...params, cap)!.n;
+    const range = `SELECT content FROM messages WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`;
+    params.push(cap);
+    if (mentioning === undefined) return this.sqlite.query<{ n: number }, (string | number | Uint8Array)[]>(`SELECT count(*) AS n FROM (${range})`).get(...params)!.n;
+    // LIKE finds the candidates; a mention is the name as a whole word ("@fay", not "@fayette").
+    params.push(`%@${mentioning.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const candidates = this.sqlite
+      .query<{ content: string }, (string | number | Uint8Array)[]>(`SELECT content FROM (${range}) WHERE content LIKE ? ESCAPE '\\'`)
+      .all(...params);
+    const mention = mentionPattern(mentioning);
+    return candidates.filter((c) => mention.test(c.content)).length;
   }
 }

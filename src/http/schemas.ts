@@ -146,6 +146,7 @@ export const ChannelUnread = t.Object({
   last_read: t.Union([t.String(), t.Null()], {
     description: "The id of the newest message the caller has read here; null when they never marked it read (every message counts)",
   }),
+  mentions: t.Integer({ minimum: 0, description: "Of the newest 1000 unread messages, those that mention the caller: `@login` in their text" }),
 });
 
 /** A channel named in a path: /repositories/{owner}/{name}/... */

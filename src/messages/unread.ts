@@ -21,6 +21,8 @@ export type ChannelUnread = {
   repository: string;
   /** Messages after `lastRead`, not the reader's own, at most UNREAD_CAP. */
   unread: number;
+  /** Of the newest UNREAD_CAP of those, how many mention the reader (`@login`; for the operator, `@` and their name). */
+  mentions: number;
   /** The newest message the reader has read; null when they never marked the channel read (see `countFrom`). */
   lastRead: string | null;
 };
@@ -33,6 +35,9 @@ const keyOf = (viewer: Viewer) => ("account" in viewer ? viewer.account.login : 
  */
 const countFrom = (viewer: Viewer, lastRead: string | null) =>
   lastRead ?? ("account" in viewer ? firstIdAt(viewer.account.createdAt) : null);
+
+/** The name that mentions the reader: `@login`, or the operator's name. */
+export const mentionOf = (reader: Reader) => ("account" in reader.viewer ? reader.viewer.account.login : reader.name);
 
 const ownOf = (reader: Reader): OwnMessages => ("account" in reader.viewer ? { authorId: reader.viewer.account.id } : { name: reader.name });
 
@@ -50,11 +55,15 @@ export class UnreadService {
   /** Every channel the reader sees, with its unread count, in the order of the channel list. */
   counts(reader: Reader): ChannelUnread[] {
     const places = this.store.allLastRead(keyOf(reader.viewer));
+    return this.access.list(reader.viewer).map((channel) => this.count(reader, channel.id, channel.fullName, places.get(channel.id) ?? null));
+  }
+
+  private count(reader: Reader, channelId: number, repository: string, lastRead: string | null): ChannelUnread {
+    const from = countFrom(reader.viewer, lastRead);
     const own = ownOf(reader);
-    return this.access.list(reader.viewer).map((channel) => {
-      const lastRead = places.get(channel.id) ?? null;
-      return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, countFrom(reader.viewer, lastRead), own, UNREAD_CAP), lastRead };
-    });
+    const unread = this.store.unreadCount(channelId, from, own, UNREAD_CAP);
+    const mentions = unread === 0 ? 0 : this.store.unreadCount(channelId, from, own, UNREAD_CAP, mentionOf(reader));
+    return { repository, unread, mentions, lastRead };
   }
 
   /**
@@ -78,8 +87,7 @@ export class UnreadService {
     }
     const key = keyOf(reader.viewer);
     this.store.markRead(key, channel.id, messageId, this.now());
-    const lastRead = this.store.lastRead(key, channel.id);
-    return { repository: channel.fullName, unread: this.store.unreadCount(channel.id, countFrom(reader.viewer, lastRead), ownOf(reader), UNREAD_CAP), lastRead };
+    return this.count(reader, channel.id, channel.fullName, this.store.lastRead(key, channel.id));
   }
 
   /** Puts back read places carried from an old index (a rebuild); a channel that is gone is skipped. */

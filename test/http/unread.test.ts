@@ -50,7 +50,7 @@ test("others' new messages count as unread, one's own do not; marking read up to
   const last = await send("bob", "team/talk", "bob two");
   expect([(await counts("ann"))["team/talk"], (await counts("bob"))["team/talk"], (await counts("cat"))["team/talk"]]).toEqual([2, 1, 3]);
   const answer = await markRead("ann", "team/talk", last);
-  expect([answer.status, answer.body]).toEqual([200, { repository: "team/talk", unread: 0, last_read: last }]);
+  expect([answer.status, answer.body]).toEqual([200, { repository: "team/talk", unread: 0, last_read: last, mentions: 0 }]);
   expect([(await counts("ann"))["team/talk"], (await counts("cat"))["team/talk"]]).toEqual([0, 3]);
 });
 
@@ -78,7 +78,18 @@ test("the place is the account's, not the browser's: a second token of the same 
   const phone = { authorization: `Bearer ${gitchat.accounts.createToken(operator, "dan").token}` };
   expect((await call(gitchat, "PUT", "/repositories/team/talk/read", { message_id: last }, laptop)).status).toBe(200);
   const seen = await call(gitchat, "GET", "/unread", undefined, phone);
-  expect(seen.body.channels.find((c: { repository: string }) => c.repository === "team/talk")).toEqual({ repository: "team/talk", unread: 0, last_read: last });
+  expect(seen.body.channels.find((c: { repository: string }) => c.repository === "team/talk")).toEqual({ repository: "team/talk", unread: 0, last_read: last, mentions: 0 });
+});
+
+test("unread messages that mention the reader (@login, any case) are counted apart; a longer login that starts the same is no mention", async () => {
+  account("fay");
+  await send("bob", "team/talk", "@FAY can you look?");
+  await send("bob", "team/talk", "no mention, fay");
+  await send("bob", "team/talk", "email fay@example.com is not one either");
+  await send("ann", "team/talk", "thanks @fay");
+  await send("ann", "team/talk", "@fayette is someone else");
+  const answer = await call(gitchat, "GET", "/unread", undefined, as.fay);
+  expect(answer.body.channels.find((c: { repository: string }) => c.repository === "team/talk")).toMatchObject({ unread: 5, mentions: 2 });
 });
 
 test("a newcomer is not greeted by the whole history: a new account counts only what came after it was made", async () => {
@@ -134,7 +145,7 @@ test("a rebuilt index keeps how far each person has read each channel (git does 
   const second = await openTestGitchat({ dataDir: dir, env: { ACCESS_TOKEN: TOKEN } });
   try {
     const general = second.unread.counts({ viewer: { account: second.accounts.get("ada") }, name: "ada" }).find((c) => c.repository === read.message.repository);
-    expect(general).toEqual({ repository: read.message.repository, unread: 1, lastRead: read.message.id });
+    expect(general).toEqual({ repository: read.message.repository, unread: 1, mentions: 0, lastRead: read.message.id });
   } finally {
     await second.close();
   }

@@ -164,7 +164,7 @@ function spyOnNotifications() {
   window.Notification = Spy;
 }
 
-test("mention notifications are opt-in by a button: never asked on load, none before opting in, then one for a mention while the tab is hidden", async () => {
+test("mention notifications are opt-in by a button: never asked on load, none before opting in, then one for a mention while the tab is hidden, here or in another channel", async () => {
   const eve = await signIn("eve", "/c/team/alerts", { init: spyOnNotifications });
   const fay = await signIn("fay", "/c/team/alerts", { permissions: ["notifications"], init: spyOnNotifications });
   const button = fay.page.locator("#notify");
@@ -185,6 +185,12 @@ test("mention notifications are opt-in by a button: never asked on load, none be
   await send(eve.page, "@fay the build is red");
   await arrived(fay.page, "@fay the build is red");
   expect(await notes()).toEqual([{ title: "eve mentioned you in team/alerts", body: "@fay the build is red" }]);
+  // In another channel: the sidebar's count of mentions grows, and says where.
+  expect(await eve.page.evaluate(async () => (await fetch("/messages", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repository: "team/lounge", content: "@fay over here too" }) })).status)).toBe(201);
+  await fay.page.waitForFunction(() => (window as unknown as { notes: unknown[] }).notes.length === 2, undefined, { timeout: 20_000 });
+  expect((await notes())[1]).toEqual({ title: "You were mentioned in team/lounge", body: "Open gitchat to read it" });
+  expect(await fay.page.locator('#channel-list li[data-channel="team/lounge"] .mention-mark').isVisible()).toBe(true);
+  expect(await axeViolations(fay.page)).toEqual([]);
 
   // Someone whose browser has not granted it: the button asks, and only then.
   await eve.page.locator("#notify").click();

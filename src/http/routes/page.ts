@@ -36,7 +36,7 @@ import { SendHeaders } from "../schemas.ts";
 import type { StreamLimiter } from "../security.ts";
 import { withoutIdleTimeout } from "./sync.ts";
 import { authorOf, type AuthPlugin, type Identity } from "../auth.ts";
-import type { UnreadService } from "../../messages/unread.ts";
+import { mentionOf, type UnreadService } from "../../messages/unread.ts";
 import { readerOf } from "./unread.ts";
 
 const PAGE_SIZE = 50;
@@ -70,7 +70,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
 }) => {
   const { messages, channelAccess: access, sync } = deps;
 
-  const channelItem = async (c: Channel, unread = 0): Promise<ChannelItem> => {
+  const channelItem = async (c: Channel, counts = { unread: 0, mentions: 0 }): Promise<ChannelItem> => {
     const state = sync ? await sync.view(c) : undefined;
     return {
       fullName: c.fullName,
@@ -78,12 +78,13 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       name: c.name,
       private: access.isPrivate(c),
       sync: { enabled: Boolean(state), unpushed: state?.unpushed ?? 0, last_error: state?.last_error ?? null },
-      unread,
+      unread: counts.unread,
+      mentions: counts.mentions,
     };
   };
   /** The channels the caller sees, each with its unread count. */
   const channelItems = (identity: Identity) => {
-    const counts = new Map(deps.unread.counts(readerOf(identity)).map((u) => [u.repository, u.unread]));
+    const counts = new Map(deps.unread.counts(readerOf(identity)).map((u) => [u.repository, u]));
     return Promise.all(access.list(identity.actor).map((c) => channelItem(c, counts.get(c.fullName))));
   };
   /** The channel, if the caller sees it: a private one they are not in is as unknown as a name that names nothing. */
@@ -157,7 +158,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
           reading: {
             unreadAfter: deps.unread.unreadAfter(identity!.actor, channel.fullName),
             me: authorKey({ author_id: identity!.account?.id ?? null, author: identity!.name }),
-            mention: identity!.account?.login ?? identity!.name,
+            mention: mentionOf(readerOf(identity!)),
           },
         }),
       );

@@ -4,7 +4,7 @@ import type { ChannelUnread as Unread, UnreadService } from "../../messages/unre
 import type { AuthPlugin, Identity } from "../auth.ts";
 import { ChannelUnread, ErrorBody, FullNameParams } from "../schemas.ts";
 
-const toJson = (u: Unread) => ({ repository: u.repository, unread: u.unread, last_read: u.lastRead });
+const toJson = (u: Unread) => ({ repository: u.repository, unread: u.unread, last_read: u.lastRead, mentions: u.mentions });
 /** The reader a caller is: their identity, and the name their own messages carry. */
 export const readerOf = (identity: Identity) => ({ viewer: identity.actor, name: identity.name });
 
