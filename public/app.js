@@ -499,7 +499,8 @@
     if (moved !== 0) log.scrollTop += moved;
   }
   document.body.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "older") anchor = firstInView();
+    // Only for a swap that will happen: an anchor left standing would pull the reader back later.
+    if (event.detail.target && event.detail.target.id === "older" && event.detail.shouldSwap) anchor = firstInView();
   });
   document.body.addEventListener("htmx:afterSwap", holdAnchor);
   document.body.addEventListener("htmx:afterSettle", function () {

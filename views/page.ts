@@ -123,7 +123,7 @@ export const channelListVersion = (channels: ChannelItem[], current: string) =>
 /** Channels with unread messages first, each group in the order given; the sort is stable. */
 export const unreadFirst = (channels: ChannelItem[]) => [...channels].sort((a, b) => Number(b.unread > 0) - Number(a.unread > 0));
 
-/** "3", or "999+" at the cap. */
+/** "3", or "99+" at the cap. */
 const unreadText = (n: number) => (n >= UNREAD_CAP ? `${UNREAD_CAP - 1}+` : String(n));
 
 /**

@@ -141,12 +141,12 @@ export const ChannelUnread = t.Object({
   repository: t.String({ description: "owner/name" }),
   unread: t.Integer({
     minimum: 0,
-    description: "Messages after `last_read`, not counting the caller's own; counting stops at 1000 (1000 means 1000 or more)",
+    description: "Messages after `last_read`, not counting the caller's own; counting stops at 100 (100 means 100 or more)",
   }),
   last_read: t.Union([t.String(), t.Null()], {
     description: "The id of the newest message the caller has read here; null when they never marked it read (every message counts)",
   }),
-  mentions: t.Integer({ minimum: 0, description: "Of the newest 1000 unread messages, those that mention the caller: `@login` in their text" }),
+  mentions: t.Integer({ minimum: 0, description: "Of the newest 100 unread messages, those that mention the caller: `@login` in their text" }),
 });
 
 /** A channel named in a path: /repositories/{owner}/{name}/... */

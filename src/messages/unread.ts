@@ -11,8 +11,11 @@ import { ReadStateStore, type NamedReadPlace, type OwnMessages } from "../db/rea
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { firstIdAt, isMessageId } from "./layout.ts";
 
-/** Counts stop here: a channel never opened costs a bounded count, and a page shows "999+". */
-export const UNREAD_CAP = 1000;
+/**
+ * Counts stop here (a page shows "99+"): the sidebar asks every 5 seconds, and
+ * a count costs up to this many rows per channel, twice (bench/unread.ts).
+ */
+export const UNREAD_CAP = 100;
 
 /** Who reads: the caller's identity, and the name they write under (the operator's own messages are known by it). */
 export type Reader = { viewer: Viewer; name: string };
