@@ -3,10 +3,11 @@
 // No inline script anywhere: this file is the only code the page runs besides htmx.
 (function () {
   "use strict";
-  // The members panel comes back with its error inline under a 4xx status: show it (htmx swaps only 2xx by default).
+  // The members panel and the search results come back with their error inline under a 4xx status: show it (htmx swaps only 2xx by default).
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
-    if (event.detail.target && event.detail.target.id === "members-panel" && status >= 400 && status < 500) {
+    var target = event.detail.target && event.detail.target.id;
+    if ((target === "members-panel" || target === "search-results") && status >= 400 && status < 500) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
@@ -64,6 +65,9 @@
   if (marker) marker.addEventListener("click", function () { toBottom(); stick = true; });
   toBottom();
 
+  // Messages that arrived after the page was loaded have a higher cursor: only they can be new.
+  var loadedCursor = Number(list.getAttribute("data-cursor")) || 0;
+
   // --- Every message that arrives (sent, polled, streamed, older) passes here.
   function firstMessage() { return list.querySelector("li.message"); }
   function placeInTimeOrder(li) {
@@ -94,7 +98,8 @@
         foldTall(node);
         var pending = list.querySelector("li.pending");
         if (pending && pending.getAttribute("data-content") === node.querySelector(".content").textContent) pending.remove();
-        if (!older) appendedNew = true;
+        // Nor is a message loaded below a window around an old one (a link to it): it was there before the page.
+        if (!older && Number(node.getAttribute("data-cursor")) > loadedCursor) appendedNew = true;
       });
     });
     if (empty) empty.hidden = !!firstMessage();
@@ -352,6 +357,89 @@
       filter.select();
     }
   });
+
+  // --- A link to a message (#m-<id>): scrolled to and marked; when the page does not hold it,
+  // the messages around it replace the list (newer ones load as the reader scrolls down).
+  var jumpStatus = document.getElementById("jump-status");
+  function messagesUrl() {
+    var poller = document.getElementById("poller");
+    return poller ? poller.getAttribute("hx-get").split("?")[0] : null;
+  }
+  function showTarget(li) {
+    list.querySelectorAll("li.message.highlighted").forEach(function (el) { el.classList.remove("highlighted"); });
+    li.classList.add("highlighted");
+    li.setAttribute("tabindex", "-1");
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+    stick = atBottom();
+  }
+  function jumpTo(id) {
+    if (jumpStatus) jumpStatus.hidden = true;
+    var here = document.getElementById("m-" + id);
+    if (here && list.contains(here)) { showTarget(here); return; }
+    var url = messagesUrl();
+    if (!url || !window.htmx) return;
+    window.htmx.ajax("GET", url + "?around=" + encodeURIComponent(id), { target: "#messages", swap: "innerHTML" }).then(function () {
+      var found = document.getElementById("m-" + id);
+      if (found && list.contains(found)) showTarget(found);
+      else if (jumpStatus) { jumpStatus.textContent = "That message is not in this channel."; jumpStatus.hidden = false; }
+    });
+  }
+  function linkedId() {
+    var match = /^#m-([0-9a-f-]{36})$/.exec(location.hash);
+    return match ? match[1] : null;
+  }
+  window.addEventListener("hashchange", function () { var id = linkedId(); if (id) jumpTo(id); });
+  // htmx sets itself up on DOMContentLoaded (this deferred script runs just before): go once it has.
+  if (linkedId()) {
+    if (document.readyState === "complete") jumpTo(linkedId());
+    else document.addEventListener("DOMContentLoaded", function () { var id = linkedId(); if (id) jumpTo(id); });
+  }
+
+  // --- Search: the box in the top bar ("/" goes there when not typing elsewhere), results in a panel over the messages.
+  var searchForm = document.getElementById("search");
+  var searchBox = document.getElementById("search-box");
+  var searchPanel = document.getElementById("search-panel");
+  function openResults() {
+    var bar = document.querySelector(".topbar");
+    if (bar) searchPanel.style.top = bar.offsetHeight + "px";
+    searchPanel.hidden = false;
+  }
+  function closeResults(refocus) {
+    searchPanel.hidden = true;
+    if (refocus) searchBox.focus();
+  }
+  if (searchForm && searchBox && searchPanel) {
+    searchForm.addEventListener("submit", function (event) { if (searchBox.value.trim() === "") event.preventDefault(); });
+    searchForm.addEventListener("htmx:afterRequest", function () { openResults(); });
+    // A result's time as the reader's own date and clock (the server writes UTC).
+    var resultFormat = typeof Intl !== "undefined" ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }) : null;
+    searchPanel.addEventListener("htmx:afterSettle", function () {
+      if (!resultFormat) return;
+      searchPanel.querySelectorAll("time[datetime]").forEach(function (el) {
+        var date = new Date(el.getAttribute("datetime"));
+        if (!isNaN(date.getTime())) { el.textContent = resultFormat.format(date); el.title = fullFormat ? fullFormat.format(date) : ""; }
+      });
+    });
+    document.getElementById("search-close").addEventListener("click", function () { closeResults(true); });
+    // A result in this channel changes only the address's #m-<id>: the hashchange above moves the list to it.
+    searchPanel.addEventListener("click", function (event) {
+      if (event.target.closest && event.target.closest("a.result-link")) closeResults(false);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !searchPanel.hidden) {
+        closeResults(searchPanel.contains(document.activeElement) || document.activeElement === searchBox);
+        return;
+      }
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      var el = document.activeElement;
+      var typing = el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+      if (typing) return;
+      event.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+    });
+  }
 
   // --- Theme: follows the system until chosen; the choice is remembered.
   var toggle = document.getElementById("theme-toggle");

@@ -225,3 +225,15 @@ export class RateLimitedError extends AppError {
     super(message);
   }
 }
+
+/** No message with this id in a channel the caller sees (the same answer for one in a channel they do not see). */
+export class UnknownMessageError extends AppError {
+  override readonly code = "unknown_message";
+  override readonly status = 404;
+}
+
+/** The message was deleted: it can no longer be edited, reacted to or replied to. */
+export class MessageDeletedError extends AppError {
+  override readonly code = "message_deleted";
+  override readonly status = 409;
+}

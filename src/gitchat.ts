@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import { checkDatabaseFile, moveDatabaseAside, openDatabase, type NewMessage } from "./db/database.ts";
 import { lockDataDir, type DataDirLock } from "./db/lock.ts";
-import { DamagedStoreError, DatabaseDamagedError, DataDirLockedError, InvalidInputError, storageFailure } from "./errors.ts";
+import { DamagedStoreError, DatabaseDamagedError, DataDirLockedError, InvalidInputError, storageFailure, UnknownUserError } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
@@ -172,6 +172,14 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const channelAccess = new ChannelAccess(new ChannelAccessStore(db.sqlite), repositories, accounts, options.now);
     const messages = new MessageService(db, repositories, {
       access: channelAccess,
+      accountId: (login) => {
+        try {
+          return accounts.get(login).id;
+        } catch (error) {
+          if (error instanceof UnknownUserError) return undefined;
+          throw error;
+        }
+      },
       author: config.author,
       emailHost: () => new URL(publicUrl).hostname,
       defaultRepository,

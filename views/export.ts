@@ -24,6 +24,9 @@ const timeOf = (iso: string) => `${iso.slice(11, 16)} UTC`;
 /** A name as Markdown text: its own `*`, `_` and the like are not formatting. */
 const markdownText = (text: string) => text.replace(/[\\`*_[\]<>#~|]/g, "\\$&");
 
+/** After the author and time: a reply says so (its thread's first message by id), an edited message too. */
+const marks = (m: MessageView) => `${m.reply_to ? ` · reply to ${m.reply_to}` : ""}${m.edited_at ? " · edited" : ""}`;
+
 /** Every field, one JSON object a line. */
 const jsonl = (): Writer => ({
   start: () => "",
@@ -44,9 +47,9 @@ const markdown = (channel: string, exportedAt: string): Writer => {
     message: (m) => {
       const heading = dayOf(m.timestamp) === day ? "" : `\n## ${(day = dayOf(m.timestamp))}\n`;
       const fence = "`".repeat(Math.max(3, ...[...m.content.matchAll(/`+/g)].map((r) => r[0].length + 1)));
-      const body = m.type === "code" ? `${fence}\n${m.content}\n${fence}` : m.content;
+      const body = m.deleted ? "_message deleted_" : m.type === "code" ? `${fence}\n${m.content}\n${fence}` : m.content;
       const quoted = body.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n");
-      return `${heading}\n**${markdownText(m.author)}** · ${timeOf(m.timestamp)} · \`${m.git_hash.slice(0, 7)}\`\n\n${quoted}\n`;
+      return `${heading}\n**${markdownText(m.author)}** · ${timeOf(m.timestamp)} · \`${m.git_hash.slice(0, 7)}\`${marks(m)}\n\n${quoted}\n`;
     },
     end: (count) => `\n---\n${count} message(s).\n`,
   };
@@ -87,7 +90,7 @@ const page = (channel: string, exportedAt: string): Writer => {
 `.value,
     message: (m) => {
       const heading = dayOf(m.timestamp) === day ? "" : html`<h2>${(day = dayOf(m.timestamp))}</h2>\n`.value;
-      return `${heading}${html`<article class="message" id="m-${m.id}"><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}">${timeOf(m.timestamp)}</time> <code title="commit ${m.git_hash}">${m.git_hash.slice(0, 7)}</code></div><div class="content" dir="auto">${renderMessage(m)}</div></article>
+      return `${heading}${html`<article class="message" id="m-${m.id}"><div class="meta"><span class="author">${m.author}</span> <time datetime="${m.timestamp}">${timeOf(m.timestamp)}</time> <code title="commit ${m.git_hash}">${m.git_hash.slice(0, 7)}</code>${marks(m)}</div><div class="content" dir="auto">${m.deleted ? html`<em>message deleted</em>` : renderMessage(m)}</div></article>
 `.value}`;
     },
     end: (count) => html`<footer>${count} message(s).</footer>

@@ -4,6 +4,8 @@ import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { renderMessage } from "./markdown.ts";
 import { UNREAD_CAP } from "../src/messages/unread.ts";
+import { channelPath } from "./paths.ts";
+import { searchForm, searchPanel } from "./search.ts";
 
 export type ChannelItem = {
   fullName: string;
@@ -48,7 +50,6 @@ export const authorKey = (m: { author_id: string | null; author: string }) => m.
 const readingAttributes = (r: Reading) =>
   html` data-last-read="${r.unreadAfter ?? ""}" data-me="${r.me}" data-mention="${r.mention}"`;
 
-const channelPath = (c: { owner: string; name: string }) => `/c/${encodeURIComponent(c.owner)}/${encodeURIComponent(c.name)}`;
 
 const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
@@ -94,6 +95,17 @@ export const olderLoader = (channel: { owner: string; name: string }, before: st
 /** Older messages, oldest first, with the next loader above them when there are more. */
 export const olderFragment = (channel: { owner: string; name: string }, messages: MessageView[], hasOlder: boolean) =>
   html`${hasOlder && messages[0] ? olderLoader(channel, messages[0].id) : ""}${messages.map(messageItem)}`;
+
+/** The bottom of a window around an old message (a link to it): loads the messages after it when scrolled into view. */
+export const newerLoader = (channel: { owner: string; name: string }, after: string) =>
+  html`<li id="newer" class="older" hx-get="${channelPath(channel)}/messages?newer=${after}" hx-trigger="intersect once" hx-swap="outerHTML"><span class="spinner" aria-hidden="true"></span> Loading newer messages…</li>`;
+
+/** Some of a channel's messages in time order, with a loader above when there are older ones and below when there are newer. */
+export const windowFragment = (channel: { owner: string; name: string }, window: { messages: MessageView[]; hasOlder?: boolean; hasNewer: boolean }) => {
+  const first = window.messages[0];
+  const last = window.messages[window.messages.length - 1];
+  return html`${window.hasOlder && first ? olderLoader(channel, first.id) : ""}${window.messages.map(messageItem)}${window.hasNewer && last ? newerLoader(channel, last.id) : ""}`;
+};
 
 /** The poller asks every 2 s for what arrived after its cursor; it is replaced by one holding the new cursor. */
 export const poller = (channel: { owner: string; name: string }, cursor: number) =>
@@ -209,6 +221,7 @@ export const chatPage = (page: ChannelPage) => {
   <header class="topbar">
     <button type="button" id="menu" class="icon menu" aria-controls="sidebar" aria-expanded="false" aria-label="Show channels">☰</button>
     <h1 id="channel-title">${channel.private ? lock : ""}${channel.fullName}</h1>
+    ${searchForm}
     ${page.viewer ? html`<a class="members-link" href="${path}/members">Members</a>` : ""}
     ${
       page.syncEnabled
@@ -216,9 +229,11 @@ export const chatPage = (page: ChannelPage) => {
         : ""
     }
   </header>
+  ${searchPanel}
   <p id="connection" class="connection" role="status" hidden></p>
+  <p id="jump-status" class="connection" role="status" hidden></p>
   <section id="log" class="log" aria-label="Messages in ${channel.fullName}">
-    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions"${readingAttributes(page.reading)}>${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
+    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions" data-cursor="${page.cursor}"${readingAttributes(page.reading)}>${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
     <p class="empty" id="empty"${page.messages.length ? html` hidden` : ""}>No messages in ${channel.fullName} yet. Say hello!</p>
   </section>
   <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>

@@ -23,9 +23,11 @@ const BATCH = 1000;
 const printable = (text: string) =>
   text.replace(/\r\n|\r|\n/g, " ⏎ ").replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
-/** One message, one line: time (UTC, to the second), author, text. */
-export const formatMessage = (m: Pick<MessageView, "timestamp" | "author" | "content">) =>
-  `${m.timestamp.replace(/\.\d+Z$/, "Z")} ${printable(m.author)}: ${printable(m.content)}`;
+/** One message, one line: time (UTC, to the second), author (and whether it is a reply in a thread), text (and whether it was edited). */
+export const formatMessage = (m: Pick<MessageView, "timestamp" | "author" | "content"> & Partial<Pick<MessageView, "deleted" | "edited_at" | "reply_to">>) =>
+  `${m.timestamp.replace(/\.\d+Z$/, "Z")} ${printable(m.author)}${m.reply_to ? " (reply)" : ""}: ${
+    m.deleted ? "(message deleted)" : `${printable(m.content)}${m.edited_at ? " (edited)" : ""}`
+  }`;
 
 const defaultChannel = (config: Config) => `${config.defaultRepository.owner}/${config.defaultRepository.name}`;
 
@@ -36,12 +38,15 @@ export const sendCommand: Command = {
   details:
     "Through the running gitchat when one owns DATA_DIR (HOST, PORT, ACCESS_TOKEN), else straight into the data directory " +
     "(then GitHub gets it at the next `gitchat push` or server start).",
-  options: { channel: { type: "string", short: "c", value: "owner/name", help: "the channel (default: the default channel)" } },
+  options: {
+    channel: { type: "string", short: "c", value: "owner/name", help: "the channel (default: the default channel)" },
+    "reply-to": { type: "string", value: "ID", help: "a reply in the thread of this message (its id, as `gitchat tail --ids` prints it)" },
+  },
   positionals: true,
-  run: ({ values, positionals }: Parsed) => send(values.channel as string | undefined, positionals),
+  run: ({ values, positionals }: Parsed) => send(values.channel as string | undefined, positionals, values["reply-to"] as string | undefined),
 };
 
-const send = async (channel: string | undefined, words: string[]) => {
+const send = async (channel: string | undefined, words: string[], replyTo: string | undefined) => {
   let text = words.join(" ");
   if (words.length === 0) {
     if (process.stdin.isTTY) throw new UsageError("gitchat send: give the text to send, or pipe it in", usageLine(sendCommand));
@@ -56,9 +61,9 @@ const send = async (channel: string | undefined, words: string[]) => {
     async (gitchat) => {
       waitsForPush = Boolean(gitchat.sync);
       // Here on the data directory, the CLI is the operator.
-      return (await gitchat.messages.send({ viewer: { operator: true }, content: text, repository: channel })).message;
+      return (await gitchat.messages.send({ viewer: { operator: true }, content: text, repository: channel, reply_to: replyTo })).message;
     },
-    (server) => server.request<MessageView>("POST", "/messages", { content: text, repository: channel }),
+    (server) => server.request<MessageView>("POST", "/messages", { content: text, repository: channel, reply_to: replyTo }),
   );
   console.log(`sent ${message.id} to ${message.repository} (commit ${message.git_hash})`);
   if (waitsForPush) console.error("no server runs here: GitHub gets it at the next `gitchat push` or server start");
@@ -66,7 +71,7 @@ const send = async (channel: string | undefined, words: string[]) => {
 
 export const tailCommand: Command = {
   name: "tail",
-  usage: "[--channel owner/name] [-n N] [-f]",
+  usage: "[--channel owner/name] [-n N] [-f] [--ids]",
   summary: "print a channel's last messages (time, author, text, one a line); -f keeps printing new ones",
   details:
     "From the running gitchat when one owns DATA_DIR (HOST, PORT, ACCESS_TOKEN), following its live stream; else from the index, " +
@@ -74,11 +79,16 @@ export const tailCommand: Command = {
   options: {
     channel: { type: "string", short: "c", value: "owner/name", help: "the channel (default: the default channel)" },
     lines: { type: "string", short: "n", value: "N", help: "how many of the last messages (1 to 1000; default 10)" },
-    follow: { type: "boolean", short: "f", help: "keep printing messages as they arrive, until interrupted" },
+    follow: {
+      type: "boolean",
+      short: "f",
+      help: "keep printing messages as they arrive, until interrupted (a message edited or deleted since is printed again, so marked)",
+    },
+    ids: { type: "boolean", help: "begin each line with the message's id (to reply to it: gitchat send --reply-to ID)" },
   },
   run: ({ values }: Parsed) => {
     const lines = values.lines === undefined ? 10 : wholeNumber(tailCommand, "lines", values.lines as string, 1, 1000);
-    return tail(values.channel as string | undefined, lines, values.follow === true);
+    return tail(values.channel as string | undefined, lines, values.follow === true, values.ids === true);
   },
 };
 
@@ -88,11 +98,22 @@ type Source = {
   follow(channel: string, cursor: number, print: (m: MessageView) => void): Promise<never>;
 };
 
-const tail = async (channel: string | undefined, lines: number, follow: boolean) => {
+/** Lines remembered while following, so that a message that arrives again unchanged in what a line shows (a reaction) is not printed again. */
+const REMEMBERED = 10_000;
+
+const tail = async (channel: string | undefined, lines: number, follow: boolean, ids: boolean) => {
   const config = loadConfig();
   const name = channel ?? defaultChannel(config);
   const source = dataDirInUse(config.dataDir) ? serverSource(serverClient(config)) : indexSource(config);
-  const print = (m: MessageView) => console.log(formatMessage(m));
+  const printed = new Map<string, string>();
+  const print = (m: MessageView) => {
+    const line = `${ids ? `${m.id} ` : ""}${formatMessage(m)}`;
+    if (printed.get(m.id) === line) return;
+    printed.delete(m.id);
+    printed.set(m.id, line);
+    if (printed.size > REMEMBERED) printed.delete(printed.keys().next().value!);
+    console.log(line);
+  };
   const { messages, cursor } = await source.recent(name, lines);
   messages.forEach(print);
   if (follow) await source.follow(name, cursor, print);

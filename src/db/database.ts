@@ -6,6 +6,10 @@
 import { Database, constants } from "bun:sqlite";
 import { existsSync, renameSync } from "node:fs";
 import { AppError, DatabaseDamagedError, DiskFullError, storageFailure } from "../errors.ts";
+import { hashKey, hashKeySql, hashText, messageKey, messageKeySql, messageText, timeKey, timeKeySql, timeText } from "./keys.ts";
+export { messageKey } from "./keys.ts";
+import { EventFold, type Reaction } from "./fold.ts";
+export type { Reaction } from "./fold.ts";
 
 export type MessageRow = {
   cursor: number;
@@ -28,6 +32,19 @@ export type MessageRow = {
   git_hash: string;
   /** The segment directory of its day its file is in; null for the first layout (none). */
   segment: number | null;
+  /** An event's row (listings never show one): the message it changes. */
+  target: string | null;
+  /** The message whose thread it is in; null for a message of the channel itself. */
+  reply_to: string | null;
+  /** A code message's language, when it names one. */
+  language: string | null;
+  /** When its text was last changed by an edit (its current text is `content`); null when never. */
+  edited_at: string | null;
+  /** Deleted by its author or an admin: `content` is then empty. */
+  deleted: boolean;
+  /** How many replies (not deleted) its thread holds. */
+  reply_count: number;
+  reactions: Reaction[];
 };
 
 export type RepositoryRow = {
@@ -50,51 +67,15 @@ export type NewMessage = {
   created_at: string;
   /** The segment directory of its day its file is in; null or absent for the first layout (none). */
   segment?: number | null;
+  /** An event's: the message it changes (see EVENT_TYPES in messages/layout.ts). */
+  target?: string;
+  /** An event an admin made on someone else's message. */
+  admin?: true;
+  /** A reply's: the message whose thread it is in. */
+  reply_to?: string;
+  /** A code message's language. */
+  language?: string;
 };
-
-/*
- * How the index stores a message id, a time and a commit hash: in the smallest
- * form that reads back exactly as the text, and otherwise as the text itself
- * (a column holds either: SQLite's types are per value). Each is a function of
- * the text alone, so a lookup finds what an insert stored; the migration to
- * the compact index converts with the same rules in SQL (the *Sql twins).
- */
-const hex = (n: number) => "[0-9a-f]".repeat(n);
-const UUID_GLOB = [hex(8), hex(4), hex(4), hex(4), hex(12)].join("-");
-const HASH_GLOB = hex(40);
-const TIME_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const HASH = /^[0-9a-f]{40}$/;
-
-/** A message id as the index stores it: a canonical (lower-case) UUID as its 16 bytes, any other text as it is. */
-export const messageKey = (id: string): Uint8Array | string => (UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex") : id);
-export const messageText = (key: Uint8Array | string) => {
-  if (typeof key === "string") return key;
-  const h = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
-/** A time as the index stores it: milliseconds since the epoch when they give back the same ISO text, else the text. */
-const timeKey = (iso: string): number | string => {
-  const ms = Date.parse(iso);
-  return !Number.isNaN(ms) && new Date(ms).toISOString() === iso ? ms : iso;
-};
-const timeText = (key: number | string) => (typeof key === "number" ? new Date(key).toISOString() : key);
-/** A commit hash as the index stores it: 20 bytes for 40 lower-case hex digits, else the text. */
-const hashKey = (hash: string): Uint8Array | string => (HASH.test(hash) ? Buffer.from(hash, "hex") : hash);
-const hashText = (key: Uint8Array | string) =>
-  typeof key === "string" ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
-
-function messageKeySql(column: string) {
-  return `CASE WHEN ${column} GLOB '${UUID_GLOB}' THEN unhex(replace(${column}, '-', '')) ELSE ${column} END`;
-}
-function hashKeySql(column: string) {
-  return `CASE WHEN ${column} GLOB '${HASH_GLOB}' THEN unhex(${column}) ELSE ${column} END`;
-}
-function timeKeySql(column: string) {
-  const ms = `CAST(round(unixepoch(${column}, 'subsec') * 1000) AS INTEGER)`;
-  return `CASE WHEN ${column} GLOB '${TIME_GLOB}' AND strftime('%Y-%m-%dT%H:%M:%fZ', ${ms} / 1000.0, 'unixepoch') = ${column}
-    THEN ${ms} ELSE ${column} END`;
-}
 
 export const MIGRATIONS = [
   `CREATE TABLE repositories (
@@ -297,6 +278,22 @@ export const MIGRATIONS = [
      added_at INTEGER NOT NULL,
      PRIMARY KEY (repository_id, login)
    ) WITHOUT ROWID;`,
+  // Events and threads (see db/fold.ts). An event's row has `target` (the
+  // message it changes) and `admin`; a reply has `reply_to`; a code message
+  // may have `language`. A message's row holds what its events add up to:
+  // its current text in `content`, `edited_at`, `deleted`, `reactions` (JSON),
+  // and `reply_count`. Events are not in the search index; a deleted message's
+  // text is in no column and no search. Nothing indexed before has any event.
+  `ALTER TABLE messages ADD COLUMN target BLOB;
+   ALTER TABLE messages ADD COLUMN admin INTEGER;
+   ALTER TABLE messages ADD COLUMN reply_to BLOB;
+   ALTER TABLE messages ADD COLUMN language TEXT;
+   ALTER TABLE messages ADD COLUMN edited_at BLOB;
+   ALTER TABLE messages ADD COLUMN deleted INTEGER;
+   ALTER TABLE messages ADD COLUMN reply_count INTEGER;
+   ALTER TABLE messages ADD COLUMN reactions TEXT;
+   CREATE INDEX messages_by_target ON messages(repository_id, target) WHERE target IS NOT NULL;
+   CREATE INDEX messages_by_thread ON messages(repository_id, reply_to, id) WHERE reply_to IS NOT NULL;`,
   // Read state (see db/read-state.ts): how far each reader has read each
   // channel, as the id of the newest message they have seen (stored as
   // messages.id is, so that "unread" is a range of the (channel, id) index).
@@ -331,8 +328,19 @@ export type SyncStateRow = {
   last_error_at: string | null;
 };
 
-const SELECT_MESSAGE = `SELECT m.seq, m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.bot, m.content, m.type,
-  m.created_at, c.hash, c.unproven, m.segment FROM messages m JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id`;
+/** A message's columns (of the row aliased `m`), with its channel `r` and commit `c`. */
+const MESSAGE_COLUMNS = `m.id, r.owner || '/' || r.name AS repository, m.author, m.author_id, m.bot, m.content, m.type,
+  m.created_at, c.hash, c.unproven, m.segment, m.target, m.reply_to, m.language, m.edited_at, m.deleted, m.reply_count, m.reactions`;
+const FROM_MESSAGE = "JOIN repositories r ON r.id = m.repository_id JOIN commits c ON c.id = m.commit_id";
+const SELECT_MESSAGE = `SELECT m.seq, ${MESSAGE_COLUMNS} FROM messages m ${FROM_MESSAGE}`;
+/**
+ * What arrived (`a`), each as the message it is or (an event) the message it
+ * changed, in its new state, under the event's arrival number: so a poller
+ * sees the change as a new arrival. An event whose message is not indexed
+ * (yet) gives nothing.
+ */
+const SELECT_ARRIVAL = `SELECT a.seq, ${MESSAGE_COLUMNS} FROM messages a
+  JOIN messages m ON m.repository_id = a.repository_id AND m.id = coalesce(a.target, a.id) AND m.target IS NULL ${FROM_MESSAGE}`;
 
 /** A row of SELECT_MESSAGE, as stored (see messageKey). */
 type StoredMessage = {
@@ -348,6 +356,13 @@ type StoredMessage = {
   hash: Uint8Array | string;
   unproven: number | null;
   segment: number | null;
+  target: Uint8Array | string | null;
+  reply_to: Uint8Array | string | null;
+  language: string | null;
+  edited_at: number | string | null;
+  deleted: number | null;
+  reply_count: number | null;
+  reactions: string | null;
 };
 
 const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -358,17 +373,63 @@ export type MessageQuery = {
   repositoryIds?: readonly number[];
   before?: string;
   after?: number;
-  search?: string;
+  /** Only the messages matching all of it; newest arrivals first (see listMessages). */
+  search?: MessageSearch;
+  /** A thread's replies (the id of its parent) instead of the channel's own messages. */
+  thread?: string;
   limit: number;
 };
 
-/** Quotes every word so that user text is never read as FTS5 query syntax. */
-const ftsQuery = (text: string) =>
-  text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => `"${word.replaceAll('"', '""')}"`)
-    .join(" ");
+/** What a search asks of each message (messages/search-query.ts reads it from the user's text). */
+export type MessageSearch = {
+  /** Words and phrases, each found as a phrase by the full-text index. */
+  terms: readonly string[];
+  /** Written by an author with one of these ids, or one of these names (any ASCII letter case). */
+  authors?: { ids: readonly string[]; names: readonly string[] };
+  /** Sent at or after this time (ms since the epoch). */
+  since?: number;
+  /** Sent before this time (ms since the epoch). */
+  until?: number;
+  /** Holding a web address (http://, https:// or www.): what the page shows as a link, bar bare domain names. */
+  link?: boolean;
+  /** Holding code: a pair of backticks (inline code or a fence), or a message of type "code". */
+  code?: boolean;
+};
+
+/** Quotes every term (a word or a phrase) so that user text is never read as FTS5 query syntax: each is an FTS5 phrase. */
+const ftsQuery = (terms: readonly string[]) => terms.map((term) => `"${term.replaceAll('"', '""')}"`).join(" ");
+
+/** The conditions of a search, to AND into a query of SELECT_MESSAGE (whose messages are `m`). */
+const searchConditions = (search: MessageSearch, where: string[], params: (string | number | Uint8Array)[]) => {
+  // A deleted message keeps its author and time, but is found by no search (its text is in no column and no search index).
+  where.push("m.deleted IS NOT 1");
+  if (search.terms.length > 0) {
+    where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
+    params.push(ftsQuery(search.terms));
+  }
+  if (search.authors) {
+    const { ids, names } = search.authors;
+    const either = [
+      ...(ids.length ? [`m.author_id IN (${ids.map(() => "?").join(", ")})`] : []),
+      ...(names.length ? [`m.author COLLATE NOCASE IN (${names.map(() => "?").join(", ")})`] : []),
+    ];
+    where.push(either.length ? `(${either.join(" OR ")})` : "0");
+    params.push(...ids, ...names);
+  }
+  // created_at is stored as milliseconds for every message the rules accept (readMessageFile asks for the
+  // exact ISO form, which timeKey turns into a number); only rows an older version kept as other text compare otherwise.
+  if (search.since !== undefined) {
+    where.push("m.created_at >= ?");
+    params.push(search.since);
+  }
+  if (search.until !== undefined) {
+    where.push("m.created_at < ?");
+    params.push(search.until);
+  }
+  // LIKE is case-insensitive for ASCII: HTTPS:// and WWW. count too.
+  if (search.link) where.push("(m.content LIKE '%http://%' OR m.content LIKE '%https://%' OR m.content LIKE '%www.%')");
+  if (search.code) where.push("(m.content LIKE '%`%`%' OR m.type = 'code')");
+};
 
 /** SQLite's failures while opening or probing `path`, as errors with stable codes (a damaged file, a read-only one). */
 const asOpenFailure = (error: unknown, path: string) => {
@@ -484,6 +545,7 @@ export const checkDatabaseFile = (path: string) => {
 
 export class MessageDatabase {
   private readonly insertMessage;
+  private readonly fold;
   private readonly setIndexed;
   private readonly placeQuery;
   private readonly insertSearch;
@@ -509,11 +571,16 @@ export class MessageDatabase {
   ) {
     this.insertMessage = sqlite.query<
       unknown,
-      [Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null]
+      [
+        Uint8Array | string, number, string, string | null, number | null, string, string | null, number | string, number, number | null,
+        Uint8Array | string | null, number | null, Uint8Array | string | null, string | null,
+      ]
     >(
-      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (id, repository_id, author, author_id, bot, content, type, created_at, commit_id, segment,
+         target, admin, reply_to, language)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.fold = new EventFold(sqlite);
     this.placeQuery = sqlite.query<{ id: Uint8Array | string; created_at: number | string; segment: number | null }, [number, Uint8Array | string]>(
       "SELECT id, created_at, segment FROM messages WHERE repository_id = ? AND id = ?",
     );
@@ -605,6 +672,7 @@ export class MessageDatabase {
       return id;
     };
     let lastCommit: { hash: string; id: number } | undefined;
+    const folded: NewMessage[] = [];
     this.sqlite.transaction(() => {
       for (const row of rows) {
         const { message: m, gitHash } = row;
@@ -612,6 +680,7 @@ export class MessageDatabase {
         const type = m.type === "message" ? null : m.type;
         const { changes, lastInsertRowid } = this.insertMessage.run(
           messageKey(m.id), repositoryId, m.author, m.author_id ?? null, m.bot ? 1 : null, m.content, type, timeKey(m.created_at), commit, m.segment ?? null,
+          m.target === undefined ? null : messageKey(m.target), m.admin ? 1 : null, m.reply_to === undefined ? null : messageKey(m.reply_to), m.language ?? null,
         );
         if (changes === 0) {
           const file = options.onHeld?.(row);
@@ -620,13 +689,18 @@ export class MessageDatabase {
         }
         used.add(commit);
         lastCommit = { hash: gitHash, id: commit };
-        inserted++;
+        folded.push(m);
+        // An event is a change to another message, not one of its own: not counted, and not searched.
+        if (m.target === undefined) inserted++;
         stored?.push({ row, seq: Number(lastInsertRowid) });
         if (searchNow) {
           last = Number(lastInsertRowid);
-          this.insertSearch.run(last, m.content);
+          if (m.target === undefined) this.insertSearch.run(last, m.content);
         }
       }
+      // Searchable now: every message stored before (searchNow), or up to where the search index was.
+      const searched = this.searchIndexedTo();
+      this.fold.apply(repositoryId, folded, (seq) => searchNow || seq <= searched);
       for (const id of made) if (!used.has(id)) this.sqlite.run("DELETE FROM commits WHERE id = ?", [id]);
       if (held.length > 0) this.quarantine(repositoryId, held, new Date().toISOString());
       if (last !== undefined) this.setSearchIndexed.run(last);
@@ -662,7 +736,7 @@ export class MessageDatabase {
       "SELECT max(seq) AS last FROM (SELECT seq FROM messages WHERE seq > ? ORDER BY seq LIMIT ?)",
     );
     const add = this.sqlite.query<void, [number, number]>(
-      "INSERT INTO messages_fts (rowid, content) SELECT seq, content FROM messages WHERE seq > ? AND seq <= ? ORDER BY seq",
+      "INSERT INTO messages_fts (rowid, content) SELECT seq, content FROM messages WHERE seq > ? AND seq <= ? AND target IS NULL AND content != '' ORDER BY seq",
     );
     let caughtUp = false;
     for (let from = this.searchIndexedTo(); ; ) {
@@ -785,6 +859,20 @@ export class MessageDatabase {
     return place ? { id: messageText(place.id), created_at: timeText(place.created_at), segment: place.segment } : undefined;
   }
 
+  /** The edits of a message, in the fold's order (time, then id), each with the commit that holds it. */
+  editsOf(repositoryId: number, id: string) {
+    return this.sqlite
+      .query<
+        { author: string; author_id: string | null; admin: number | null; content: string; created_at: number | string; hash: Uint8Array | string },
+        [number, Uint8Array | string]
+      >(
+        `SELECT m.author, m.author_id, m.admin, m.content, m.created_at, c.hash FROM messages m JOIN commits c ON c.id = m.commit_id
+         WHERE m.repository_id = ? AND m.target = ? AND m.type = 'edit' ORDER BY m.created_at, m.id`,
+      )
+      .all(repositoryId, messageKey(id))
+      .map((e) => ({ author: e.author, author_id: e.author_id, admin: e.admin, content: e.content, created_at: timeText(e.created_at), git_hash: hashText(e.hash) }));
+  }
+
   getMessage(repositoryId: number, id: string): MessageRow | undefined {
     const row = this.sqlite
       .query<StoredMessage, [number, Uint8Array | string]>(`${SELECT_MESSAGE} WHERE m.repository_id = ? AND m.id = ?`)
@@ -807,6 +895,13 @@ export class MessageDatabase {
       created_at: timeText(row.created_at),
       git_hash: hashText(row.hash),
       segment: row.segment,
+      target: row.target === null ? null : messageText(row.target),
+      reply_to: row.reply_to === null ? null : messageText(row.reply_to),
+      language: row.language,
+      edited_at: row.edited_at === null ? null : timeText(row.edited_at),
+      deleted: row.deleted === 1,
+      reply_count: row.reply_count ?? 0,
+      reactions: row.reactions === null ? [] : (JSON.parse(row.reactions) as Reaction[]),
     };
   }
 
@@ -830,23 +925,33 @@ export class MessageDatabase {
     }
     const where: string[] = [];
     const params: (string | number | Uint8Array)[] = [];
+    // Arrivals are read by what arrived (a), each shown as the message it is or changed (m); the rest by message.
+    const arrived = query.after !== undefined ? "a" : "m";
     if (query.repositoryId !== undefined) {
-      where.push("m.repository_id = ?");
+      where.push(`${arrived}.repository_id = ?`);
       params.push(query.repositoryId);
     } else if (query.repositoryIds !== undefined) {
       if (query.repositoryIds.length === 0) return [];
-      where.push(`m.repository_id IN (${query.repositoryIds.map(() => "?").join(", ")})`);
+      where.push(`${arrived}.repository_id IN (${query.repositoryIds.map(() => "?").join(", ")})`);
       params.push(...query.repositoryIds);
     }
-    if (query.search !== undefined) {
-      where.push("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
-      params.push(ftsQuery(query.search));
-    }
+    if (query.search !== undefined) searchConditions(query.search, where, params);
     if (query.after !== undefined) {
-      where.push("m.seq > ?");
+      where.push("a.seq > ?");
       params.push(query.after - this.cursorBase());
-      const sql = `${SELECT_MESSAGE} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.seq LIMIT ?`;
-      return this.sqlite.query<StoredMessage, (string | number | Uint8Array)[]>(sql).all(...params, query.limit).map((r) => this.toRow(r));
+      const sql = `${SELECT_ARRIVAL} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY a.seq LIMIT ?`;
+      const rows = this.sqlite.query<StoredMessage, (string | number | Uint8Array)[]>(sql).all(...params, query.limit).map((r) => this.toRow(r));
+      // A message changed twice (or sent and changed) within these arrivals: once, as it is now, at its last arrival.
+      const last = new Map(rows.map((row) => [row.id, row]));
+      return rows.filter((row) => last.get(row.id) === row);
+    }
+    where.push("m.target IS NULL");
+    if (query.thread !== undefined) {
+      where.push("m.reply_to = ?");
+      params.push(messageKey(query.thread));
+    } else if (query.search === undefined) {
+      // A channel shows its own messages; replies are in their threads (and found by a search).
+      where.push("m.reply_to IS NULL");
     }
     if (query.before !== undefined) {
       // Ids stored as text (not canonical UUIDs, from older versions) sort before every one stored as bytes.
@@ -854,7 +959,7 @@ export class MessageDatabase {
       params.push(messageKey(query.before));
     }
     const order = query.search !== undefined ? "m.seq DESC" : "m.id DESC";
-    const sql = `${SELECT_MESSAGE} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ?`;
+    const sql = `${SELECT_MESSAGE} WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`;
     const rows = this.sqlite.query<StoredMessage, (string | number | Uint8Array)[]>(sql).all(...params, query.limit);
     return rows.map((r) => this.toRow(r)).sort(byId);
   }
@@ -864,11 +969,14 @@ export class MessageDatabase {
    * message `after` (an id from the page before) or from the first message
    * sent at or after `since` (an ISO time; ids not in the UUIDv7 form of
    * early versions are left out then): for an export, which walks a whole
-   * channel a page at a time and so holds one page, however long the history.
+   * channel a page at a time and so holds one page, however long the history;
+   * with `ownOnly`, without replies (what the page's list shows, moving on
+   * from a message opened by its link).
    */
-  messagesInOrder(repositoryId: number, from: { after?: string; since?: string }, limit: number): MessageRow[] {
-    const where = ["m.repository_id = ?"];
+  messagesInOrder(repositoryId: number, from: { after?: string; since?: string; ownOnly?: boolean }, limit: number): MessageRow[] {
+    const where = ["m.repository_id = ?", "m.target IS NULL"];
     const params: (string | number | Uint8Array)[] = [repositoryId];
+    if (from.ownOnly) where.push("m.reply_to IS NULL");
     if (from.after !== undefined) {
       where.push("m.id > ?");
       params.push(messageKey(from.after));
@@ -906,11 +1014,16 @@ export class MessageDatabase {
     return this.total;
   }
 
+  /** Every row of a channel, its events with its messages: one a file in git. */
+  countRecords(repositoryId: number): number {
+    return this.sqlite.query<{ n: number }, [number]>("SELECT count(*) AS n FROM messages WHERE repository_id = ?").get(repositoryId)!.n;
+  }
+
   countMessages(repositoryId?: number): number {
     const sql =
       repositoryId === undefined
-        ? "SELECT count(*) AS n FROM messages"
-        : "SELECT count(*) AS n FROM messages WHERE repository_id = ?";
+        ? "SELECT count(*) AS n FROM messages WHERE target IS NULL"
+        : "SELECT count(*) AS n FROM messages WHERE repository_id = ? AND target IS NULL";
     const params = repositoryId === undefined ? [] : [repositoryId];
     return this.sqlite.query<{ n: number }, number[]>(sql).get(...params)!.n;
   }

@@ -4,7 +4,7 @@
  * Statements only; who may read which channel is the service's question.
  */
 import { Database } from "bun:sqlite";
-import { messageKey, messageText } from "./database.ts";
+import { messageKey, messageText } from "./keys.ts";
 
 /** Whose messages are not unread to a reader: their account's (`authorId`), or, for the operator, those written under their name with no account. */
 export type OwnMessages = { authorId: string } | { name: string };
@@ -65,15 +65,18 @@ export class ReadStateStore {
   }
 
   /**
-   * How many messages of the channel came after the message id `lastRead`
-   * (all of them when null), not counting the reader's own, counted up to
+   * How many of the channel's own messages (not replies) came after the
+   * message id `lastRead` (all of them when null), not counting the reader's
+   * own or deleted ones, counted up to
    * `cap`: a range of the (channel, id) index, so a channel never opened costs
    * no more than `cap` rows. With `mentioning`, how many of the newest `cap`
    * of them mention `@mentioning` in their text: still `cap` rows at most,
    * whatever the backlog.
    */
   unreadCount(repositoryId: number, lastRead: string | null, own: OwnMessages, cap: number, mentioning?: string): number {
-    const where = ["repository_id = ?"];
+    // What the channel's list shows: its own messages, not events (an edit or a reaction is a row too), not
+    // replies (they are in their threads: a reply would stay unread under a list read to its end), not what was deleted.
+    const where = ["repository_id = ?", "target IS NULL", "reply_to IS NULL", "deleted IS NOT 1"];
     const params: (string | number | Uint8Array)[] = [repositoryId];
     if (lastRead !== null) {
       where.push("id > ?");

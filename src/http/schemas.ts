@@ -38,7 +38,34 @@ export const Message = t.Object({
       "false for a commit pushed around gitchat (with plain git), which nobody can prove",
   }),
   type: t.String(),
-  cursor: t.Integer({ description: "Arrival order at this server; pass as `after` to poll" }),
+  language: t.Union([t.String(), t.Null()], { description: "A code message's language (type \"code\"), for highlighting" }),
+  cursor: t.Integer({ description: "Arrival order at this server; pass as `after` to poll. A change to a message (an edit, a delete, a reaction) arrives again with a new cursor" }),
+  edited_at: t.Union([t.String({ format: "date-time" }), t.Null()], { description: "When its text was last edited; `content` is the text now" }),
+  deleted: t.Boolean({ description: "Deleted by its author or an admin: `content` is empty. git's history still holds the text until it is rewritten" }),
+  reply_to: t.Union([t.String(), t.Null()], { description: "The message whose thread it is in; null for a message of the channel itself" }),
+  reply_count: t.Integer({ description: "Replies in its thread (deleted ones not counted)" }),
+  reactions: t.Array(
+    t.Object({
+      emoji: t.String(),
+      count: t.Integer(),
+      users: t.Array(t.String(), { description: "Who gave it, by name" }),
+      user_ids: t.Array(t.String(), { description: "Who gave it, by account id (`local:LOGIN`), or `name:NAME` for someone with no account" }),
+    }),
+  ),
+});
+
+export const MessageHistory = t.Object({
+  id: t.String(),
+  deleted: t.Boolean(),
+  versions: t.Array(
+    t.Object({
+      content: t.Union([t.String(), t.Null()], { description: "null once the message is deleted" }),
+      author: t.String(),
+      at: t.String({ format: "date-time" }),
+      git_hash: t.String({ description: "The commit that holds this version" }),
+    }),
+    { description: "The text as sent, then each edit, oldest first" },
+  ),
 });
 
 export const Repository = t.Object({

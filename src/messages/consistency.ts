@@ -40,7 +40,7 @@ export const checkChannel = async (
   progress?: ProgressSink,
 ): Promise<ChannelCheck> => {
   const head = commit;
-  const check: ChannelCheck = { files: 0, indexed: db.countMessages(repositoryId), problems: [], notes: [] };
+  const check: ChannelCheck = { files: 0, indexed: db.countRecords(repositoryId), problems: [], notes: [] };
   // Indexed files that break the rules: reported here, and again below as not in git (they are not what the index says).
   const broken = new Set<string>();
   const tree = head ? (await store.readCommit(head)).tree : undefined;
@@ -81,8 +81,13 @@ export const checkChannel = async (
       }
       check.files++;
       progress?.update(check.files, check.indexed);
+      // The index holds a message's current text (its edits folded in: db/fold.ts), and no text
+      // for a deleted message or the edits of one: the file's text is compared only where it stands.
+      const changed = stored.edited_at !== null || stored.deleted || (message.type === "edit" && stored.content === "");
       const same =
-        message.content === stored.content &&
+        (changed || message.content === stored.content) &&
+        (message.target ?? null) === stored.target &&
+        (message.reply_to ?? null) === stored.reply_to &&
         message.author === stored.author &&
         (message.author_id ?? null) === stored.author_id &&
         (message.bot === true) === stored.bot &&

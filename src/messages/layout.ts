@@ -28,7 +28,24 @@ export type MessageRecord = {
   content: string;
   type: string;
   created_at: string;
+  /**
+   * For an event (an edit, a delete, a reaction or its removal: see EVENT_TYPES),
+   * the id of the message it changes. A message file is never rewritten: what
+   * happens to a message later is a new file naming it, folded by the index.
+   */
+  target?: string;
+  /** On an event: an admin acted on someone else's message (the fold accepts an edit or delete only from the author, or so marked). */
+  admin?: true;
+  /** A reply: the id of the message (in the same channel) whose thread it is in. */
+  reply_to?: string;
+  /** A code message's language, for highlighting (`type: "code"` only). */
+  language?: string;
 };
+
+/** The kinds of event: `content` is the new text of an edit, empty for a delete, the emoji of a reaction. */
+export const EVENT_TYPES = ["edit", "delete", "react", "unreact"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+export const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonly string[]).includes(type);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** A message file, in the segmented layout or the first one (no segment level). */
@@ -86,15 +103,31 @@ const firstLine = (text: string, max: number) => {
  * `ann: Deploy went out fine` for one message, `3 messages from ann, bo` for
  * a batch, whose body then has one line for each of its first messages.
  */
-export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author" | "content">[]) => {
-  if (messages.length === 1) return firstLine(`${messages[0]!.author}: ${messages[0]!.content}`, 72);
+export const commitMessageFor = (messages: readonly Pick<MessageRecord, "author" | "content" | "type" | "target" | "reply_to">[]) => {
+  if (messages.length === 1) return firstLine(lineOf(messages[0]!), 72);
   const authors = [...new Set(messages.map((m) => m.author))];
   const names = authors.length <= 3 ? authors.join(", ") : `${authors.slice(0, 3).join(", ")} and ${authors.length - 3} more`;
   // A few lines are enough to browse by; a commit of a thousand messages must not carry a thousand.
-  const lines = messages.slice(0, COMMIT_BODY_LINES).map((m) => firstLine(`${m.author}: ${m.content}`, 72));
+  const lines = messages.slice(0, COMMIT_BODY_LINES).map((m) => firstLine(lineOf(m), 72));
   if (messages.length > COMMIT_BODY_LINES) lines.push(`... and ${messages.length - COMMIT_BODY_LINES} more`);
   const body = lines.join("\n");
   return `${messages.length} messages from ${names}\n\n${body}`;
+};
+
+/** One record as `git log` reads it: what was said, or what was done to which message (a delete never repeats the text). */
+const lineOf = (m: Pick<MessageRecord, "author" | "content" | "type" | "target" | "reply_to">) => {
+  if (m.target === undefined) return m.reply_to === undefined ? `${m.author}: ${m.content}` : `${m.author} replied: ${m.content}`;
+  const which = m.target.slice(-12);
+  switch (m.type) {
+    case "edit":
+      return `${m.author} edited ${which}: ${m.content}`;
+    case "delete":
+      return `${m.author} deleted ${which}`;
+    case "react":
+      return `${m.author} reacted ${m.content} to ${which}`;
+    default:
+      return `${m.author} took back ${m.content} from ${which}`;
+  }
 };
 
 /** The message id a path names, or undefined when the path is not a message file. */
@@ -114,9 +147,21 @@ export const conflictCopyOf = (path: string) => {
 export const encodeMessage = (m: MessageRecord) =>
   new TextEncoder().encode(
     `${JSON.stringify(
-      // Keys in this fixed order; author_id only when there is one, bot only for a bot's message
-      // (an older file has neither, and reads the same).
-      { id: m.id, author: m.author, author_id: m.author_id, bot: m.bot, content: m.content, type: m.type, created_at: m.created_at },
+      // Keys in this fixed order; author_id only when there is one, bot only for a bot's message,
+      // and the event and reply keys only where they apply (an older file has none, and reads the same).
+      {
+        id: m.id,
+        author: m.author,
+        author_id: m.author_id,
+        bot: m.bot,
+        content: m.content,
+        type: m.type,
+        created_at: m.created_at,
+        target: m.target,
+        admin: m.admin,
+        reply_to: m.reply_to,
+        language: m.language,
+      },
       null,
       2,
     )}\n`,
@@ -143,6 +188,15 @@ export const decodeMessage = (bytes: Uint8Array, path: string): MessageRecord =>
   if (v.bot !== undefined && v.bot !== false) {
     if (v.bot !== true) throw new StoreIntegrityError('has a "bot" that is not true or false');
     record.bot = true;
+  }
+  for (const field of ["target", "reply_to", "language"] as const) {
+    if (v[field] === undefined) continue;
+    if (typeof v[field] !== "string") throw new StoreIntegrityError(`has a "${field}" that is not a string`);
+    record[field] = v[field];
+  }
+  if (v.admin !== undefined && v.admin !== false) {
+    if (v.admin !== true) throw new StoreIntegrityError('has an "admin" that is not true or false');
+    record.admin = true;
   }
   if (idFromPath(path) !== record.id || Number.isNaN(Date.parse(record.created_at))) {
     throw new StoreIntegrityError("the path does not match the message's id and time");

@@ -4,7 +4,7 @@
  * index (and onto every page) what the API would refuse.
  */
 import { InvalidInputError } from "../errors.ts";
-import { decodeMessage, isMessageId, messagePath, segmentOfPath, type MessageRecord } from "./layout.ts";
+import { decodeMessage, isEventType, isMessageId, messagePath, segmentOfPath, type MessageRecord } from "./layout.ts";
 
 export const MAX_CONTENT_CHARACTERS = 10_000;
 const TYPE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -43,10 +43,41 @@ export const checkAuthor = (name: string) => {
  */
 const AUTHOR_ID = /^(local:[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}|github:[1-9][0-9]{0,19}|slack:[A-Z0-9]{1,20})$/;
 
-/** Throws InvalidInputError naming the first rule `message` breaks. */
-export const checkMessage = (message: Pick<MessageRecord, "content" | "type" | "author" | "author_id">) => {
-  checkContent(message.content);
-  checkType(message.type);
+/** A reaction: one Unicode emoji (as Unicode's RGI list has them, skin tones and flags included) or a `:shortcode:`. */
+const EMOJI = /^\p{RGI_Emoji}$/v;
+const SHORTCODE = /^:[a-z0-9_+-]{1,64}:$/;
+export const REACTION_RULE = "a reaction is one emoji (such as 👍) or a :shortcode: of up to 64 lower-case letters, digits, _, + or -";
+
+export const checkReaction = (emoji: string) => {
+  if (!EMOJI.test(emoji) && !SHORTCODE.test(emoji)) throw new InvalidInputError(`${JSON.stringify(emoji.slice(0, 80))} is not a reaction: ${REACTION_RULE}`);
+};
+
+/** A code message's language name, as highlighters name them (`ts`, `c++`, `objective-c`). */
+const LANGUAGE = /^[a-z0-9][a-z0-9+#._-]{0,31}$/i;
+
+/** Throws InvalidInputError naming the first rule `message` (or event: see EVENT_TYPES) breaks. */
+export const checkMessage = (message: Pick<MessageRecord, "content" | "type" | "author" | "author_id" | "target" | "admin" | "reply_to" | "language">) => {
+  if (message.target === undefined) {
+    checkContent(message.content);
+    checkType(message.type);
+    if (isEventType(message.type)) throw new InvalidInputError(`type ${JSON.stringify(message.type)} is an event's: it needs the target message it changes`);
+    if (message.admin) throw new InvalidInputError('"admin" belongs to an event, not to a message');
+  } else {
+    if (!isMessageId(message.target)) throw new InvalidInputError(`target must be a message id (a UUIDv7), not ${JSON.stringify(message.target.slice(0, 80))}`);
+    if (!isEventType(message.type)) throw new InvalidInputError(`type ${JSON.stringify(message.type)} is not an event: use edit, delete, react or unreact`);
+    if (message.type === "edit") checkContent(message.content);
+    else if (message.type === "delete") {
+      if (message.content !== "") throw new InvalidInputError("a delete carries no content");
+    } else checkReaction(message.content);
+    if (message.reply_to !== undefined || message.language !== undefined) throw new InvalidInputError("an event has no reply_to or language");
+  }
+  if (message.reply_to !== undefined && !isMessageId(message.reply_to)) {
+    throw new InvalidInputError(`reply_to must be a message id (a UUIDv7), not ${JSON.stringify(message.reply_to.slice(0, 80))}`);
+  }
+  if (message.language !== undefined) {
+    if (message.type !== "code") throw new InvalidInputError('language is for a code message (type "code")');
+    if (!LANGUAGE.test(message.language)) throw new InvalidInputError("language must be a name of up to 32 letters, digits or + # . _ -, such as ts or c++");
+  }
   if (checkAuthor(message.author) !== message.author) throw new InvalidInputError("a name must not start or end with spaces");
   if (message.author_id !== undefined && !AUTHOR_ID.test(message.author_id)) {
     throw new InvalidInputError(`author_id ${JSON.stringify(message.author_id)} is not local:LOGIN, github:ID or slack:ID`);

@@ -2,16 +2,18 @@
  * Messages: validate, commit to the channel's git repository (group commit),
  * index in SQLite, answer. A message is acknowledged only once both hold it.
  */
-import { IdempotencyKeyReusedError, InvalidInputError } from "../errors.ts";
-import type { MessageDatabase, MessageRow, NewMessage, QuarantinedFile } from "../db/database.ts";
+import { ForbiddenError, IdempotencyKeyReusedError, InvalidInputError, MessageDeletedError, NotFoundError, UnknownMessageError } from "../errors.ts";
+import type { MessageDatabase, MessageRow, MessageSearch, NewMessage, QuarantinedFile, Reaction } from "../db/database.ts";
+import { actorOf, mayChange } from "../db/fold.ts";
 import { commitsBetween, filesNotIn, parentsFirst, TreeLookup } from "../git/history.ts";
 import { beforeSigning, CommitProver } from "../git/signed-commits.ts";
 import type { ObjectSource } from "../git/object-source.ts";
-import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath } from "./layout.ts";
+import { idFromPath, isMessageId, segmentOfPath, storedPath, commitMessages, isMessagePath, type EventType } from "./layout.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { checkAuthor, checkMessage, readMessageFile } from "./rules.ts";
+import { isBlankSearch, parseSearch } from "./search-query.ts";
+import { checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
 
@@ -41,8 +43,20 @@ export type MessageView = {
    */
   verified: boolean;
   type: string;
-  /** Arrival order at this server: pass it back as `after` to get what came since. */
+  /** A code message's language, when it names one. */
+  language: string | null;
+  /** Arrival order at this server: pass it back as `after` to get what came since (a change to the message arrives again, with a new cursor). */
   cursor: number;
+  /** When its text was last edited (`content` is the text now); null when never. */
+  edited_at: string | null;
+  /** Deleted by its author or an admin: `content` is empty (git's history still holds the text, until it is rewritten). */
+  deleted: boolean;
+  /** The message whose thread it is in; null for a message of the channel itself. */
+  reply_to: string | null;
+  /** How many replies its thread holds (deleted ones not counted). */
+  reply_count: number;
+  /** Each emoji given to it, with how many gave it and who (their names, and their account ids: `local:LOGIN`, or `name:NAME` without an account). */
+  reactions: Reaction[];
 };
 
 export const toMessageView = (row: MessageRow): MessageView => ({
@@ -56,7 +70,13 @@ export const toMessageView = (row: MessageRow): MessageView => ({
   bot: row.bot,
   verified: row.verified,
   type: row.type,
+  language: row.language,
   cursor: row.cursor,
+  edited_at: row.edited_at,
+  deleted: row.deleted,
+  reply_to: row.reply_to,
+  reply_count: row.reply_count,
+  reactions: row.reactions,
 });
 
 export type SendInput = {
@@ -65,6 +85,10 @@ export type SendInput = {
   content: string;
   repository?: string;
   type?: string;
+  /** A code message's language (type "code" only). */
+  language?: string;
+  /** A reply: the message whose thread it goes in (a reply to a reply goes in the same thread). */
+  reply_to?: string;
   /**
    * Who sends it: the signed-in caller's name and account id (none for the
    * operator or the shared-name login), and whether the account is a bot;
@@ -102,7 +126,23 @@ export type ListInput = {
   before?: string;
   after?: number;
   q?: string;
+  /** A thread: the replies to this message (which names the channel), in time order. */
+  thread?: string;
   limit?: number;
+};
+
+/** Some of a channel's messages in time order, and whether it holds more before and after them. */
+export type Window = { messages: MessageView[]; hasOlder: boolean; hasNewer: boolean };
+
+/** Who changes a message, and which (by id, in whichever channel the viewer sees it). */
+export type ChangeInput = { viewer: Viewer; author?: SendInput["author"]; id: string };
+
+/** A message's text through time, as its edits in git give it. */
+export type MessageHistory = {
+  id: string;
+  deleted: boolean;
+  /** The text as sent, then each edit, oldest first: each with who, when and the commit that holds it (no text once deleted). */
+  versions: { content: string | null; author: string; at: string; git_hash: string }[];
 };
 
 export const DEFAULT_LIMIT = 100;
@@ -143,6 +183,8 @@ export class MessageService {
       defaultRepository: string;
       /** Who sees which channel: every read and send asks it. */
       access: ChannelAccess;
+      /** The author id of the account with this login, if there is one (a search's from:). */
+      accountId?: (login: string) => string | undefined;
       now?: () => number;
       /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
       progress?: (channel: Channel) => ProgressSink | undefined;
@@ -150,12 +192,12 @@ export class MessageService {
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
-    const author = input.author === undefined ? this.options.author : checkAuthor(input.author.name);
-    const draft: Omit<NewMessage, "id" | "created_at"> = { author, content: input.content, type: input.type ?? "message" };
-    if (input.author?.id !== undefined) draft.author_id = input.author.id;
-    if (input.author?.bot) draft.bot = true;
+    const draft: Omit<NewMessage, "id" | "created_at"> = { ...this.authorFields(input.author), content: input.content, type: input.type ?? "message" };
+    if (input.language !== undefined) draft.language = input.language;
+    if (input.reply_to !== undefined) draft.reply_to = input.reply_to;
     checkMessage(draft);
     const channel = this.options.access.resolve(input.viewer, input.repository ?? this.options.defaultRepository);
+    if (draft.reply_to !== undefined) draft.reply_to = this.threadOf(channel, draft.reply_to);
     const key = input.idempotencyKey;
     const email = input.author?.email;
     if (key === undefined) return { message: await this.commit(channel, { message: this.stamp(draft), email }), replayed: false };
@@ -175,7 +217,15 @@ export class MessageService {
   }
 
   private async sendOnce(channel: Channel, key: string, draft: Omit<NewMessage, "id" | "created_at">, email: string | undefined): Promise<SendResult> {
-    const fingerprint = new Bun.CryptoHasher("sha256").update(JSON.stringify([draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : [])])).digest("hex");
+    const fingerprint = new Bun.CryptoHasher("sha256")
+      .update(
+        JSON.stringify([
+          draft.author, draft.type, draft.content, draft.author_id, ...(draft.bot ? [true] : []),
+          // Only where there is one: a key's fingerprint from before threads reads the same.
+          ...(draft.reply_to !== undefined || draft.language !== undefined ? [{ reply_to: draft.reply_to, language: draft.language }] : []),
+        ]),
+      )
+      .digest("hex");
     const known = this.db.findIdempotencyKey(channel.id, key);
     if (known) {
       if (known.fingerprint !== fingerprint) {
@@ -209,6 +259,99 @@ export class MessageService {
     return fresh.length;
   }
 
+  /**
+   * The author fields of what `author` writes: the signed-in caller's name and
+   * account id, and whether the account is a bot; the configured author when
+   * absent (the operator, the open local mode).
+   */
+  private authorFields(author: SendInput["author"]): Pick<NewMessage, "author" | "author_id" | "bot"> {
+    const fields: Pick<NewMessage, "author" | "author_id" | "bot"> = { author: author === undefined ? this.options.author : checkAuthor(author.name) };
+    if (author?.id !== undefined) fields.author_id = author.id;
+    if (author?.bot) fields.bot = true;
+    return fields;
+  }
+
+  /** The thread a reply to `id` goes in: the message's own, or (a reply to a reply) its parent's. */
+  private threadOf(channel: Channel, id: string) {
+    const row = this.db.getMessage(channel.id, id);
+    if (!row || row.target !== null) throw new InvalidInputError(`reply_to ${id} is not a message of ${channel.fullName}: a reply goes in the channel of its message`);
+    if (row.deleted) throw new MessageDeletedError("the message replied to was deleted: its thread takes no new replies");
+    return row.reply_to ?? row.id;
+  }
+
+  /** The message `id` in a channel `viewer` sees (an event's id is no message); the same 404 for one they do not see. */
+  private findMessage(viewer: Viewer, id: string): { channel: Channel; row: MessageRow } {
+    if (!isMessageId(id)) throw new InvalidInputError(`${JSON.stringify(id.slice(0, 80))} is not a message id (a UUIDv7)`);
+    for (const channel of this.options.access.list(viewer)) {
+      const row = this.db.getMessage(channel.id, id);
+      if (row && row.target === null) return { channel, row };
+    }
+    throw new UnknownMessageError(`there is no message ${id} in a channel you see`);
+  }
+
+  /** Replaces a message's text by a new `edit` event (the message's file is never rewritten); the author's, or an admin's. */
+  edit(input: ChangeInput & { content: string }): Promise<MessageView> {
+    return this.change(input, "edit", input.content);
+  }
+
+  /** Deletes a message by a `delete` event: it stays in the list as deleted, its text gone from the index. The author's, or an admin's. */
+  remove(input: ChangeInput): Promise<MessageView> {
+    return this.change(input, "delete", "");
+  }
+
+  /** Adds (`on`) or takes back the caller's reaction `emoji`: anyone who sees the channel. */
+  react(input: ChangeInput & { emoji: string; on: boolean }): Promise<MessageView> {
+    checkReaction(input.emoji);
+    return this.change(input, input.on ? "react" : "unreact", input.emoji);
+  }
+
+  /**
+   * Commits one event on a message and answers the message as it is then. A
+   * change that changes nothing (the same text, a reaction already given or
+   * not there to take back, a delete of a deleted message) commits nothing.
+   */
+  private async change(input: ChangeInput, type: EventType, content: string): Promise<MessageView> {
+    const { channel, row } = this.findMessage(input.viewer, input.id);
+    const fields = this.authorFields(input.author);
+    const event: Omit<NewMessage, "id" | "created_at"> = { ...fields, content, type, target: row.id };
+    const who = { author: fields.author, author_id: fields.author_id ?? null };
+    if ((type === "edit" || type === "delete") && !mayChange({ ...who, admin: null }, row)) {
+      if (!this.options.access.isAdmin(input.viewer)) throw new ForbiddenError(`only its author or an admin may ${type} this message`);
+      event.admin = true;
+    }
+    if (row.deleted) {
+      if (type === "delete") return toMessageView(row);
+      throw new MessageDeletedError("this message was deleted: it can no longer be edited or reacted to");
+    }
+    const mine = row.reactions.find((r) => r.emoji === content)?.user_ids.includes(actorOf(who)) ?? false;
+    if ((type === "edit" && content === row.content) || (type === "react" && mine) || (type === "unreact" && !mine)) return toMessageView(row);
+    checkMessage(event);
+    await this.writerFor(channel).submit({ message: this.stamp(event), email: input.author?.email });
+    return toMessageView(this.db.getMessage(channel.id, row.id)!);
+  }
+
+  /** A message's text as sent and after each edit that counts (see db/fold.ts), read from git and the index. */
+  async history(input: { viewer: Viewer; id: string }): Promise<MessageHistory> {
+    const { channel, row } = this.findMessage(input.viewer, input.id);
+    const edits = this.db.editsOf(channel.id, row.id).filter((e) => mayChange(e, row));
+    let original: string | null = null;
+    if (!row.deleted) {
+      // The index holds the text now; the text as sent is the message's file, in the commit that added it.
+      const path = storedPath(row);
+      const tree = (await channel.store.readCommit(row.git_hash)).tree;
+      const oid = await new TreeLookup(channel.store, tree).blobAt(path);
+      original = oid === undefined ? null : readMessageFile(await channel.store.readBlob(oid), path).content;
+    }
+    return {
+      id: row.id,
+      deleted: row.deleted,
+      versions: [
+        { content: original, author: row.author, at: row.created_at, git_hash: row.git_hash },
+        ...edits.map((e) => ({ content: row.deleted ? null : e.content, author: e.author, at: e.created_at, git_hash: e.git_hash })),
+      ],
+    };
+  }
+
   private stamp(draft: Omit<NewMessage, "id" | "created_at">): NewMessage {
     const now = this.now();
     return { id: Bun.randomUUIDv7("hex", now), ...draft, created_at: new Date(now).toISOString() };
@@ -238,7 +381,13 @@ export class MessageService {
       // Signed here, by a key this server listed in the channel with its first commit.
       verified: true,
       type: message.type,
+      language: message.language ?? null,
       cursor,
+      edited_at: null,
+      deleted: false,
+      reply_to: message.reply_to ?? null,
+      reply_count: 0,
+      reactions: [],
     };
   }
 
@@ -334,12 +483,91 @@ export class MessageService {
     }
     const { access } = this.options;
     const repositoryId = input.repository === undefined ? undefined : access.resolve(input.viewer, input.repository).id;
-    const repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
+    let repositoryIds = input.repository === undefined ? access.visibleIds(input.viewer) : undefined;
     if (input.q?.includes("\0")) throw new InvalidInputError("q must not contain NUL characters");
-    const search = input.q?.trim() ? input.q : undefined;
+    if (input.thread !== undefined) {
+      const { channel, row } = this.findMessage(input.viewer, input.thread);
+      return this.db.listMessages({ repositoryId: channel.id, thread: row.id, before: input.before, limit: input.limit ?? DEFAULT_LIMIT }).map(toMessageView);
+    }
+    const query = input.q === undefined ? undefined : parseSearch(input.q);
+    let search: MessageSearch | undefined;
+    if (query && !isBlankSearch(query)) {
+      // No message has attachments yet: a search for them finds none (once they exist, this asks the index).
+      if (query.has.file) return [];
+      if (query.in.length > 0) {
+        const named = new Set(query.in.map((name) => this.channelNamed(input.viewer, name).id));
+        // With repository= as well: the channels both name.
+        if (repositoryId !== undefined && !named.has(repositoryId)) return [];
+        if (repositoryId === undefined) repositoryIds = [...named];
+      }
+      search = { terms: query.terms, since: query.since, until: query.until, link: query.has.link, code: query.has.code };
+      if (query.from.length > 0) search.authors = this.authorsNamed(query.from);
+    }
     return this.db
       .listMessages({ repositoryId, repositoryIds, before: input.before, after: input.after, search, limit: input.limit ?? DEFAULT_LIMIT })
       .map(toMessageView);
+  }
+
+  /**
+   * A message with the messages around it in its channel, in time order: up
+   * to `count` before it and `count` after it, and whether its channel holds
+   * more on either side. For a link to one message, however far back it is.
+   * Its neighbours are the channel's own messages, as its listing has them
+   * (replies are in their threads); the message itself may be a reply.
+   */
+  around(input: { viewer: Viewer; repository: string; id: string; count: number }): Window {
+    if (!isMessageId(input.id)) throw new InvalidInputError(`around must be a message id (a UUIDv7), not ${JSON.stringify(input.id)}`);
+    const channel = this.options.access.resolve(input.viewer, input.repository);
+    const target = this.db.getMessage(channel.id, input.id);
+    if (!target) throw new NotFoundError(`there is no message ${input.id} in ${channel.fullName}`);
+    const older = this.db.listMessages({ repositoryId: channel.id, before: input.id, limit: input.count + 1 });
+    const newer = this.db.messagesInOrder(channel.id, { after: input.id, ownOnly: true }, input.count + 1);
+    return {
+      messages: [...older.slice(-input.count), target, ...newer.slice(0, input.count)].map(toMessageView),
+      hasOlder: older.length > input.count,
+      hasNewer: newer.length > input.count,
+    };
+  }
+
+  /** The `limit` messages of a channel that follow the message `after`, in time order (a window around an old message, moved on). */
+  newer(input: { viewer: Viewer; repository: string; after: string; limit: number }): Omit<Window, "hasOlder"> {
+    if (!isMessageId(input.after)) throw new InvalidInputError(`newer must be a message id (a UUIDv7), not ${JSON.stringify(input.after)}`);
+    const channel = this.options.access.resolve(input.viewer, input.repository);
+    const newer = this.db.messagesInOrder(channel.id, { after: input.after, ownOnly: true }, input.limit + 1);
+    return { messages: newer.slice(0, input.limit).map(toMessageView), hasNewer: newer.length > input.limit };
+  }
+
+  /**
+   * The channel an `in:` names, among those the viewer sees: "owner/name", or
+   * a name only one of them has. A private channel the viewer is not in is
+   * as unknown as a name that names nothing.
+   */
+  private channelNamed(viewer: Viewer, name: string): Channel {
+    const seen = this.options.access.list(viewer);
+    const wanted = name.toLowerCase();
+    const matches = name.includes("/")
+      ? seen.filter((c) => c.fullName.toLowerCase() === wanted)
+      : seen.filter((c) => c.name.toLowerCase() === wanted);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) {
+      throw new InvalidInputError(`in:${name} names no channel you can see; write in:owner/name with a channel from GET /repositories`);
+    }
+    throw new InvalidInputError(`in:${name} could be ${matches.map((c) => c.fullName).join(" or ")}; write in:owner/name`);
+  }
+
+  /**
+   * Who a `from:` names: a login (the account's id, whether it is a local
+   * account or one made by GitHub sign-in) or an author's name as messages
+   * carry it (the open local mode's name, an import's), in any letter case.
+   */
+  private authorsNamed(values: readonly string[]) {
+    const ids = new Set<string>();
+    for (const value of values) {
+      ids.add(`local:${value.toLowerCase()}`);
+      const id = this.options.accountId?.(value);
+      if (id !== undefined) ids.add(id);
+    }
+    return { ids: [...ids], names: [...values] };
   }
 
   latestCursor() {

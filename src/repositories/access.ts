@@ -151,7 +151,8 @@ export class ChannelAccess {
     };
   }
 
-  private isAdmin(viewer: Viewer) {
+  /** Whether `viewer` acts as an admin: an admin account, or the operator. */
+  isAdmin(viewer: Viewer) {
     if ("operator" in viewer) return true;
     try {
       return this.accounts.get(viewer.account.login).role === "admin";

@@ -152,3 +152,41 @@ test("without a server, tail -f prints what a later gitchat send commits", async
     await tail.stop();
   }
 }, 60_000);
+
+test("send --reply-to puts a reply in a thread; tail -f prints an edit and a delete as they happen, a reaction not at all", async () => {
+  const dataDir = tempDir();
+  const server = await startServer({ dataDir, env: { ACCESS_TOKEN: TOKEN } });
+  const api = (method: string, path: string, body?: unknown) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  try {
+    const env = serverEnv(server);
+    expect((await runCli(["send", "deploy at 5"], { dataDir, env })).code).toBe(0);
+    const tail = follow(dataDir, ["--ids"], env);
+    try {
+      const first = await tail.until("local: deploy at 5\n");
+      const id = first.trim().split(" ")[0]!;
+      const replied = await runCli(["send", "--reply-to", id, "on it"], { dataDir, env });
+      expect(replied.code).toBe(0);
+      await tail.until("local (reply): on it\n");
+      expect((await api("PUT", `/messages/${id}/reactions/${encodeURIComponent("👍")}`)).status).toBe(200);
+      expect((await api("PATCH", `/messages/${id}`, { content: "deploy at 6" })).status).toBe(200);
+      await tail.until("local: deploy at 6 (edited)\n");
+      expect((await api("DELETE", `/messages/${id}`)).status).toBe(200);
+      const out = await tail.until("local: (message deleted)\n");
+      expect(out.trimEnd().split("\n").map((l) => l.replace(/^\S+ \S+ /, ""))).toEqual([
+        "local: deploy at 5",
+        "local (reply): on it",
+        "local: deploy at 6 (edited)",
+        "local: (message deleted)",
+      ]);
+    } finally {
+      await tail.stop();
+    }
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+}, 60_000);

@@ -141,3 +141,27 @@ test("bad arguments are refused with the usage line, exit 2, and nothing written
     });
   }
 });
+
+test("a deleted message stays deleted in every format, an edited one shows its final text", async () => {
+  const dir = tempDir();
+  const gitchat = await openTestGitchat({ dataDir: dir, env: LOCAL_ONLY });
+  const operator = { operator: true } as const;
+  const gone = (await gitchat.messages.send({ viewer: operator, content: "the launch code is 0000" })).message;
+  const fixed = (await gitchat.messages.send({ viewer: operator, content: "meet at 3" })).message;
+  await gitchat.messages.remove({ viewer: operator, id: gone.id });
+  await gitchat.messages.edit({ viewer: operator, id: fixed.id, content: "meet at 4" });
+  await gitchat.close();
+  const outputs: Record<string, string> = {};
+  for (const format of ["jsonl", "markdown", "html"]) {
+    const result = await runCli(["export", "local/general", "--format", format], { dataDir: dir, env: LOCAL_ONLY });
+    outputs[format] = result.stdout;
+  }
+  const summary = Object.fromEntries(
+    Object.entries(outputs).map(([format, text]) => [
+      format,
+      { secret: text.includes("launch code"), final: text.includes("meet at 4"), old: text.includes("meet at 3"), deleted: /"deleted":true|message deleted/.test(text) },
+    ]),
+  );
+  const expected = { secret: false, final: true, old: false, deleted: true };
+  expect(summary).toEqual({ jsonl: expected, markdown: expected, html: expected });
+});

@@ -54,7 +54,12 @@ test("a database made by the schema before the compact index migrates in place a
   }
   old.run("UPDATE search_index SET indexed_seq = (SELECT max(seq) FROM messages)");
   // That schema knew no bots, and checked no signatures: none is a bot's, and none is marked.
-  const before = old.query<MessageRow, []>(`${OLD_SELECT} ORDER BY m.seq`).all().map((m) => ({ ...m, bot: false, verified: true }));
+  // Nor events or threads: none is changed, and none is a reply or an event.
+  const unchanged = { target: null, reply_to: null, language: null, edited_at: null, deleted: false, reply_count: 0, reactions: [] };
+  const before = old
+    .query<MessageRow, []>(`${OLD_SELECT} ORDER BY m.seq`)
+    .all()
+    .map((m) => ({ ...m, bot: false, verified: true, ...unchanged }));
   const latest = start + rows.length;
   old.close();
 
@@ -66,7 +71,7 @@ test("a database made by the schema before the compact index migrates in place a
   const byId = (a: MessageRow, b: MessageRow) => (a.id < b.id ? -1 : 1);
   expect(db.listMessages({ repositoryId: 1, limit: 10 })).toEqual([...inTeam].sort(byId));
   expect(db.listMessages({ repositoryId: 1, after: before[1]!.cursor, limit: 10 })).toEqual(inTeam.filter((m) => m.cursor > before[1]!.cursor));
-  expect(db.listMessages({ search: "deploy", limit: 10 }).map((m) => m.content)).toEqual([
+  expect(db.listMessages({ search: { terms: ["deploy"] }, limit: 10 }).map((m) => m.content)).toEqual([
     "deploy went out",
     "a notice about the deploy",
     "deploy in another channel",
@@ -185,5 +190,5 @@ test("a search word made of several tokens matches them side by side, in order",
   const repo = db.insertRepository("alice", "team", "2026-01-01T00:00:00.000Z");
   const texts = ["the foo-bar job failed", "bar then foo", "foo and bar"];
   db.insertMessages(repo.id, texts.map((content, i) => ({ message: message(i, content), gitHash: HASH_A })), HASH_A);
-  expect(db.listMessages({ search: "foo-bar", limit: 10 }).map((m) => m.content)).toEqual(["the foo-bar job failed"]);
+  expect(db.listMessages({ search: { terms: ["foo-bar"] }, limit: 10 }).map((m) => m.content)).toEqual(["the foo-bar job failed"]);
 });

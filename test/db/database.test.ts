@@ -84,8 +84,8 @@ test("search matches words, newest first, and treats query syntax as plain text"
     gitHash: "a".repeat(40),
   }));
   db.insertMessages(repo.id, rows, "a".repeat(40));
-  expect(db.listMessages({ search: "deploy", limit: 10 }).map((m) => m.content)).toEqual(["deploy failed", "deploy fixed"]);
-  expect(db.listMessages({ search: 'NEAR( " *', limit: 10 }).map((m) => m.content)).toEqual(['quote " NEAR( *']);
+  expect(db.listMessages({ search: { terms: ["deploy"] }, limit: 10 }).map((m) => m.content)).toEqual(["deploy failed", "deploy fixed"]);
+  expect(db.listMessages({ search: { terms: ["NEAR(", '"', "*"] }, limit: 10 }).map((m) => m.content)).toEqual(['quote " NEAR( *']);
 });
 
 test("channel names are unique whatever their letter case", () => {
@@ -109,7 +109,7 @@ test("a database from before the search index was written by the code still find
 
   const db = openDatabase(path);
   db.insertMessages(1, [{ message: { ...message(2), content: "deploy after the upgrade" }, gitHash: "b".repeat(40) }], "b".repeat(40));
-  expect(db.listMessages({ search: "deploy", limit: 10 }).map((m) => m.content)).toEqual(["deploy before the upgrade", "deploy after the upgrade"]);
+  expect(db.listMessages({ search: { terms: ["deploy"] }, limit: 10 }).map((m) => m.content)).toEqual(["deploy before the upgrade", "deploy after the upgrade"]);
   // SQLite's own check that the search index matches the messages exactly (it throws when not).
   expect(() => db.sqlite.run("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")).not.toThrow();
 });

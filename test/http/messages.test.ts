@@ -59,7 +59,13 @@ describe("sending a message", () => {
     expect(m.author).toBe("local");
     expect(m.type).toBe("message");
     expect(Number.isInteger(m.cursor)).toBe(true);
-    expect(Object.keys(m).sort()).toEqual(["author", "author_id", "bot", "content", "cursor", "git_hash", "id", "repository", "timestamp", "type", "verified"]);
+    expect(Object.keys(m).sort()).toEqual([
+      "author", "author_id", "bot", "content", "cursor", "deleted", "edited_at", "git_hash", "id", "language", "reactions", "reply_count", "reply_to",
+      "repository", "timestamp", "type", "verified",
+    ]);
+    expect({ edited_at: m.edited_at, deleted: m.deleted, reply_to: m.reply_to, reply_count: m.reply_count, reactions: m.reactions }).toEqual({
+      edited_at: null, deleted: false, reply_to: null, reply_count: 0, reactions: [],
+    });
     // The open local mode has no accounts: no author id.
     expect(m.author_id).toBeNull();
   });

@@ -102,14 +102,14 @@ describe("the OpenAPI document", () => {
     );
   });
 
-  test("the documented body of POST /messages requires content and offers repository and type", () => {
+  test("the documented body of POST /messages requires content and offers repository, type, language and reply_to", () => {
     const body = operation("post", "/messages").requestBody;
     expect(body?.required).toBe(true);
     const schema = jsonSchema(body?.content);
     expect(schema).toBeDefined();
     expect(schema?.required).toEqual(["content"]);
     expect(resolve(schema?.properties?.content)?.type).toBe("string");
-    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["content", "repository", "type"]);
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["content", "language", "reply_to", "repository", "type"]);
   });
 
   test("the documented body of POST /repositories requires owner and name", () => {
@@ -118,10 +118,10 @@ describe("the OpenAPI document", () => {
     expect([...(schema?.required ?? [])].sort()).toEqual(["name", "owner"]);
   });
 
-  test("GET /messages documents its query parameters repository, after, before, limit and q", () => {
+  test("GET /messages documents its query parameters repository, after, before, limit, q and thread", () => {
     const parameters = operation("get", "/messages").parameters ?? [];
     const query = parameters.filter((p) => p.in === "query");
-    expect(query.map((p) => p.name).sort()).toEqual(["after", "before", "limit", "q", "repository"]);
+    expect(query.map((p) => p.name).sort()).toEqual(["after", "before", "limit", "q", "repository", "thread"]);
     expect(query.filter((p) => p.required)).toEqual([]);
   });
 

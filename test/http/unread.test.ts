@@ -92,6 +92,18 @@ test("unread messages that mention the reader (@login, any case) are counted apa
   expect(answer.body.channels.find((c: { repository: string }) => c.repository === "team/talk")).toMatchObject({ unread: 5, mentions: 2 });
 });
 
+test("an edit, a reaction or a reply (in its thread) is no new message in the channel, and a deleted message is no longer unread", async () => {
+  expect((await call(gitchat, "POST", "/repositories", { owner: "team", name: "events" }, as.ann)).status).toBe(201);
+  const first = await send("bob", "team/events", "first draft");
+  const gone = await send("bob", "team/events", "sent by mistake");
+  expect((await counts("cat"))["team/events"]).toBe(2);
+  expect((await call(gitchat, "PATCH", `/messages/${first}`, { content: "first, edited" }, as.bob)).status).toBe(200);
+  expect((await call(gitchat, "PUT", `/messages/${first}/reactions/${encodeURIComponent("👍")}`, undefined, as.ann)).status).toBe(200);
+  expect((await call(gitchat, "DELETE", `/messages/${gone}`, undefined, as.bob)).status).toBe(200);
+  expect((await call(gitchat, "POST", "/messages", { repository: "team/events", content: "a reply", reply_to: first }, as.ann)).status).toBe(201);
+  expect((await counts("cat"))["team/events"]).toBe(1);
+});
+
 test("a newcomer is not greeted by the whole history: a new account counts only what came after it was made", async () => {
   await send("bob", "team/quiet", "before eli");
   await Bun.sleep(2);

@@ -316,3 +316,36 @@ test("a message the remote deleted, then brought back with a merge, is indexed w
   expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
   expect(await contents(gitchat)).toEqual(["hello", "gone, then back", "from the side"]);
 }, 30_000);
+
+test("events from the remote obey the rules too: a malformed one is quarantined, an edit by someone else than the author changes nothing", async () => {
+  const github = await standIn();
+  const { gitchat, messages } = await serverWith(github, ["the plan stands"]);
+  const target = messages[0]!.id;
+  const author = (await call(gitchat, "GET", "/messages")).body[0].author as string;
+
+  const clone = await hostileClone(github);
+  const paths = {
+    noTarget: clone.write(message("rewritten", { type: "edit" })),
+    badTarget: clone.write(message("rewritten", { type: "edit", target: "not-an-id" })),
+    badEmoji: clone.write(message("not an emoji", { type: "react", target })),
+    deleteWithText: clone.write(message("kept text", { type: "delete", target })),
+    unknownKind: clone.write(message("?", { type: "pin", target })),
+  };
+  // Well-formed, but not the author's and not marked as an admin's: indexed, and counted for nothing.
+  clone.write(message("the plan is off", { type: "edit", target }));
+  await clone.git("add", "-A");
+  await clone.git("commit", "-q", "-m", "hostile events");
+  await clone.git("push", "-q", "origin", "main");
+
+  expect((await call(gitchat, "POST", "/pull")).body.success).toBe(true);
+  const shown = (await call(gitchat, "GET", "/messages")).body as { content: string; edited_at: string | null; reactions: unknown[] }[];
+  expect(shown.map((m) => [m.content, m.edited_at, m.reactions.length])).toEqual([["the plan stands", null, 0]]);
+  expect(author).not.toBe("mallory");
+  const error: string = (await call(gitchat, "GET", "/repositories")).body[0].sync.last_error;
+  expect(error).toContain("5 message file(s) from the remote were quarantined");
+  expect(error).toContain(`${paths.noTarget}: type "edit" is an event's: it needs the target message it changes`);
+  expect(error).toContain(`${paths.badTarget}: target must be a message id`);
+  expect(error).toContain(`${paths.badEmoji}: "not an emoji" is not a reaction`);
+  expect(error).toContain(`${paths.deleteWithText}: a delete carries no content`);
+  expect(error).toContain(`${paths.unknownKind}: type "pin" is not an event`);
+}, 30_000);

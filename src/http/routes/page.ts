@@ -27,8 +27,11 @@ import {
   messageItem,
   notFoundPage,
   olderFragment,
+  windowFragment,
   type ChannelItem,
 } from "../../../views/page.ts";
+import { SEARCH_PAGE, searchHint, searchRefused, searchResults } from "../../../views/search.ts";
+import { isBlankSearch, parseSearch } from "../../messages/search-query.ts";
 import { AppError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
@@ -40,6 +43,8 @@ import { mentionOf, type UnreadService } from "../../messages/unread.ts";
 import { readerOf } from "./unread.ts";
 
 const PAGE_SIZE = 50;
+/** Messages shown on each side of a message opened by its link. */
+const WINDOW_SIDE = 25;
 
 const ASSETS: Record<string, { body: string; type: string }> = {
   "htmx.min.js": { body: htmxJs, type: "text/javascript; charset=utf-8" },
@@ -166,6 +171,13 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     .get("/c/:owner/:name/messages", ({ params, query, identity }) => {
       const viewer = identity!.actor;
       const channel = find(viewer, params.owner, params.name);
+      // A link to a message (#m-<id>) that the page does not hold: the messages around it, then newer ones as the reader scrolls down.
+      if (query.around !== undefined) {
+        return htmlResponse(windowFragment(channel, messages.around({ viewer, repository: channel.fullName, id: query.around, count: WINDOW_SIDE })));
+      }
+      if (query.newer !== undefined) {
+        return htmlResponse(windowFragment(channel, messages.newer({ viewer, repository: channel.fullName, after: query.newer, limit: PAGE_SIZE })));
+      }
       if (query.after !== undefined) {
         const arrived = messages.list({ viewer, repository: channel.fullName, after: query.after, limit: 500 });
         const next = Math.max(query.after, ...arrived.map((m) => m.cursor));
@@ -180,6 +192,8 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       query: t.Object({
         after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })),
         before: t.Optional(t.String({ error: "before must be a message id" })),
+        around: t.Optional(t.String({ error: "around must be a message id" })),
+        newer: t.Optional(t.String({ error: "newer must be a message id" })),
       }),
       detail: { hide: true },
     })
@@ -306,6 +320,32 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       params: ChannelParams,
       parse: "json",
       body: t.Object({ private: t.Union([t.Literal("true"), t.Literal("false"), t.Boolean()], { error: "private must be true or false" }) }),
+      detail: { hide: true },
+    })
+    .get("/ui/search", ({ query, identity }) => {
+      // The same search as GET /messages?q= (every channel the caller sees), shown newest first.
+      const q = query.q ?? "";
+      let found, terms;
+      try {
+        const search = parseSearch(q);
+        // A blank search would list the newest messages: here it asks for nothing.
+        if (isBlankSearch(search)) return htmlResponse(searchHint);
+        terms = search.terms;
+        found = messages.list({ viewer: identity!.actor, q, before: query.before, limit: SEARCH_PAGE + 1 });
+      } catch (error) {
+        if (!(error instanceof AppError) || error.status >= 500) throw error;
+        return htmlResponse(searchRefused(error.message), error.status);
+      }
+      const more = found.length > SEARCH_PAGE;
+      const results = (more ? found.slice(1) : found).reverse();
+      return htmlResponse(searchResults({ q, results, terms, more, first: query.before === undefined }));
+    }, {
+      auth: "member",
+      query: t.Object({
+        // Optional so that who may ask is checked before what was asked (a missing q is a blank search).
+        q: t.Optional(t.String({ maxLength: 500, error: "q is the search: at most 500 characters" })),
+        before: t.Optional(t.String({ error: "before must be a message id" })),
+      }),
       detail: { hide: true },
     })
     .get("/ui/channels", async ({ query, identity }) => {
