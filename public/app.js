@@ -35,6 +35,10 @@
       el.textContent = clockFormat ? clockFormat.format(date) : date.toLocaleTimeString();
       el.title = fullFormat ? fullFormat.format(date) : date.toLocaleString();
     });
+    root.querySelectorAll(".edited[data-edited]").forEach(function (el) {
+      var date = new Date(el.getAttribute("data-edited"));
+      if (!isNaN(date.getTime())) el.title = "Edited " + (fullFormat ? fullFormat.format(date) : date.toLocaleString());
+    });
   }
   refreshTimes(list);
   setInterval(function () { refreshTimes(list); }, 30000);
@@ -81,32 +85,86 @@
       if (before) before.after(li); else list.prepend(li);
     }
   }
-  var observer = new MutationObserver(function (mutations) {
-    var appendedNew = false;
-    mutations.forEach(function (mutation) {
-      mutation.addedNodes.forEach(function (node) {
-        if (node.nodeType !== 1 || !node.classList.contains("message") || node.classList.contains("pending")) return;
-        var id = node.getAttribute("data-id");
-        var copies = list.querySelectorAll('li.message[data-id="' + id + '"]');
-        if (copies.length > 1) { node.remove(); return; }
-        placeInTimeOrder(node);
-        // Only a message that lands after every other is new: older ones loaded above are not.
-        var later = node.nextElementSibling;
-        while (later && !(later.classList.contains("message") && !later.classList.contains("pending"))) later = later.nextElementSibling;
-        var older = !!later;
-        refreshTimes(node);
-        foldTall(node);
-        var pending = list.querySelector("li.pending");
-        if (pending && pending.getAttribute("data-content") === node.querySelector(".content").textContent) pending.remove();
-        // Nor is a message loaded below a window around an old one (a link to it): it was there before the page.
-        if (!older && Number(node.getAttribute("data-cursor")) > loadedCursor) appendedNew = true;
-      });
-    });
+  // A message arrives again when it changed (edited, deleted, a reaction, a
+  // reply): with a newer cursor it takes the place of the one shown; with the
+  // same or an older cursor it is a repeat, and dropped. A reply never stays
+  // in the channel: it goes to its thread's panel when that is open.
+  var received = typeof WeakSet !== "undefined" ? new WeakSet() : null;
+  function cursorOf(li) { return Number(li.getAttribute("data-cursor")) || 0; }
+  /** `node` is in `container`: "new", or "replaced" (it took the old one's place), or "dropped" (a repeat). */
+  function upsert(container, node) {
+    var id = node.getAttribute("data-id");
+    var copies = container.querySelectorAll('li.message[data-id="' + id + '"]');
+    var old = null;
+    for (var i = 0; i < copies.length; i++) if (copies[i] !== node && !copies[i].classList.contains("pending")) old = copies[i];
+    if (!old) return "new";
+    if (cursorOf(node) <= cursorOf(old)) { node.remove(); return "dropped"; }
+    carryOver(old, node);
+    old.replaceWith(node);
+    return "replaced";
+  }
+  /** What the reader was doing with the old element goes on in the new one: an edit, and where focus was. */
+  function carryOver(old, node) {
+    var editor = old.querySelector("form.editor");
+    if (editor) { node.classList.add("editing"); node.querySelector(".content").after(editor); }
+    var active = document.activeElement;
+    if (active && old.contains(active) && !(editor && editor.contains(active))) {
+      var emoji = active.getAttribute("data-emoji");
+      var same = emoji ? node.querySelector('button.reaction[data-emoji="' + CSS.escape(emoji) + '"]') : null;
+      var target = same || node.querySelector("button.more");
+      if (target) setTimeout(function () { target.focus(); }, 0);
+    }
+  }
+  /** Handles one message that arrived in the channel's list; true when it is new at the bottom. */
+  function receive(node) {
+    if (received) received.add(node);
+    var parentId = node.getAttribute("data-reply-to");
+    if (parentId) { node.remove(); replyArrived(parentId, node); return false; }
+    var outcome = upsert(list, node);
+    if (outcome === "dropped") return false;
+    if (outcome === "new") placeInTimeOrder(node);
+    refreshTimes(node);
+    foldTall(node);
+    threadParentArrived(node);
+    if (outcome === "replaced") return false;
+    var pending = list.querySelector("li.pending");
+    if (pending && pending.getAttribute("data-content") === node.querySelector(".content").textContent) pending.remove();
+    // Only a message that lands after every other is new: older ones loaded above are not.
+    var later = node.nextElementSibling;
+    while (later && !(later.classList.contains("message") && !later.classList.contains("pending"))) later = later.nextElementSibling;
+    // Nor is a message loaded below a window around an old one (a link to it): it was there before the page.
+    return !later && cursorOf(node) > loadedCursor;
+  }
+  function settle(appendedNew) {
     if (empty) empty.hidden = !!firstMessage();
     if (appendedNew) {
       if (stick) { toBottom(); trimWindow(); }
       else if (marker) marker.hidden = false;
     }
+  }
+  /** Messages in an answer of ours (an edit, a reaction, a reply): into the list, handled at once. */
+  function arrive(text) {
+    var template = document.createElement("template");
+    template.innerHTML = text;
+    var appendedNew = false;
+    template.content.querySelectorAll("li.message").forEach(function (node) {
+      list.append(node);
+      if (receive(node)) appendedNew = true;
+    });
+    settle(appendedNew);
+  }
+  var observer = new MutationObserver(function (mutations) {
+    var appendedNew = false;
+    mutations.forEach(function (mutation) {
+      mutation.addedNodes.forEach(function (node) {
+        if (node.nodeType !== 1 || !node.classList.contains("message") || node.classList.contains("pending")) return;
+        // Moved by us (put in order, or in the place of its older version): handled already.
+        if (received && received.has(node)) return;
+        if (node.parentNode !== list) return;
+        if (receive(node)) appendedNew = true;
+      });
+    });
+    settle(appendedNew);
   });
 
   // Only a window of the conversation lives in the page: at the bottom, beyond
@@ -255,7 +313,13 @@
     });
   }
 
-  // --- Copying a commit hash, or a code block's code.
+  // --- Copying (a link, a commit hash, a code block's code).
+  var announcer = document.getElementById("announce");
+  function announce(text) {
+    if (!announcer) return;
+    announcer.textContent = "";
+    setTimeout(function () { announcer.textContent = text; }, 50);
+  }
   function copy(button, text, after) {
     var done = function () {
       button.classList.add("copied");
@@ -264,20 +328,385 @@
     };
     if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {});
   }
-  list.addEventListener("click", function (event) {
+  function copyText(text, said) {
+    if (!navigator.clipboard) return;
+    navigator.clipboard.writeText(text).then(function () { announce(said); }, function () { announce("Could not copy: the browser refused."); });
+  }
+
+  // --- Changing messages: the page's own form routes, answered with the changed message.
+  var thread = document.getElementById("thread");
+  var base = thread ? thread.getAttribute("data-base") : "";
+  function send(method, url, params) {
+    return fetch(url, {
+      method: method,
+      headers: params ? { "content-type": "application/x-www-form-urlencoded" } : {},
+      body: params ? new URLSearchParams(params) : undefined,
+      credentials: "same-origin",
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        if (response.ok) return text;
+        if (response.status === 401) signedOut();
+        throw new Error(errorText({ status: response.status, responseText: text, getResponseHeader: function (name) { return response.headers.get(name); } }));
+      });
+    }, function () { throw new Error("Could not reach the server; nothing was changed. Try again."); });
+  }
+  function messageUrl(li, action) { return base + "/messages/" + encodeURIComponent(li.getAttribute("data-id")) + "/" + action; }
+  function focusMore(id) {
+    var li = document.querySelector('li.message[data-id="' + id + '"]:not(.pending)');
+    var more = li && li.querySelector("button.more");
+    if (more) more.focus();
+  }
+
+  // --- The action menu of a message: one "More actions" button each; its items
+  // are built when it opens, reached with the arrow keys, and Escape closes it.
+  var menuOpen = null;
+  function closeMenu(refocus) {
+    if (!menuOpen) return;
+    var was = menuOpen;
+    menuOpen = null;
+    was.menu.remove();
+    was.button.setAttribute("aria-expanded", "false");
+    was.button.removeAttribute("aria-controls");
+    if (refocus) was.button.focus();
+  }
+  function openMenu(button) {
+    closeMenu(false);
+    closePopups();
+    var li = button.closest("li.message");
+    var id = li.getAttribute("data-id");
+    var hash = li.getAttribute("data-hash") || "";
+    var live = !li.classList.contains("deleted");
+    var items = [["link", "Copy link to message"], ["commit", "Copy commit " + hash.slice(0, 7)]];
+    if (live) items.push(["reply", "Reply in thread"], ["react", "Add a reaction"]);
+    if (live && li.hasAttribute("data-can-change")) items.push(["edit", "Edit"], ["delete", "Delete"]);
+    var menu = document.createElement("div");
+    menu.className = "actions-menu";
+    menu.id = "actions-" + li.id;
+    menu.setAttribute("role", "menu");
+    menu.setAttribute("aria-label", "Actions on this message");
+    items.forEach(function (item) {
+      var entry = document.createElement("button");
+      entry.type = "button";
+      entry.setAttribute("role", "menuitem");
+      entry.tabIndex = -1;
+      entry.setAttribute("data-action", item[0]);
+      entry.textContent = item[1];
+      if (item[0] === "delete") entry.className = "danger";
+      menu.append(entry);
+    });
+    li.append(menu);
+    button.setAttribute("aria-expanded", "true");
+    button.setAttribute("aria-controls", menu.id);
+    menuOpen = { menu: menu, button: button, li: li, id: id };
+    menu.firstElementChild.focus();
+  }
+  function act(action, li) {
+    var id = li.getAttribute("data-id");
+    var opener = menuOpen ? menuOpen.button : null;
+    closeMenu(action === "link" || action === "commit");
+    if (action === "link") copyText(location.origin + base + "#m-" + id, "Link to the message copied");
+    else if (action === "commit") copyText(li.getAttribute("data-hash"), "Commit hash copied");
+    else if (action === "reply") openThread(li.getAttribute("data-reply-to") || id, true, opener);
+    else if (action === "react") openPicker(li);
+    else if (action === "edit") startEdit(li);
+    else if (action === "delete") confirmDelete(li);
+  }
+  document.addEventListener("keydown", function (event) {
+    if (!menuOpen || !menuOpen.menu.contains(event.target)) return;
+    var entries = Array.prototype.slice.call(menuOpen.menu.querySelectorAll("[role=menuitem]"));
+    var at = entries.indexOf(event.target);
+    var next = null;
+    if (event.key === "ArrowDown") next = entries[(at + 1) % entries.length];
+    else if (event.key === "ArrowUp") next = entries[(at - 1 + entries.length) % entries.length];
+    else if (event.key === "Home") next = entries[0];
+    else if (event.key === "End") next = entries[entries.length - 1];
+    else if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeMenu(true); return; }
+    else if (event.key === "Tab") { closeMenu(false); return; }
+    if (next) { event.preventDefault(); next.focus(); }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (menuOpen && !menuOpen.menu.contains(event.target) && event.target !== menuOpen.button) closeMenu(false);
+    if (picker && !picker.box.contains(event.target) && !(event.target.closest && event.target.closest("[role=menuitem]"))) closePicker(false);
+  });
+
+  // --- Editing in place: the server's editor takes the text's place; Enter saves, Escape cancels.
+  function endEdit(li, refocus) {
+    var editor = li.querySelector("form.editor");
+    if (editor) editor.remove();
+    li.classList.remove("editing");
+    if (refocus) focusMore(li.getAttribute("data-id"));
+  }
+  function startEdit(li) {
+    var open = li.querySelector("form.editor textarea");
+    if (open) { open.focus(); return; }
+    send("GET", messageUrl(li, "edit")).then(function (text) {
+      var template = document.createElement("template");
+      template.innerHTML = text;
+      var editor = template.content.querySelector("form.editor");
+      if (!editor) return;
+      li.classList.add("editing");
+      li.querySelector(".content").after(editor);
+      var box = editor.querySelector("textarea");
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+    }, function (error) { announce(error.message); });
+  }
+  function saveEdit(editor) {
+    var li = editor.closest("li.message");
+    var box = editor.querySelector("textarea");
+    var errorLine = editor.querySelector(".error");
+    showError(errorLine, "");
+    var id = li.getAttribute("data-id");
+    send("POST", editor.getAttribute("data-action"), { content: box.value }).then(function (text) {
+      // The change may have come back by the live stream first, the editor carried into the new element.
+      endEdit(editor.closest("li.message") || li, false);
+      arrive(text);
+      focusMore(id);
+    }, function (error) { showError(errorLine, error.message); box.focus(); });
+  }
+
+  // --- Deleting, after a confirmation in the message itself.
+  function confirmDelete(li) {
+    if (li.querySelector(".confirm")) return;
+    var box = document.createElement("div");
+    box.className = "confirm";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Delete this message?");
+    var question = document.createElement("span");
+    question.textContent = "Delete this message? It will show as “message deleted”.";
+    var yes = document.createElement("button");
+    yes.type = "button";
+    yes.className = "danger confirm-delete";
+    yes.textContent = "Delete";
+    var no = document.createElement("button");
+    no.type = "button";
+    no.className = "cancel";
+    no.textContent = "Cancel";
+    var errorLine = document.createElement("p");
+    errorLine.className = "error";
+    errorLine.setAttribute("role", "alert");
+    box.append(question, yes, no, errorLine);
+    li.append(box);
+    no.focus();
+  }
+  function deleteNow(box) {
+    var li = box.closest("li.message");
+    send("POST", messageUrl(li, "delete"), {}).then(function (text) {
+      var id = li.getAttribute("data-id");
+      box.remove();
+      arrive(text);
+      focusMore(id);
+    }, function (error) { showError(box.querySelector(".error"), error.message); });
+  }
+
+  // --- Reactions: a chip toggles the reader's own; the picker offers a few and takes any emoji or :shortcode:.
+  var COMMON = ["👍", "❤️", "😄", "🎉", "👀", "🚀", "🙏", "✅"];
+  var picker = null;
+  function react(li, emoji, on) {
+    return send("POST", messageUrl(li, "reactions"), { emoji: emoji, on: on ? "true" : "false" }).then(arrive);
+  }
+  function closePicker(refocus) {
+    if (!picker) return;
+    var was = picker;
+    picker = null;
+    was.box.remove();
+    if (refocus) focusMore(was.id);
+  }
+  function closePopups() {
+    closePicker(false);
+  }
+  function openPicker(li) {
+    closePicker(false);
+    var id = li.getAttribute("data-id");
+    var box = document.createElement("div");
+    box.className = "picker";
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Add a reaction");
+    COMMON.forEach(function (emoji) {
+      var choice = document.createElement("button");
+      choice.type = "button";
+      choice.className = "pick";
+      choice.setAttribute("data-pick", emoji);
+      choice.setAttribute("aria-label", "React with " + emoji);
+      choice.textContent = emoji;
+      box.append(choice);
+    });
+    var own = document.createElement("form");
+    own.className = "pick-own";
+    var label = document.createElement("label");
+    label.htmlFor = "pick-" + id;
+    label.className = "visually-hidden";
+    label.textContent = "Any emoji, or a :shortcode:";
+    var input = document.createElement("input");
+    input.id = "pick-" + id;
+    input.name = "emoji";
+    input.placeholder = ":shortcode: or emoji";
+    input.autocomplete = "off";
+    input.required = true;
+    var add = document.createElement("button");
+    add.type = "submit";
+    add.textContent = "Add";
+    var errorLine = document.createElement("p");
+    errorLine.className = "error";
+    errorLine.setAttribute("role", "alert");
+    own.append(label, input, add);
+    box.append(own, errorLine);
+    li.append(box);
+    picker = { box: box, id: id, li: li };
+    box.querySelector("button.pick").focus();
+  }
+  function pick(emoji) {
+    if (!picker) return;
+    var current = picker;
+    var errorLine = current.box.querySelector(".error");
+    showError(errorLine, "");
+    react(current.li, emoji, true).then(function () { closePicker(false); focusMore(current.id); }, function (error) { showError(errorLine, error.message); });
+  }
+
+  // --- The thread panel: a message with its replies, and a composer that replies.
+  var threadBody = document.getElementById("thread-body");
+  var threadForm = document.getElementById("thread-composer");
+  var threadBox = document.getElementById("thread-content");
+  var threadError = document.getElementById("thread-error");
+  var threadOpener = null;
+  function openThreadId() { return thread && !thread.hidden ? thread.getAttribute("data-parent") : null; }
+  function openThread(id, focusComposer, opener) {
+    if (!thread) return;
+    threadOpener = opener || document.activeElement;
+    send("GET", base + "/threads/" + encodeURIComponent(id)).then(function (text) {
+      threadBody.innerHTML = text;
+      refreshTimes(threadBody);
+      thread.setAttribute("data-parent", id);
+      threadForm.querySelector("input[name=reply_to]").value = id;
+      showError(threadError, "");
+      thread.hidden = false;
+      document.body.classList.add("thread-open");
+      if (focusComposer) threadBox.focus();
+      else document.getElementById("thread-close").focus();
+    }, function (error) { announce(error.message); });
+  }
+  function closeThread() {
+    if (!thread || thread.hidden) return;
+    thread.hidden = true;
+    document.body.classList.remove("thread-open");
+    thread.removeAttribute("data-parent");
+    threadBody.textContent = "";
+    var back = threadOpener && document.contains(threadOpener) ? threadOpener : textarea;
+    if (back) back.focus();
+  }
+  /** A reply arrived: into the open thread's panel (in place of its older version), and counted under its parent. */
+  function replyArrived(parentId, node) {
+    var count = node.getAttribute("data-thread-count");
+    if (count !== null) showReplyCount(parentId, Number(count));
+    var replies = document.getElementById("thread-replies");
+    if (replies && openThreadId() === parentId) {
+      replies.append(node);
+      var outcome = upsert(replies, node);
+      if (outcome !== "dropped") refreshTimes(node);
+    }
+  }
+  /** "N replies" under a message of the channel (none for none): opens its thread. */
+  function showReplyCount(parentId, count) {
+    var parent = list.querySelector('li.message[data-id="' + parentId + '"]');
+    if (!parent) return;
+    var button = parent.querySelector("button.replies");
+    if (count <= 0) { if (button) button.remove(); return; }
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "replies";
+      button.setAttribute("data-thread", parentId);
+      parent.append(button);
+    }
+    button.textContent = count + (count === 1 ? " reply" : " replies");
+  }
+  /** The open thread's parent changed: the panel shows it again. */
+  function threadParentArrived(node) {
+    if (openThreadId() !== node.getAttribute("data-id")) return;
+    var shown = threadBody.querySelector(".thread-parent li.message");
+    if (!shown || cursorOf(shown) >= cursorOf(node)) return;
+    var copy = node.cloneNode(true);
+    copy.id = "t-" + node.getAttribute("data-id");
+    shown.replaceWith(copy);
+  }
+  if (thread) {
+    document.getElementById("thread-close").addEventListener("click", closeThread);
+    threadBox.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
+        event.preventDefault();
+        if (threadBox.value.trim() !== "") threadForm.requestSubmit();
+      }
+    });
+    threadForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = threadBox.value;
+      if (text.trim() === "") return;
+      showError(threadError, "");
+      send("POST", base + "/messages", { content: text, reply_to: threadForm.querySelector("input[name=reply_to]").value }).then(function (answer) {
+        if (threadBox.value === text) threadBox.value = "";
+        arrive(answer);
+        threadBox.focus();
+      }, function (error) { showError(threadError, error.message); });
+    });
+  }
+
+  // --- Clicks on messages (the channel's, and the thread's), delegated.
+  document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target : null;
-    if (!target) return;
-    var hash = target.closest("button.hash");
-    if (hash) { copy(hash, hash.getAttribute("data-copy")); return; }
+    if (!target || !target.closest("li.message")) return;
+    var li = target.closest("li.message");
+    var more = target.closest("button.more");
+    if (more) {
+      if (menuOpen && menuOpen.button === more) closeMenu(true);
+      else openMenu(more);
+      return;
+    }
+    var entry = target.closest("[role=menuitem]");
+    if (entry) { act(entry.getAttribute("data-action"), li); return; }
+    var chip = target.closest("button.reaction");
+    if (chip) {
+      react(li, chip.getAttribute("data-emoji"), chip.getAttribute("aria-pressed") !== "true").catch(function (error) { announce(error.message); });
+      return;
+    }
+    var choice = target.closest("button.pick");
+    if (choice) { pick(choice.getAttribute("data-pick")); return; }
+    var replies = target.closest("button.replies");
+    if (replies) { openThread(replies.getAttribute("data-thread"), false); return; }
+    if (target.closest("button.confirm-delete")) { deleteNow(target.closest(".confirm")); return; }
+    if (target.closest(".confirm button.cancel")) { target.closest(".confirm").remove(); focusMore(li.getAttribute("data-id")); return; }
+    if (target.closest("form.editor button.cancel")) { endEdit(li, true); return; }
     var code = target.closest("button.copy-code");
     if (code) { copy(code, code.parentElement.querySelector("code").textContent, { idle: "Copy", copied: "Copied" }); return; }
-    var more = target.closest("button.show-more");
-    if (more) {
-      var content = more.previousElementSibling;
+    var fold = target.closest("button.show-more");
+    if (fold) {
+      var content = fold.previousElementSibling;
       var folded = content.classList.toggle("folded");
-      more.textContent = folded ? "Show more" : "Show less";
-      more.setAttribute("aria-expanded", String(!folded));
+      fold.textContent = folded ? "Show more" : "Show less";
+      fold.setAttribute("aria-expanded", String(!folded));
     }
+  });
+  document.addEventListener("submit", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("form.editor")) { event.preventDefault(); saveEdit(target); }
+    else if (target.matches && target.matches("form.pick-own")) { event.preventDefault(); pick(target.querySelector("input").value.trim()); }
+  });
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!target || !target.closest) return;
+    var editor = target.closest("form.editor");
+    if (editor && target.tagName === "TEXTAREA") {
+      if (event.key === "Escape") { event.preventDefault(); endEdit(editor.closest("li.message"), true); }
+      else if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey && !event.isComposing) {
+        event.preventDefault();
+        editor.requestSubmit();
+      }
+      return;
+    }
+    if (event.key !== "Escape") return;
+    if (picker && picker.box.contains(target)) { event.preventDefault(); closePicker(true); return; }
+    var confirmBox = target.closest(".confirm");
+    if (confirmBox) { event.preventDefault(); var li = confirmBox.closest("li.message"); confirmBox.remove(); focusMore(li.getAttribute("data-id")); return; }
+    if (thread && !thread.hidden && thread.contains(target)) { event.preventDefault(); closeThread(); }
   });
 
   // --- The live connection: a thin banner while it is down, and when it is back.
@@ -689,8 +1118,6 @@
   if (!list || !button || typeof Notification === "undefined") return;
   var KEY = "gitchat-notify";
   var me = list.getAttribute("data-me") || "";
-  var mention = list.getAttribute("data-mention") || "";
-  var pattern = mention ? new RegExp("(^|[^\\w@])@" + mention.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "(?![\\w-])", "i") : null;
   function chosen() { try { return localStorage.getItem(KEY) === "on"; } catch (e) { return false; } }
   function choose(on) { try { if (on) localStorage.setItem(KEY, "on"); else localStorage.removeItem(KEY); } catch (e) {} }
   function on() { return chosen() && Notification.permission === "granted"; }
@@ -738,10 +1165,10 @@
         var id = li.getAttribute("data-id");
         if (!(id > seen)) return; // an older message loaded above, or one already seen
         seen = id;
-        if (!pattern || !on() || document.visibilityState !== "hidden" || li.getAttribute("data-author") === me) return;
+        // The server marks a message that mentions the reader ("mentioned"), as its Markdown finds mentions.
+        if (!li.classList.contains("mentioned") || !on() || document.visibilityState !== "hidden" || li.getAttribute("data-author") === me) return;
         var content = li.querySelector(".content");
         var text = content ? content.textContent : "";
-        if (!pattern.test(text)) return;
         var author = li.querySelector(".author");
         var title = document.getElementById("channel-title");
         var note = new Notification((author ? author.textContent : "Someone") + " mentioned you in " + (title ? title.textContent : "gitchat"), { body: text.slice(0, 200), tag: id });

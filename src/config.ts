@@ -107,6 +107,15 @@ const parseBoolean = (env: Env, key: string, fallback: boolean) => {
   throw new ConfigError(`${key}=${JSON.stringify(env[key]!.trim())} is not valid: use true or false`);
 };
 
+/** Whether `token` is made of the characters a GitHub token can have (printable ASCII, no spaces). */
+export const isTokenText = (token: string) => /^[\x21-\x7e]+$/.test(token);
+
+/** DATA_DIR, as an absolute path (for `gitchat setup`, which runs before the other settings need to be right). */
+export const dataDirOf = (env: Env = process.env) => resolve(nonEmpty(env.DATA_DIR) ?? "data");
+
+/** GITHUB_API_URL (for `gitchat setup`, as above). */
+export const githubApiUrlOf = (env: Env = process.env) => parseUrl(env, "GITHUB_API_URL", "https://api.github.com");
+
 /** Reads and validates the environment (with `.env` merged in by `loadDotenv`). */
 export const loadConfig = (env: Env = process.env): Config => {
   const host = nonEmpty(env.HOST) ?? "localhost";
@@ -118,7 +127,7 @@ export const loadConfig = (env: Env = process.env): Config => {
   return {
     port: parseInteger(env, "PORT", 8004, 0, 65535),
     host,
-    dataDir: resolve(nonEmpty(env.DATA_DIR) ?? "data"),
+    dataDir: dataDirOf(env),
     defaultRepository: { owner: username ?? "local", name: repoName ?? "general" },
     author: username ?? "local",
     committer: committerSettings(env),
@@ -248,13 +257,13 @@ const githubSettings = (env: Env): Config["github"] => {
   const secret = webhookSecret(env);
   const token = nonEmpty(env.GITHUB_TOKEN);
   if (token === undefined) return undefined;
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError("GITHUB_TOKEN is not valid: it holds spaces or characters a token cannot have");
+  if (!isTokenText(token)) throw new ConfigError("GITHUB_TOKEN is not valid: it holds spaces or characters a token cannot have");
   if (nonEmpty(env.GITHUB_USERNAME) === undefined) {
     throw new ConfigError("GITHUB_TOKEN is set but GITHUB_USERNAME is not: set it to the owner of the default channel's repository");
   }
   return {
     token,
-    apiUrl: parseUrl(env, "GITHUB_API_URL", "https://api.github.com"),
+    apiUrl: githubApiUrlOf(env),
     gitUrl: parseUrl(env, "GITHUB_GIT_URL", "https://github.com"),
     syncInterval: parseInteger(env, "SYNC_INTERVAL", 30, 1, 86_400),
     webhookSecret: secret,
@@ -285,7 +294,7 @@ const githubSignInSettings = (env: Env): Config["githubSignIn"] => {
     clientId,
     clientSecret,
     oauthUrl: parseUrl(env, "GITHUB_OAUTH_URL", "https://github.com"),
-    apiUrl: parseUrl(env, "GITHUB_API_URL", "https://api.github.com"),
+    apiUrl: githubApiUrlOf(env),
     allowedUsers: allowed.map((login) => login.toLowerCase()),
   };
 };

@@ -24,7 +24,9 @@ import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
-import { SlackExport, type ImportTally } from "./messages/slack.ts";
+import { emptyTally, type ImportTally } from "./messages/imported.ts";
+import { MattermostExport, type MattermostChannel } from "./messages/mattermost.ts";
+import { SlackExport } from "./messages/slack.ts";
 import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
@@ -34,6 +36,7 @@ import { createGitHubOAuth } from "./github/oauth.ts";
 import { GitHubSignIn } from "./accounts/github-sign-in.ts";
 import { SyncService, type SyncSettings } from "./sync/service.ts";
 import { createLog, type Log } from "./log.ts";
+import { Metrics } from "./metrics.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export type { Log } from "./log.ts";
@@ -170,7 +173,9 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const accounts = new AccountService(accountStore, { publicUrl: () => publicUrl, now: options.now });
     const hooks = new HookService(accountStore, accounts, { publicUrl: () => publicUrl, now: options.now });
     const channelAccess = new ChannelAccess(new ChannelAccessStore(db.sqlite), repositories, accounts, options.now);
+    const metrics = new Metrics();
     const messages = new MessageService(db, repositories, {
+      metrics,
       access: channelAccess,
       accountId: (login) => {
         try {
@@ -208,8 +213,10 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
           github,
           { token: config.github.token, gitUrl: config.github.gitUrl, intervalMs: config.github.syncInterval * 1000, ...options.sync },
           log,
+          metrics,
         )
       : undefined;
+    if (sync) metrics.readUnpushed(() => sync.unpushedByChannel());
     const shutdown = new AbortController();
     const app = createApp({
       shutdown: shutdown.signal,
@@ -230,6 +237,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       githubWebhookSecret: config.github?.webhookSecret,
       githubSignIn,
       publicUrl: () => publicUrl,
+      metrics,
     });
     const close = async () => {
       rmSync(controlPath(config.dataDir), { force: true });
@@ -298,46 +306,62 @@ export const exportChannel = (config: Config, fullName: string, since: string | 
   }
 };
 
-export type ImportReport = { slack: string; channel: string; imported: number; already: number; skipped: Record<string, number>; cut: number };
+/**
+ * What importing one channel did: `source`, its name in the export (a Slack
+ * channel's name, a Mattermost team/channel); `imported` messages new here
+ * (`replies` of them in a thread), `already` here before, new `edits` and
+ * `reactions`; the rest as the tally says (messages/imported.ts).
+ */
+export type ImportReport = { source: string; channel: string; imported: number; already: number; replies: number; edits: number; reactions: number } & Pick<
+  ImportTally,
+  "skipped" | "cut" | "unthreaded" | "unlisted" | "tones"
+>;
 
 /** Messages committed at a time on import: large commits, in time order. */
 const IMPORT_BATCH = 1_000;
 
+/** An export's channels, by the name `--channel` maps, each with the gitchat channel it goes into unless mapped, and its files. */
+type ImportSource<C> = { channels: C[]; nameOf(channel: C): string; defaultFullName(channel: C): string; messages(channel: C, tally: ImportTally): Iterable<NewMessage> };
+
 /**
- * `gitchat import slack`: each channel of a Slack export into a gitchat
- * channel (`mapping` from a Slack channel's name to "owner/name", else
- * `owner/<its name>`), made when missing. The whole export is checked before
- * anything is written. Holds the data directory's lock: no server may run.
+ * Each channel of an export into a gitchat channel (`mapping` from its name
+ * in the export to "owner/name"), made when missing. The whole export was
+ * checked before this is called. Holds the data directory's lock: no server may run.
  */
-export const importSlack = async (
+const importChannels = async <C>(
   config: Config,
   file: string,
+  source: ImportSource<C>,
   mapping: Map<string, string>,
   progressFor?: (what: string) => ProgressSink | undefined,
 ): Promise<ImportReport[]> => {
-  const slack = SlackExport.open(file, new Uint8Array(readFileSync(file)));
   for (const name of mapping.keys()) {
-    if (!slack.channels.some((c) => c.name === name)) throw new InvalidInputError(`${file} has no channel ${name} (--channel ${name}=...)`);
+    if (!source.channels.some((c) => source.nameOf(c) === name)) throw new InvalidInputError(`${file} has no channel ${name} (--channel ${name}=...)`);
   }
-  const owner = config.defaultRepository.owner;
   const gitchat = await openGitchat(config, () => {});
   try {
     const reports: ImportReport[] = [];
-    for (const source of slack.channels) {
-      const fullName = mapping.get(source.name) ?? `${owner}/${source.name}`;
+    for (const from of source.channels) {
+      const name = source.nameOf(from);
+      const fullName = mapping.get(name) ?? source.defaultFullName(from);
       const [channelOwner, channelName] = fullName.split("/") as [string, string];
       const channel = gitchat.repositories.list().find((c) => c.fullName.toLowerCase() === fullName.toLowerCase()) ?? (await gitchat.repositories.create(channelOwner, channelName));
-      const tally: ImportTally = { messages: 0, skipped: {}, cut: 0 };
-      const progress = progressFor?.(`#${source.name} -> ${channel.fullName}: importing`);
-      let imported = 0;
+      const tally = emptyTally();
+      const progress = progressFor?.(`${name} -> ${channel.fullName}: importing`);
+      const added = { message: 0, reply: 0, edit: 0, react: 0 };
       let batch: NewMessage[] = [];
       const flush = async () => {
-        imported += await gitchat.messages.importMessages(channel, batch);
+        for (const file of await gitchat.messages.importMessages(channel, batch)) {
+          if (file.target === undefined) added.message++;
+          if (file.reply_to !== undefined) added.reply++;
+          if (file.type === "edit") added.edit++;
+          if (file.type === "react") added.react++;
+        }
         batch = [];
         progress?.update(tally.messages, undefined);
       };
       try {
-        for (const message of slack.messages(source, tally)) {
+        for (const message of source.messages(from, tally)) {
           batch.push(message);
           if (batch.length >= IMPORT_BATCH) await flush();
         }
@@ -346,12 +370,62 @@ export const importSlack = async (
         progress?.end();
       }
       await channel.store.idle();
-      reports.push({ slack: source.name, channel: channel.fullName, imported, already: tally.messages - imported, skipped: tally.skipped, cut: tally.cut });
+      const { skipped, cut, unthreaded, unlisted, tones } = tally;
+      reports.push({
+        source: name,
+        channel: channel.fullName,
+        imported: added.message,
+        already: tally.messages - added.message,
+        replies: added.reply,
+        edits: added.edit,
+        reactions: added.react,
+        ...{ skipped, cut, unthreaded, unlisted, tones },
+      });
     }
     return reports;
   } finally {
     await gitchat.close();
   }
+};
+
+/**
+ * `gitchat import slack`: each channel of a Slack export into a gitchat
+ * channel (`mapping` from a Slack channel's name to "owner/name", else
+ * `owner/<its name>`, owner the default channel's).
+ */
+export const importSlack = (config: Config, file: string, mapping: Map<string, string>, progressFor?: (what: string) => ProgressSink | undefined) => {
+  const slack = SlackExport.open(file, new Uint8Array(readFileSync(file)));
+  const owner = config.defaultRepository.owner;
+  return importChannels(
+    config,
+    file,
+    { channels: slack.channels, nameOf: (c) => c.name, defaultFullName: (c) => `${owner}/${c.name}`, messages: (c, tally) => slack.messages(c, tally) },
+    mapping,
+    (what) => progressFor?.(`#${what}`),
+  );
+};
+
+/**
+ * `gitchat import mattermost`: each channel of a Mattermost bulk export
+ * into the gitchat channel `team/channel` (or as `mapping` says, by
+ * "team/channel"). Also says how many direct messages were left out.
+ */
+export const importMattermost = async (
+  config: Config,
+  file: string,
+  mapping: Map<string, string>,
+  progressFor?: (what: string) => ProgressSink | undefined,
+): Promise<{ reports: ImportReport[]; direct: number }> => {
+  const mattermost = MattermostExport.open(file, readFileSync(file, "utf8"));
+  const name = (c: MattermostChannel) => `${c.team}/${c.name}`;
+  const reports = await importChannels(
+    config,
+    file,
+    { channels: mattermost.channels, nameOf: name, defaultFullName: name, messages: (c, tally) => mattermost.messages(c, tally) },
+    mapping,
+    progressFor,
+  );
+  return { reports, direct: mattermost.direct };
 };
 
 /** Throws the first damage found in a repository of the data directory (read-only; the index is read if it can be). */

@@ -1,8 +1,8 @@
 /** The chat page and its fragments. Views get plain data and return HTML; they never query anything. */
-import type { MessageView } from "../src/messages/service.ts";
+import { actorOf, type MessageView } from "../src/messages/service.ts";
 import type { ChannelMembers } from "../src/repositories/access.ts";
-import { html, type SafeHtml } from "./html.ts";
-import { renderMessage } from "./markdown.ts";
+import { html, SafeHtml } from "./html.ts";
+import { renderMessageWithMentions } from "./markdown.ts";
 import { UNREAD_CAP } from "../src/messages/unread.ts";
 import { channelPath } from "./paths.ts";
 import { searchForm, searchPanel } from "./search.ts";
@@ -30,6 +30,8 @@ export type ChannelPage = {
   syncEnabled: boolean;
   /** The logged-in name, when this gitchat needs its access token (the open local mode has one person, and no members page). */
   viewer?: string;
+  /** Who reads: whom mentions highlight, which messages they may change. */
+  reader: PageViewer;
   /** Links to the settings page (an account's) and the members page (an admin's). */
   links?: { settings: boolean; members: boolean };
   /** The viewer's place in this channel and how the page knows their messages and mentions (see `readingAttributes`). */
@@ -39,30 +41,27 @@ export type ChannelPage = {
 /**
  * What the page script needs for unread and grouping: where unread started
  * for the viewer here when the page was made (the "New" divider goes before
- * the first later message; null: no divider), the author key of the viewer's
- * own messages, and the name that mentions them (`@login`).
+ * the first later message; null: no divider), and who they are as a
+ * message's author (`actorOf`: their own messages are not unread).
  */
-export type Reading = { unreadAfter: string | null; me: string; mention: string };
-
-/** Who wrote a message, as grouping and "is it mine" compare it: the account, or the name for a message with none. */
-export const authorKey = (m: { author_id: string | null; author: string }) => m.author_id ?? `name:${m.author}`;
+export type Reading = { unreadAfter: string | null; me: string };
 
 const readingAttributes = (r: Reading) =>
-  html` data-last-read="${r.unreadAfter ?? ""}" data-me="${r.me}" data-mention="${r.mention}"`;
+  html` data-last-read="${r.unreadAfter ?? ""}" data-me="${r.me}"`;
 
 
 const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
 
 /**
  * Beside the author: "bot" for a bot account's message, "imported" for an
- * author brought from Slack (gitchat import: unverified), and a mark on a
+ * author brought from Slack or Mattermost (gitchat import: unverified), and a mark on a
  * message whose commit proves nothing (pushed around gitchat). Each is text a
  * screen reader reads, with a title that says what it means.
  */
 const authorMarks = (m: MessageView) =>
   html`${m.bot ? html` <span class="badge bot" title="Sent by a bot account (a token of a bot, or an incoming webhook)">bot</span>` : ""}${
-    m.author_id?.startsWith("slack:")
-      ? html` <span class="badge imported" title="${IMPORTED}">imported<span class="visually-hidden">: ${IMPORTED}</span></span>`
+    importedFrom(m.author_id)
+      ? html` <span class="badge imported" title="${imported(importedFrom(m.author_id)!)}">imported<span class="visually-hidden">: ${imported(importedFrom(m.author_id)!)}</span></span>`
       : ""
   }${
     m.verified
@@ -70,7 +69,13 @@ const authorMarks = (m: MessageView) =>
       : html` <span class="badge unverified" title="${UNVERIFIED}">unverified<span class="visually-hidden">: ${UNVERIFIED}</span></span>`
   }`;
 
-export const IMPORTED = "imported from Slack: the name is Slack's, and no account here vouches for it";
+/** Where an imported author came from (`gitchat import`), by their author id; undefined for anyone else. */
+const importedFrom = (authorId: string | null) =>
+  authorId?.startsWith("slack:") ? "Slack" : authorId?.startsWith("mattermost:") ? "Mattermost" : undefined;
+
+export const imported = (from: string) => `imported from ${from}: the name is ${from}'s, and no account here vouches for it`;
+
+export const IMPORTED = imported("Slack");
 
 export const UNVERIFIED = "not signed by a known gitchat server: pushed around gitchat, so nobody can prove who wrote it";
 
@@ -79,13 +84,52 @@ export const UNVERIFIED = "not signed by a known gitchat server: pushed around g
  * messages): the author's key; a message whose commit proves nothing is never
  * folded under another's header, so its mark always shows.
  */
-const groupingAttributes = (m: MessageView) => html` data-author="${authorKey(m)}"${m.verified ? "" : html` data-unverified`}`;
+const groupingAttributes = (m: MessageView) => html` data-author="${actorOf(m)}"${m.verified ? "" : html` data-unverified`}`;
 
-export const messageItem = (m: MessageView) => {
-  const short = m.git_hash.slice(0, 7);
-  return html`<li class="message" id="m-${m.id}" data-id="${m.id}" data-cursor="${m.cursor}"${groupingAttributes(m)}
-  ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time> <button type="button" class="hash" data-copy="${m.git_hash}" title="Commit ${m.git_hash}: click to copy" aria-label="Copy commit hash ${short}">${short}</button></div
-  ><div class="content" dir="auto">${renderMessage(m)}</div></li>`;
+/**
+ * Who looks at the page: the login a mention names (lower case), and what
+ * they may do to a message. An admin (the operator of the open local mode
+ * among them) may edit and delete every message; anyone else their own.
+ * `actor` names them as messages and reactions do (see actorOf).
+ */
+export type PageViewer = { login: string; admin: boolean; actor: string };
+
+export const mayChange = (viewer: PageViewer, m: { author: string; author_id: string | null }) => viewer.admin || viewer.actor === actorOf(m);
+
+const reactionChips = (m: MessageView, viewer: PageViewer) => {
+  if (m.reactions.length === 0 || m.deleted) return "";
+  return html`<div class="reactions" role="group" aria-label="Reactions">${m.reactions.map((r) => {
+    const mine = r.user_ids.includes(viewer.actor);
+    return html`<button type="button" class="reaction" data-emoji="${r.emoji}" aria-pressed="${mine ? "true" : "false"}" title="${r.users.join(", ")}" aria-label="${r.emoji} ${r.count}: ${r.users.join(", ")}${mine ? "; press to take yours back" : "; press to add yours"}"><span class="emoji">${r.emoji}</span> <span class="count">${r.count}</span></button>`;
+  })}</div>`;
+};
+
+const repliesButton = (m: MessageView) =>
+  !m.reply_to && m.reply_count > 0
+    ? html`<button type="button" class="replies" data-thread="${m.id}">${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}</button>`
+    : "";
+
+/**
+ * One message. Its actions (copy link, copy commit, reply, react, edit,
+ * delete) are behind one "More actions" button, built by the page script
+ * from the data attributes: `data-can-change` offers edit and delete.
+ * `prefix` names its element: `m-` in the channel, `t-` for the parent shown
+ * again at the top of a thread. A reply that arrives carries its thread's
+ * reply count as it is now (`threadCount`): the page shows it under the
+ * parent, whose own arrival is not repeated for a reply.
+ */
+export const messageItem = (m: MessageView, viewer: PageViewer, prefix = "m-", threadCount?: number) => {
+  const { html: body, mentions } = m.deleted ? { html: "", mentions: [] } : renderMessageWithMentions(m);
+  const mentioned = mentions.includes(viewer.login);
+  const classes = `message${mentioned ? " mentioned" : ""}${m.deleted ? " deleted" : ""}`;
+  const editedAt = !m.deleted && m.edited_at ? m.edited_at : undefined;
+  return html`<li class="${classes}" id="${prefix}${m.id}" data-id="${m.id}" data-cursor="${m.cursor}" data-hash="${m.git_hash}"${groupingAttributes(m)}${
+    m.reply_to ? html` data-reply-to="${m.reply_to}"${threadCount === undefined ? "" : html` data-thread-count="${threadCount}"`}` : ""
+  }${!m.deleted && mayChange(viewer, m) ? html` data-can-change` : ""}
+  ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time>${
+    editedAt ? html` <span class="edited" data-edited="${editedAt}" title="Edited ${exactTime(editedAt)}">(edited)</span>` : ""
+  }${mentioned ? html` <span class="badge mention-mark">mentions you</span>` : ""}<button type="button" class="more" aria-haspopup="menu" aria-expanded="false" aria-label="More actions">⋯</button></div
+  >${m.deleted ? html`<div class="content" dir="auto"><p class="deleted-note">message deleted</p></div>` : html`<div class="content" dir="auto">${new SafeHtml(body)}</div>`}${reactionChips(m, viewer)}${repliesButton(m)}</li>`;
 };
 
 /** The top of the list: loads older messages when scrolled into view. */
@@ -93,30 +137,38 @@ export const olderLoader = (channel: { owner: string; name: string }, before: st
   html`<li id="older" class="older" hx-get="${channelPath(channel)}/messages?before=${before}" hx-trigger="intersect once" hx-swap="outerHTML"><span class="spinner" aria-hidden="true"></span> Loading older messages…</li>`;
 
 /** Older messages, oldest first, with the next loader above them when there are more. */
-export const olderFragment = (channel: { owner: string; name: string }, messages: MessageView[], hasOlder: boolean) =>
-  html`${hasOlder && messages[0] ? olderLoader(channel, messages[0].id) : ""}${messages.map(messageItem)}`;
+export const olderFragment = (channel: { owner: string; name: string }, messages: MessageView[], hasOlder: boolean, viewer: PageViewer) =>
+  html`${hasOlder && messages[0] ? olderLoader(channel, messages[0].id) : ""}${messages.map((m) => messageItem(m, viewer))}`;
 
 /** The bottom of a window around an old message (a link to it): loads the messages after it when scrolled into view. */
 export const newerLoader = (channel: { owner: string; name: string }, after: string) =>
   html`<li id="newer" class="older" hx-get="${channelPath(channel)}/messages?newer=${after}" hx-trigger="intersect once" hx-swap="outerHTML"><span class="spinner" aria-hidden="true"></span> Loading newer messages…</li>`;
 
 /** Some of a channel's messages in time order, with a loader above when there are older ones and below when there are newer. */
-export const windowFragment = (channel: { owner: string; name: string }, window: { messages: MessageView[]; hasOlder?: boolean; hasNewer: boolean }) => {
+export const windowFragment = (
+  channel: { owner: string; name: string },
+  window: { messages: MessageView[]; hasOlder?: boolean; hasNewer: boolean },
+  viewer: PageViewer,
+) => {
   const first = window.messages[0];
   const last = window.messages[window.messages.length - 1];
-  return html`${window.hasOlder && first ? olderLoader(channel, first.id) : ""}${window.messages.map(messageItem)}${window.hasNewer && last ? newerLoader(channel, last.id) : ""}`;
+  return html`${window.hasOlder && first ? olderLoader(channel, first.id) : ""}${window.messages.map((m) => messageItem(m, viewer))}${window.hasNewer && last ? newerLoader(channel, last.id) : ""}`;
 };
 
 /** The poller asks every 2 s for what arrived after its cursor; it is replaced by one holding the new cursor. */
 export const poller = (channel: { owner: string; name: string }, cursor: number) =>
   html`<div id="poller" hx-get="${channelPath(channel)}/messages?after=${cursor}" hx-trigger="every 2s" hx-swap="outerHTML"></div>`;
 
-/** New arrivals: a new poller, and the messages appended to the list out of band. */
-export const arrivalsFragment = (channel: { owner: string; name: string }, messages: MessageView[], cursor: number) =>
-  html`${poller(channel, cursor)}${messages.length ? appended(messages) : ""}`;
+/** New arrivals (each a messageItem): a new poller, and the messages appended to the list out of band. */
+export const arrivalsFragment = (channel: { owner: string; name: string }, items: SafeHtml[], cursor: number) =>
+  html`${poller(channel, cursor)}${items.length ? appended(items) : ""}`;
 
-/** Messages appended to the list out of band (the page script puts each in time order and drops repeats). */
-export const appended = (messages: MessageView[]) => html`<ol hx-swap-oob="beforeend:#messages">${messages.map(messageItem)}</ol>`;
+/**
+ * Messages (each a messageItem) appended to the list out of band. The page script puts each in
+ * time order, drops repeats, puts a changed message (a newer cursor) in the
+ * place of the old one, and moves replies to their thread.
+ */
+export const appended = (items: SafeHtml[]) => html`<ol hx-swap-oob="beforeend:#messages">${items}</ol>`;
 
 const syncBadge = (c: ChannelItem) => {
   if (!c.sync.enabled) return html`<span class="badge local" title="Local only: set GITHUB_TOKEN to back up to GitHub">local</span>`;
@@ -147,7 +199,7 @@ const channelName = (c: ChannelItem) =>
   html`<span class="name">${c.private ? lock : ""}<span class="owner">${c.owner}/</span><span class="repo">${c.name}</span></span>`;
 
 const unreadCount = (c: ChannelItem) =>
-  html`${c.mentions > 0 ? html`<span class="mention-mark" title="You are mentioned">@<span class="visually-hidden"> mentioned you,</span></span> ` : ""}${
+  html`${c.mentions > 0 ? html`<span class="mention-count" title="You are mentioned">@<span class="visually-hidden"> mentioned you,</span></span> ` : ""}${
     c.unread > 0 ? html`<span class="count">${unreadText(c.unread)}<span class="visually-hidden"> unread</span></span> ` : ""
   }`;
 
@@ -191,6 +243,30 @@ ${body}
 </body>
 </html>`;
 
+/**
+ * The thread panel beside the channel: a message with its replies (fetched
+ * when opened, kept live by the page script), and a composer that replies.
+ */
+const threadPanel = (path: string) => html`<aside id="thread" class="thread" aria-labelledby="thread-title" data-base="${path}" hidden>
+    <header class="thread-head"><h2 id="thread-title">Thread</h2><button type="button" id="thread-close" class="icon" aria-label="Close the thread">×</button></header>
+    <div id="thread-body" class="thread-body"></div>
+    <form id="thread-composer" class="composer">
+      <input type="hidden" name="reply_to" value="">
+      <label for="thread-content" class="visually-hidden">Reply in this thread</label>
+      <textarea id="thread-content" name="content" rows="1" required placeholder="Reply in this thread" aria-describedby="thread-error"></textarea>
+      <button type="submit" class="send">Reply</button>
+      <p id="thread-error" class="error" role="alert"></p>
+    </form>
+  </aside>`;
+
+/** A thread as its panel shows it: the parent (under its own element id), then its replies, oldest first. */
+export const threadFragment = (parent: MessageView, replies: MessageView[], viewer: PageViewer) =>
+  html`<ol class="messages thread-parent" aria-label="The message">${messageItem(parent, viewer, "t-")}</ol><ol id="thread-replies" class="messages" data-thread="${parent.id}" aria-label="Replies" aria-live="polite" aria-relevant="additions">${replies.map((m) => messageItem(m, viewer))}</ol>`;
+
+/** The editor that takes a message's place while it is edited: Enter saves, Escape cancels (the page script). */
+export const messageEditor = (path: string, m: MessageView) =>
+  html`<form class="editor" data-action="${path}/messages/${m.id}/edit"><label class="visually-hidden" for="edit-${m.id}">Edit the message</label><textarea id="edit-${m.id}" name="content" rows="2" required aria-describedby="edit-error-${m.id}">${m.content}</textarea><div class="row"><button type="submit" class="send">Save</button><button type="button" class="cancel">Cancel</button><span class="hint">Enter saves · Escape cancels</span></div><p class="error" id="edit-error-${m.id}" role="alert"></p></form>`;
+
 export const chatPage = (page: ChannelPage) => {
   const { channel } = page;
   const path = channelPath(channel);
@@ -231,11 +307,15 @@ export const chatPage = (page: ChannelPage) => {
   </header>
   ${searchPanel}
   <p id="connection" class="connection" role="status" hidden></p>
+  <p id="announce" class="visually-hidden" role="status"></p>
   <p id="jump-status" class="connection" role="status" hidden></p>
+  <div class="panes">
   <section id="log" class="log" aria-label="Messages in ${channel.fullName}">
-    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions" data-cursor="${page.cursor}"${readingAttributes(page.reading)}>${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map(messageItem)}</ol>
+    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions" data-cursor="${page.cursor}"${readingAttributes(page.reading)}>${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map((m) => messageItem(m, page.reader))}</ol>
     <p class="empty" id="empty"${page.messages.length ? html` hidden` : ""}>No messages in ${channel.fullName} yet. Say hello!</p>
   </section>
+  ${threadPanel(path)}
+  </div>
   <button type="button" id="new-marker" class="new-marker" hidden>New messages ↓</button>
   ${poller(channel, page.cursor)}
   <div id="live" hx-ext="sse" sse-connect="${path}/events?after=${page.cursor}" sse-swap="message" hx-target="#messages" hx-swap="beforeend"></div>

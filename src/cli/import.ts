@@ -1,15 +1,17 @@
 /**
  * `gitchat import slack EXPORT.zip [--channel NAME=owner/name ...]`: a Slack
- * workspace export into gitchat channels, with no server running (it takes
- * the data directory's lock). One line per channel saying what was imported.
+ * workspace export into gitchat channels; `gitchat import mattermost
+ * EXPORT.jsonl [--channel TEAM/NAME=owner/name ...]`: a Mattermost bulk
+ * export. With no server running (it takes the data directory's lock). One
+ * line per channel saying what was imported.
  */
 import { parseArgs } from "node:util";
 import type { Config } from "../config.ts";
 import { ConfigError, DataDirLockedError } from "../errors.ts";
-import { importSlack } from "../gitchat.ts";
+import { importMattermost, importSlack, type ImportReport } from "../gitchat.ts";
 import { terminalProgress } from "./progress.ts";
 
-export const IMPORT_USAGE = "usage: gitchat import slack EXPORT.zip [--channel NAME=OWNER/NAME ...]";
+export const IMPORT_USAGE = "usage: gitchat import slack EXPORT.zip | mattermost EXPORT.jsonl [--channel NAME=OWNER/NAME ...]";
 
 export const importCommand = async (config: Config, argv: string[]) => {
   let parsed;
@@ -19,27 +21,39 @@ export const importCommand = async (config: Config, argv: string[]) => {
     throw new ConfigError(`${(error as Error).message}\n${IMPORT_USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 2 || positionals[0] !== "slack") throw new ConfigError(IMPORT_USAGE);
+  const kind = positionals[0];
+  if (positionals.length !== 2 || (kind !== "slack" && kind !== "mattermost")) throw new ConfigError(IMPORT_USAGE);
   const mapping = new Map<string, string>();
   for (const pair of values.channel ?? []) {
     const match = /^([^=]+)=([^/=]+\/[^/=]+)$/.exec(pair);
-    if (!match) throw new ConfigError(`--channel takes NAME=OWNER/NAME (a Slack channel and the gitchat channel it goes into), not ${JSON.stringify(pair)}\n${IMPORT_USAGE}`);
+    if (!match) {
+      throw new ConfigError(
+        `--channel takes NAME=OWNER/NAME (a channel of the export, TEAM/NAME for Mattermost, and the gitchat channel it goes into), not ${JSON.stringify(pair)}\n${IMPORT_USAGE}`,
+      );
+    }
     mapping.set(match[1]!, match[2]!);
   }
-  let reports;
+  let reports: ImportReport[];
+  let direct = 0;
   try {
-    reports = await importSlack(config, positionals[1]!, mapping, (what) => terminalProgress(what));
+    if (kind === "slack") reports = await importSlack(config, positionals[1]!, mapping, (what) => terminalProgress(what));
+    else ({ reports, direct } = await importMattermost(config, positionals[1]!, mapping, (what) => terminalProgress(what)));
   } catch (error) {
     if (error instanceof DataDirLockedError) throw new DataDirLockedError(`${error.message}: gitchat import writes the channels itself`);
     throw error;
   }
   for (const r of reports) {
     const skipped = Object.entries(r.skipped).map(([kind, n]) => `${n} ${kind}`);
+    const carried = [r.replies ? `${r.replies} of them in threads` : "", r.edits ? `${r.edits} edit(s)` : "", r.reactions ? `${r.reactions} reaction(s)` : ""].filter(Boolean);
     const notes = [
       r.already ? `${r.already} already here` : "",
       skipped.length ? `left out: ${skipped.join(", ")}` : "",
       r.cut ? `${r.cut} cut to gitchat's 10,000 characters` : "",
+      r.unthreaded ? `${r.unthreaded} repl(ies) whose thread is not in the export, kept as messages of the channel` : "",
+      r.unlisted ? `${r.unlisted} reaction(s) ${kind === "slack" ? "Slack" : "Mattermost"} counted without saying whose` : "",
+      r.tones ? `${r.tones} reaction(s) without their skin tone` : "",
     ].filter(Boolean);
-    console.log(`#${r.slack} -> ${r.channel}: ${r.imported} message(s) imported${notes.length ? ` (${notes.join("; ")})` : ""}`);
+    console.log(`${kind === "slack" ? "#" : ""}${r.source} -> ${r.channel}: ${r.imported} message(s) imported${carried.length ? `, ${carried.join(", ")}` : ""}${notes.length ? ` (${notes.join("; ")})` : ""}`);
   }
+  if (direct > 0) console.log(`${direct} direct or group message(s) left out: they have no channel here`);
 };

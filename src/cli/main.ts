@@ -22,7 +22,7 @@ import { onDataDirOrServer } from "./client.ts";
 import { terminalProgress } from "./progress.ts";
 import { serve } from "./serve.ts";
 import { verifyGitchat } from "./verify.ts";
-import { setup } from "./setup.ts";
+import { setupCommand } from "./setup.ts";
 import { exportCommand } from "./export.ts";
 import { importCommand } from "./import.ts";
 import { users } from "./users.ts";
@@ -124,9 +124,16 @@ const COMMANDS: Command[] = [
   },
   {
     name: "import",
-    usage: "slack EXPORT.zip [--channel NAME=OWNER/NAME ...]",
-    summary: "bring a Slack workspace export in (with no server running)",
-    options: { channel: { type: "string", multiple: true, value: "NAME=OWNER/NAME", help: "put the Slack channel NAME into OWNER/NAME (else OWNER is GITHUB_USERNAME or local)" } },
+    usage: "slack EXPORT.zip | mattermost EXPORT.jsonl [--channel NAME=OWNER/NAME ...]",
+    summary: "bring a Slack workspace export or a Mattermost bulk export in (with no server running)",
+    options: {
+      channel: {
+        type: "string",
+        multiple: true,
+        value: "NAME=OWNER/NAME",
+        help: "put the channel NAME (Slack's name; TEAM/NAME for Mattermost) into OWNER/NAME (else a Slack channel goes into GITHUB_USERNAME or local, a Mattermost one into TEAM/NAME)",
+      },
+    },
     positionals: true,
     run: () => importCommand(loadConfig(), process.argv.slice(3)),
   },
@@ -142,7 +149,7 @@ const COMMANDS: Command[] = [
     positionals: true,
     run: () => exportCommand(loadConfig(), process.argv.slice(3)),
   },
-  { name: "setup", usage: "", summary: "write a private .env with a new ACCESS_TOKEN", run: () => setup(process.cwd(), loadConfig().dataDir) },
+  setupCommand,
   {
     name: "signing-key",
     usage: "",
@@ -187,6 +194,8 @@ const find = (name: string) => {
 
 const main = async (argv: string[]) => {
   const [first, ...rest] = argv;
+  const alone = ["--version", "-v", "--help", "-h"].includes(first ?? "");
+  if (alone && rest.length > 0) throw new UsageError(`gitchat ${first}: unexpected argument ${rest[0]}`, `usage: gitchat ${first}`);
   if (first === "--version" || first === "-v") return console.log(`gitchat ${pkg.version}`);
   if (first === "--help" || first === "-h") return console.log(overview());
   if (first !== undefined && first.startsWith("-")) {

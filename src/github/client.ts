@@ -14,9 +14,14 @@ const GitHubOctokit = Octokit.plugin(throttling, retry);
 
 export type GitHubRepository = { owner: string; name: string; private: boolean; canPush: boolean };
 
+/** Who a token is, and its scopes: a classic token's or an OAuth app's (X-OAuth-Scopes); null for one that has none to list (fine-grained, a GitHub App's). */
+export type TokenOwner = { login: string; scopes: string[] | null };
+
 export interface GitHub {
   /** The login of the token's user; throws RemoteAuthError for a bad token. */
   currentUser(): Promise<string>;
+  /** The token's user and scopes (GET /user); throws RemoteAuthError for a bad token. */
+  tokenOwner(): Promise<TokenOwner>;
   /** The repository, or undefined when it does not exist (or the token may not see it). */
   getRepository(owner: string, name: string): Promise<GitHubRepository | undefined>;
   /** Creates a private repository under the token's user. */
@@ -65,8 +70,16 @@ export const createGitHub = (options: GitHubOptions): GitHub => {
   });
   return {
     async currentUser() {
+      return (await this.tokenOwner()).login;
+    },
+    async tokenOwner() {
       try {
-        return (await octokit.rest.users.getAuthenticated()).data.login;
+        const { data, headers } = await octokit.rest.users.getAuthenticated();
+        const scopes = headers["x-oauth-scopes"];
+        return {
+          login: data.login,
+          scopes: typeof scopes === "string" ? scopes.split(",").map((s) => s.trim()).filter(Boolean) : null,
+        };
       } catch (error) {
         return explain(error, "checking the token (GET /user)");
       }

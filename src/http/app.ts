@@ -27,6 +27,8 @@ import { messageRoutes } from "./routes/messages.ts";
 import { repositoryRoutes } from "./routes/repositories.ts";
 import { githubWebhookRoutes } from "./routes/github-webhook.ts";
 import { hookRoutes } from "./routes/hooks.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import type { Metrics } from "../metrics.ts";
 
 export type Deps = {
   messages: MessageService;
@@ -55,6 +57,8 @@ export type Deps = {
   githubSignIn?: GitHubSignIn;
   /** The server's address as people reach it (PUBLIC_URL, or where it listens): GitHub sends people back there. */
   publicUrl?: () => string;
+  /** What GET /metrics reports; the app counts rate-limited requests and reports its live streams there. */
+  metrics: Metrics;
 };
 
 export type AccessSettings = { accessToken?: string; corsOrigins: string[]; rateLimit: number; trustProxy: boolean };
@@ -76,7 +80,8 @@ export const createApp = (deps: Deps) => {
     messageLimit,
     trustProxy: access.trustProxy,
   });
-  const streams = new StreamLimiter(10);
+  const streams = new StreamLimiter(10, () => deps.metrics.rateLimited());
+  deps.metrics.readLiveStreams(() => streams.total);
   const info = {
     title: "gitchat",
     version: deps.version,
@@ -86,7 +91,11 @@ export const createApp = (deps: Deps) => {
       "A private channel is seen only by its creator, its members and admins: to anyone else it answers 404 `unknown_repository`, as a channel that does not exist.",
   };
   const app = new Elysia()
-    .onError(({ code, error }) => toErrorResponse(code, error, deps.log))
+    .onError(({ code, error }) => {
+      const response = toErrorResponse(code, error, deps.log);
+      if (response.status === 429) deps.metrics.rateLimited();
+      return response;
+    })
     .onRequest(({ request, set }) => {
       securityHeaders(set.headers, request, access.trustProxy);
       const origin = request.headers.get("origin");
@@ -128,7 +137,8 @@ export const createApp = (deps: Deps) => {
         shutdown: deps.shutdown,
       }),
     )
-    .use(healthRoutes(deps.health, auth));
+    .use(healthRoutes(deps.health, auth))
+    .use(metricsRoutes(deps.metrics, auth));
   // The document is made once, from the routes as they are now (they do not change after start).
   let document: unknown;
   const openApiDocument = () => {

@@ -71,17 +71,28 @@ export class Sessions {
 /** Counts open live streams per client, so that no one client can hold the server's connections. */
 export class StreamLimiter {
   private readonly open = new Map<string, number>();
+  /** Streams open now, from every client (GET /metrics). */
+  total = 0;
 
-  constructor(readonly perClient: number) {}
+  /** `onRefused`: a stream was refused (a 429, counted with the other rate-limited requests). */
+  constructor(
+    readonly perClient: number,
+    private readonly onRefused: () => void = () => {},
+  ) {}
 
   acquire(key: string) {
     const count = this.open.get(key) ?? 0;
-    if (count >= this.perClient) return undefined;
+    if (count >= this.perClient) {
+      this.onRefused();
+      return undefined;
+    }
     this.open.set(key, count + 1);
+    this.total++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.total--;
       const left = (this.open.get(key) ?? 1) - 1;
       if (left > 0) this.open.set(key, left);
       else this.open.delete(key);

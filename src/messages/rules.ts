@@ -38,10 +38,10 @@ export const checkAuthor = (name: string) => {
 
 /**
  * An author's stable id: `local:LOGIN` (GitHub's rule for the login), or
- * `github:ID` for a GitHub account, or `slack:ID` for an imported Slack
- * author (an imported, unverified author: no account here vouches for it).
+ * `github:ID` for a GitHub account, or `slack:ID` / `mattermost:USERNAME` for
+ * an imported author (unverified: no account here vouches for it).
  */
-const AUTHOR_ID = /^(local:[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}|github:[1-9][0-9]{0,19}|slack:[A-Z0-9]{1,20})$/;
+const AUTHOR_ID = /^(local:[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}|github:[1-9][0-9]{0,19}|slack:[A-Z0-9]{1,20}|mattermost:[a-z0-9._-]{1,64})$/;
 
 /** A reaction: one Unicode emoji (as Unicode's RGI list has them, skin tones and flags included) or a `:shortcode:`. */
 const EMOJI = /^\p{RGI_Emoji}$/v;
@@ -80,7 +80,7 @@ export const checkMessage = (message: Pick<MessageRecord, "content" | "type" | "
   }
   if (checkAuthor(message.author) !== message.author) throw new InvalidInputError("a name must not start or end with spaces");
   if (message.author_id !== undefined && !AUTHOR_ID.test(message.author_id)) {
-    throw new InvalidInputError(`author_id ${JSON.stringify(message.author_id)} is not local:LOGIN, github:ID or slack:ID`);
+    throw new InvalidInputError(`author_id ${JSON.stringify(message.author_id)} is not local:LOGIN, github:ID, slack:ID or mattermost:USERNAME`);
   }
 };
 

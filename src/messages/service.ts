@@ -14,8 +14,10 @@ import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { isBlankSearch, parseSearch } from "./search-query.ts";
 import { checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
+import type { Metrics } from "../metrics.ts";
 
 export { checkAuthor, MAX_CONTENT_CHARACTERS } from "./rules.ts";
+export { actorOf } from "../db/fold.ts";
 
 /** Messages indexed in one transaction: bounds what a rebuild holds in memory at once. */
 const INDEX_BATCH = 500;
@@ -188,6 +190,8 @@ export class MessageService {
       now?: () => number;
       /** A progress sink for indexing a channel (rebuild, a first pull); none when undefined. */
       progress?: (channel: Channel) => ProgressSink | undefined;
+      /** Counts acknowledged messages and times each group commit (GET /metrics). */
+      metrics?: Pick<Metrics, "sent" | "committed">;
     },
   ) {}
 
@@ -250,13 +254,13 @@ export class MessageService {
    * Messages brought from elsewhere (`gitchat import`), with their own ids
    * and times: those the index lacks are checked by the message rules and
    * committed together, in the order given, through the channel's one writer.
-   * Returns how many were new (an import run again adds nothing).
+   * Returns those that were new (an import run again adds nothing).
    */
-  async importMessages(channel: Channel, messages: NewMessage[]): Promise<number> {
+  async importMessages(channel: Channel, messages: NewMessage[]): Promise<NewMessage[]> {
     const fresh = messages.filter((m) => !this.db.getMessage(channel.id, m.id));
     for (const message of fresh) checkMessage(message);
     await Promise.all(fresh.map((message) => this.writerFor(channel).submit({ message })));
-    return fresh.length;
+    return fresh;
   }
 
   /**
@@ -287,6 +291,11 @@ export class MessageService {
       if (row && row.target === null) return { channel, row };
     }
     throw new UnknownMessageError(`there is no message ${id} in a channel you see`);
+  }
+
+  /** The message `id` as it is now, in a channel `viewer` sees (the page's thread panel and editor start from it). */
+  get(input: { viewer: Viewer; id: string }): MessageView {
+    return toMessageView(this.findMessage(input.viewer, input.id).row);
   }
 
   /** Replaces a message's text by a new `edit` event (the message's file is never rewritten); the author's, or an admin's. */
@@ -363,6 +372,7 @@ export class MessageService {
 
   private async commit(channel: Channel, submission: Submission): Promise<MessageView> {
     const { commit, cursors } = await this.writerFor(channel).submit(submission);
+    this.options.metrics?.sent();
     const { message } = submission;
     const cursor = cursors.get(message.id);
     // Stored by this commit's insert: answer from what was stored, not a read
@@ -400,6 +410,7 @@ export class MessageService {
         // Keys go first, so that they hold even if the commit lands and its index insert fails.
         if (keys.length > 0) this.recordKeys(channel, keys);
         const timestamp = Date.parse(batch[batch.length - 1]!.created_at);
+        const started = performance.now();
         const placed = new Map<string, number>();
         const emails = new Map(submissions.map((s) => [s.message.id, s.email]));
         const commit = await commitMessages(channel.store, batch, { of: (m) => this.signatureOf(m, emails.get(m.id)), timestamp }, placed);
@@ -411,6 +422,7 @@ export class MessageService {
           // Committed is in git: push it even if indexing failed (it is healed later).
           for (const listener of this.commitListeners) listener(channel);
         }
+        this.options.metrics?.committed(batch.length, (performance.now() - started) / 1000);
         this.announce(channel.id);
         return { commit, cursors };
       });

@@ -12,15 +12,12 @@
  */
 import { unzipSync } from "fflate";
 import { InvalidInputError } from "../errors.ts";
-import { MAX_CONTENT_CHARACTERS } from "./rules.ts";
+import { cleanName, derivedId, fitted, isObject, isReaction, type ImportedMessage, type ImportTally } from "./imported.ts";
+
+export { emptyTally, type ImportedMessage, type ImportTally } from "./imported.ts";
 
 export type SlackUser = { id: string; name: string; is_bot: boolean };
 export type SlackChannel = { id: string; name: string };
-
-/** One message as gitchat will store it, and what became of the Slack message. */
-export type ImportedMessage = { id: string; author: string; author_id: string; content: string; type: string; created_at: string };
-
-export type ImportTally = { messages: number; skipped: Record<string, number>; cut: number };
 
 export class SlackExport {
   private constructor(
@@ -93,18 +90,37 @@ export class SlackExport {
     if (!Array.isArray(list)) throw new InvalidInputError(`${this.file}: ${day} must be a list of messages`);
     list.forEach((m, i) => {
       if (!isObject(m)) throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} is not an object`);
-      if (typeof m.ts !== "string" || !/^\d{1,12}\.\d{1,6}$/.test(m.ts)) throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} has no valid "ts"`);
+      if (typeof m.ts !== "string" || !SLACK_TS.test(m.ts)) throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} has no valid "ts"`);
       if (m.text !== undefined && typeof m.text !== "string") throw new InvalidInputError(`${this.file}: ${day}: entry ${i + 1} has a "text" that is not a string`);
     });
     return list as Record<string, unknown>[];
   }
 
   /**
-   * A channel's messages as gitchat messages, oldest first, a day at a time.
-   * Joins, leaves and other notices are left out (counted in `tally.skipped`);
-   * a message longer than gitchat's limit is cut, saying so (counted in `tally.cut`).
+   * A channel's messages as gitchat messages, oldest first, a day at a time,
+   * each followed by its events. Joins, leaves and other notices are left out
+   * (counted in `tally.skipped`); a message longer than gitchat's limit is
+   * cut, saying so (counted in `tally.cut`).
+   *
+   * - A reply (`thread_ts` naming another message) gets `reply_to`: the id
+   *   of its thread's first message, made the same way from that `ts`. Only
+   *   when that message was imported (it comes earlier: a thread starts
+   *   before its replies); otherwise the reply stays a message of the
+   *   channel, since gitchat would wait for a thread that never comes.
+   * - An edited message (`edited: {user, ts}`): Slack's export holds only the
+   *   final text, so the message file holds it, and an `edit` event at the
+   *   time of the edit, with the same text, marks it edited as Slack did.
+   * - Reactions (`reactions: [{name, users, count}]`): a `react` event from
+   *   each user listed, the emoji as its `:shortcode:` (a skin tone left off:
+   *   gitchat's shortcodes have none), at the message's time (Slack keeps no
+   *   time for a reaction). Slack lists at most some of the people: the rest
+   *   of `count` are counted in `tally.unlisted`, not invented.
+   * Every id is derived from the Slack channel, the message's `ts` and what
+   * the file says, so importing again adds nothing.
    */
   *messages(channel: SlackChannel, tally: ImportTally): Generator<ImportedMessage> {
+    /** The ids of the messages imported so far, by `ts`: threads to reply in. */
+    const kept = new Map<string, string>();
     for (const day of this.days(channel)) {
       const list = this.dayMessages(channel, day).sort((a, b) => Number(a.ts) - Number(b.ts));
       for (const m of list) {
@@ -119,27 +135,55 @@ export class SlackExport {
           tally.skipped.empty = (tally.skipped.empty ?? 0) + 1;
           continue;
         }
-        const characters = [...content];
-        if (characters.length > MAX_CONTENT_CHARACTERS) {
-          const note = `\n… (cut on import: ${(characters.length - (MAX_CONTENT_CHARACTERS - 60)).toLocaleString("en")} more characters in Slack)`;
-          content = characters.slice(0, MAX_CONTENT_CHARACTERS - 60).join("") + note;
-          tally.cut++;
+        content = fitted(content, tally, "Slack");
+        const ts = m.ts as string;
+        const ms = slackMs(ts);
+        const id = slackMessageId(channel.id, ts, ms);
+        const message: ImportedMessage = { id, ...who, content, type: "message", created_at: new Date(ms).toISOString() };
+        if (typeof m.thread_ts === "string" && m.thread_ts !== ts) {
+          const thread = kept.get(m.thread_ts);
+          if (thread) message.reply_to = thread;
+          else tally.unthreaded++;
         }
-        const ms = Math.floor(Number(m.ts) * 1000);
+        kept.set(ts, id);
         tally.messages++;
-        yield { id: slackMessageId(channel.id, m.ts as string, ms), ...who, content, type: "message", created_at: new Date(ms).toISOString() };
+        yield message;
+
+        const event = (kind: string, at: number) => ({ id: derivedId(`slack:${channel.id}:${ts}:${kind}`, at), target: id, created_at: new Date(at).toISOString() });
+        if (isObject(m.edited) && typeof m.edited.ts === "string" && SLACK_TS.test(m.edited.ts)) {
+          // Never before the message itself (the fold orders edits by time).
+          yield { ...event("edit", Math.max(ms, slackMs(m.edited.ts))), ...who, content, type: "edit" };
+        }
+        const given = new Set<string>();
+        for (const reaction of Array.isArray(m.reactions) ? m.reactions.filter(isObject) : []) {
+          const users = Array.isArray(reaction.users) ? reaction.users.filter((u): u is string => typeof u === "string") : [];
+          const [name, tone] = typeof reaction.name === "string" ? reaction.name.split("::", 2) : [];
+          const emoji = `:${name}:`;
+          if (!name || !isReaction(emoji)) {
+            tally.skipped.reaction = (tally.skipped.reaction ?? 0) + users.length;
+            continue;
+          }
+          if (typeof reaction.count === "number" && reaction.count > users.length) tally.unlisted += reaction.count - users.length;
+          for (const user of users) {
+            // Two tones of one emoji from one person are one reaction here.
+            if (given.has(`${emoji} ${user}`)) continue;
+            given.add(`${emoji} ${user}`);
+            if (tone) tally.tones++;
+            yield { ...event(`react:${emoji}:${user}`, ms), ...authorOf({ user }, this.users), content: emoji, type: "react" };
+          }
+        }
       }
     }
   }
 }
 
+/** Slack's message time: seconds since the epoch, and a sequence after the dot. */
+const SLACK_TS = /^\d{1,12}\.\d{1,6}$/;
+
+const slackMs = (ts: string) => Math.floor(Number(ts) * 1000);
+
 /** Subtypes that are things people (or bots) said; the rest (joins, topic changes...) are notices. */
 const KEPT_SUBTYPES = new Set(["bot_message", "me_message", "thread_broadcast", "file_share"]);
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** gitchat's rule for names: 1 to 64 characters, no control characters, no < >. */
-const cleanName = (name: string) => [...name.replace(/[\u0000-\u001f\u007f<>]/g, "").trim()].slice(0, 64).join("").trim();
 
 const authorOf = (m: Record<string, unknown>, users: Map<string, SlackUser>) => {
   const userId = typeof m.user === "string" ? m.user : typeof m.bot_id === "string" ? m.bot_id : "UNKNOWN";
@@ -168,14 +212,5 @@ export const toMarkdown = (text: string, users: Map<string, SlackUser>) =>
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&");
 
-/**
- * A UUIDv7 made from the Slack channel and `ts` rather than at random: its
- * time is the message's, and the rest a hash, so the same message gets the
- * same id on every import, on every server.
- */
-export const slackMessageId = (channelId: string, ts: string, ms: number) => {
-  const hash = new Bun.CryptoHasher("sha256").update(`slack:${channelId}:${ts}`).digest("hex");
-  const time = ms.toString(16).padStart(12, "0");
-  const variant = ((parseInt(hash[3]!, 16) & 0x3) | 0x8).toString(16);
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${hash.slice(0, 3)}-${variant}${hash.slice(4, 7)}-${hash.slice(7, 19)}`;
-};
+/** A Slack message's id here: from its channel and `ts`. */
+export const slackMessageId = (channelId: string, ts: string, ms: number) => derivedId(`slack:${channelId}:${ts}`, ms);

@@ -12,6 +12,7 @@ import { SmartHttpRemote } from "../git/smart-http.ts";
 import { fetchChannel, mergeRemote, pushChannel } from "../git/transfer.ts";
 import type { GitHub } from "../github/client.ts";
 import type { Log } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
 import type { MessageService } from "../messages/service.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 
@@ -147,6 +148,7 @@ class ChannelSync {
       if (merged.outcome !== "up-to-date") {
         const report = await this.owner.messages.index(this.channel);
         if (report.indexed > 0) this.owner.log(`${this.channel.fullName}: ${report.indexed} message(s) pulled`, { channel: this.channel.fullName, count: report.indexed });
+        this.owner.metrics?.pulled(report.indexed);
         for (const problem of report.problems) this.owner.log(`${this.channel.fullName}: ${problem}`, { level: "warn", channel: this.channel.fullName });
         if (report.quarantined.length > 0) {
           const files = report.quarantined.map((f) => `${f.path}: ${f.reason}`);
@@ -181,6 +183,7 @@ class ChannelSync {
     const shown = [message, ...this.notes].join("; ");
     this.owner.db.recordSync(this.channel.id, { kind: "error", at: new Date().toISOString(), message: shown });
     this.owner.log(`${this.channel.fullName}: sync failed: ${message}`, { level: "warn", channel: this.channel.fullName });
+    this.owner.metrics?.syncFailed(this.channel.fullName);
     if (error instanceof RemoteNotFoundError) this.ready = false;
     this.failures++;
     const retryAfter = error instanceof RemoteUnavailableError ? error.retryAfterMs : undefined;
@@ -256,6 +259,8 @@ export class SyncService {
     private readonly github: GitHub,
     readonly settings: SyncSettings,
     readonly log: Log,
+    /** Counts pulled messages and failed syncs, and reads the unpushed counts (GET /metrics). */
+    readonly metrics?: Pick<Metrics, "pulled" | "syncKnown" | "syncFailed">,
   ) {
     messages.onCommit((channel) => {
       const worker = this.worker(channel);
@@ -269,6 +274,7 @@ export class SyncService {
     if (!worker) {
       worker = new ChannelSync(channel, this);
       this.channels.set(channel.id, worker);
+      this.metrics?.syncKnown(channel.fullName);
     }
     return worker;
   }
@@ -365,6 +371,20 @@ export class SyncService {
     }
     onStart(pending.map((c) => c.fullName));
     return Promise.all(pending.map((channel) => this.syncReported(channel, "push")));
+  }
+
+  /**
+   * Each channel's unpushed commits, as last counted (a walk only for a
+   * channel whose `main` or remote head moved since); a channel whose count
+   * failed (a damaged store) is left out rather than shown as 0.
+   */
+  async unpushedByChannel() {
+    const counts = new Map<string, number>();
+    for (const channel of this.repositories.list()) {
+      const unpushed = await this.worker(channel).unpushed().catch(() => undefined);
+      if (unpushed !== undefined) counts.set(channel.fullName, Math.min(unpushed, UNPUSHED_CAP));
+    }
+    return counts;
   }
 
   async view(channel: Channel): Promise<ChannelSyncView> {

@@ -81,3 +81,21 @@ test("an unknown flag before any command is refused with exit 2", async () => {
   expect(result.code).toBe(2);
   expect(result.stderr.split("\n")[0]).toBe("gitchat: unknown option --frobnicate");
 });
+
+test("every command gitchat help lists refuses an unknown flag with exit 2, naming the flag, and its own usage line", async () => {
+  const wrong: string[] = [];
+  for (const name of await listedCommands()) {
+    const usage = (await cli(["help", name])).stdout.split("\n")[0]!;
+    const result = await cli([name, "--no-such-flag"]);
+    const want = `gitchat ${name}: unknown option --no-such-flag\n${usage}\n`;
+    if (result.code !== 2 || result.stderr !== want || result.stdout !== "") wrong.push(`${name}: exit ${result.code}, ${JSON.stringify(result.stderr)}`);
+  }
+  expect(wrong).toEqual([]);
+}, 120_000);
+
+test("--version and --help take nothing after them: exit 2 with their usage line", async () => {
+  for (const flag of ["--version", "-h"]) {
+    const result = await cli([flag, "extra"]);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: `gitchat ${flag}: unexpected argument extra\nusage: gitchat ${flag}\n` });
+  }
+});

@@ -73,20 +73,83 @@ test("a Slack export becomes gitchat channels: authors (imported, unverified), t
   const result = await runCli(["import", "slack", goodExport()], { dataDir, env: LOCAL_ONLY });
   expect({ code: result.code, stdout: result.stdout.trim().split("\n"), stderr: result.stderr }).toEqual({
     code: 0,
-    stdout: ["#general -> local/general: 5 message(s) imported (left out: 1 channel_join)", "#ops -> local/ops: 1 message(s) imported"],
+    stdout: [
+      "#general -> local/general: 5 message(s) imported, 1 of them in threads, 1 edit(s), 1 reaction(s) (left out: 1 channel_join)",
+      "#ops -> local/ops: 1 message(s) imported",
+    ],
     stderr: "",
   });
+  // The channel's own messages: the reply is in its thread (see the test of threads below).
   expect((await messagesOf(dataDir, "local/general")).map(({ id, ...m }) => m)).toEqual([
     { author: "ann", author_id: "slack:U01ANN", content: "Morning @Bo Chen, the **deploy** is at 10 & not later", timestamp: "2024-01-02T10:00:00.000Z" },
     { author: "Bo Chen", author_id: "slack:U02BO", content: "see [the plan](https://example.com/plan)", timestamp: "2024-01-02T10:01:00.000Z" },
-    { author: "ann", author_id: "slack:U01ANN", content: "replying in the thread", timestamp: "2024-01-02T10:02:00.000Z" },
     { author: "deploybot", author_id: "slack:B01DEPLOY", content: "Deployed ~~v1~~ v2", timestamp: "2024-01-03T10:00:00.000Z" },
     { author: "Bo Chen", author_id: "slack:U02BO", content: "[file not imported: screenshot.png]", timestamp: "2024-01-03T10:01:00.000Z" },
   ]);
   expect((await messagesOf(dataDir, "local/ops")).map((m) => m.content)).toEqual(["ops only"]);
   // In large commits, not one a message: general's five messages are one commit.
   const log = await runGit(["--git-dir", join(dataDir, "repos", "local", "general.git"), "log", "--format=%s", "main"]);
-  expect(log.stdout.trim().split("\n")[0]).toBe("5 messages from ann, Bo Chen, deploybot");
+  // Five messages and two events (an edit, a reaction).
+  expect(log.stdout.trim().split("\n")[0]).toBe("7 messages from ann, Bo Chen, deploybot");
+}, 60_000);
+
+test("threads, edits and reactions come over: replies in their thread, an edited message marked so, a reaction from each person Slack lists", async () => {
+  const THREAD = "1704189660.000300";
+  const dataDir = tempDir();
+  const zip = slackZip({
+    "users.json": USERS,
+    "channels.json": [CHANNELS[0]],
+    "general/2024-01-02.json": [
+      {
+        type: "message",
+        user: "U02BO",
+        text: "release plan",
+        ts: THREAD,
+        thread_ts: THREAD,
+        reply_count: 3,
+        edited: { user: "U02BO", ts: "1704189700.000000" },
+        reactions: [
+          { name: "thumbsup", users: ["U01ANN", "U02BO"], count: 3 },
+          { name: "+1::skin-tone-2", users: ["U01ANN"], count: 1 },
+        ],
+      },
+      { type: "message", user: "U01ANN", text: "looks good", ts: "1704189720.000400", thread_ts: THREAD, parent_user_id: "U02BO" },
+      { type: "message", subtype: "thread_broadcast", user: "U02BO", text: "shipping it", ts: "1704189780.000500", thread_ts: THREAD },
+      { type: "message", user: "U01ANN", text: "about an older thread", ts: "1704189840.000600", thread_ts: "1704000000.000100" },
+    ],
+    "general/2024-01-03.json": [{ type: "message", user: "U01ANN", text: "the next day", ts: "1704276000.000100", thread_ts: THREAD }],
+  });
+  const result = await runCli(["import", "slack", zip], { dataDir, env: LOCAL_ONLY });
+  expect({ code: result.code, stdout: result.stdout.trim() }).toEqual({
+    code: 0,
+    stdout:
+      "#general -> local/general: 5 message(s) imported, 3 of them in threads, 1 edit(s), 3 reaction(s) (1 repl(ies) whose thread is not in the export, kept as messages of the channel; " +
+      "1 reaction(s) Slack counted without saying whose; 1 reaction(s) without their skin tone)",
+  });
+  const gitchat = await openTestGitchat({ dataDir, env: LOCAL_ONLY });
+  try {
+    const viewer = { operator: true } as const;
+    const channel = gitchat.messages.list({ viewer, repository: "local/general" });
+    expect(channel.map((m) => [m.content, m.reply_to, m.reply_count])).toEqual([
+      ["release plan", null, 3],
+      ["about an older thread", null, 0],
+    ]);
+    const start = channel[0]!;
+    expect(start.edited_at).toBe("2024-01-02T10:01:40.000Z");
+    expect(start.reactions.map((r) => [r.emoji, r.count, [...r.users].sort()]).sort()).toEqual([
+      [":+1:", 1, ["ann"]],
+      [":thumbsup:", 2, ["Bo Chen", "ann"]],
+    ]);
+    // Slack's export holds the final text only: the edit carries it, so the history shows no text that was never there.
+    expect((await gitchat.messages.history({ viewer, id: start.id })).versions.map((v) => v.content)).toEqual(["release plan", "release plan"]);
+    expect(gitchat.messages.list({ viewer, thread: start.id }).map((m) => [m.author, m.content, m.reply_to])).toEqual([
+      ["ann", "looks good", start.id],
+      ["Bo Chen", "shipping it", start.id],
+      ["ann", "the next day", start.id],
+    ]);
+  } finally {
+    await gitchat.close();
+  }
 }, 60_000);
 
 test("the page marks an imported author as imported, saying what it means", async () => {
@@ -124,8 +187,8 @@ test("importing the same export again adds nothing, and two servers importing it
 test("--channel puts a Slack channel where it is told", async () => {
   const dataDir = tempDir();
   const result = await runCli(["import", "slack", goodExport(), "--channel", "general=acme/team"], { dataDir, env: LOCAL_ONLY });
-  expect(result.stdout.trim().split("\n")[0]).toBe("#general -> acme/team: 5 message(s) imported (left out: 1 channel_join)");
-  expect(await messagesOf(dataDir, "acme/team")).toHaveLength(5);
+  expect(result.stdout.trim().split("\n")[0]).toBe("#general -> acme/team: 5 message(s) imported, 1 of them in threads, 1 edit(s), 1 reaction(s) (left out: 1 channel_join)");
+  expect(await messagesOf(dataDir, "acme/team")).toHaveLength(4);
 }, 60_000);
 
 test("a broken export is refused with the file and what is wrong, and nothing is written", async () => {

@@ -9,6 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openPage, type Watched } from "../support/browser.ts";
 import { runGit } from "../support/git.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
+import { invite } from "../support/invite.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "page-accounts-access-token";
@@ -29,19 +30,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** The admin (here the ACCESS_TOKEN bearer) adds a person; the invite link, on the address the browser uses. */
-const invite = async (login: string, name: string) => {
-  const response = await fetch(`${server.url}/users`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ login, name }),
-  });
-  expect(response.status).toBe(201);
-  const { invite_url } = (await response.json()) as { invite_url: string };
-  const url = new URL(invite_url);
-  return `${server.url}${url.pathname}`;
-};
 
 /** A new browser (own cookies) that accepts `link` and lands in the chat. */
 const accept = async (link: string) => {
@@ -74,8 +62,8 @@ const authorShownFor = async (page: Page, content: string) => {
 };
 
 test("two invited people each sign in, post, and see each message under its real author; neither can post as the other", async () => {
-  const ada = await accept(await invite("ada", "Ada Lovelace"));
-  const bo = await accept(await invite("bo", "Bo Diddley"));
+  const ada = await accept(await invite(server.url, TOKEN, "ada", "Ada Lovelace"));
+  const bo = await accept(await invite(server.url, TOKEN, "bo", "Bo Diddley"));
   await expect(ada.locator(".viewer").innerText()).resolves.toContain("Ada Lovelace");
   await expect(bo.locator(".viewer").innerText()).resolves.toContain("Bo Diddley");
 
@@ -109,7 +97,7 @@ test("two invited people each sign in, post, and see each message under its real
 }, 60_000);
 
 test("signed out, a person signs in again with their login and password", async () => {
-  const page = await accept(await invite("cy", "Cy"));
+  const page = await accept(await invite(server.url, TOKEN, "cy", "Cy"));
   await page.locator(".viewer button[type=submit]").click();
   await page.waitForURL(/\/login$/);
   await page.locator("#login-login").fill("cy");

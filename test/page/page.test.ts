@@ -105,7 +105,7 @@ const shownMessages = (page: Page) =>
     items.map((li) => ({
       id: li.getAttribute("data-id") ?? "",
       content: (li.querySelector(".content") as HTMLElement).innerText,
-      hash: (li.querySelector("button.hash") as HTMLElement | null)?.innerText ?? "",
+      hash: li.getAttribute("data-hash")?.slice(0, 7) ?? "",
     })),
   );
 
@@ -195,7 +195,8 @@ test("Enter sends: pending at once, then committed with its short hash; the box 
   const id = await waitForMessage(page, "hello from the browser");
   await pending.waitFor({ state: "detached" });
   const item = page.locator(`#messages li.message[data-id="${id}"]`);
-  const hash = await item.locator("button.hash").innerText();
+  // The commit is offered in the message's action menu (see events.test.ts).
+  const hash = (await item.getAttribute("data-hash"))!.slice(0, 7);
   expect(hash).toMatch(HASH7);
   const stored = (await api(server.url, "GET", "/messages?repository=local/general")).body as { id: string; git_hash: string }[];
   expect(stored.find((m) => m.id === id)?.git_hash.slice(0, 7)).toBe(hash);
@@ -629,7 +630,7 @@ test("text passes WCAG AA contrast (4.5:1) in both themes", async () => {
         return "rgb(255, 255, 255)";
       };
       const selectors = [
-        "body", ".message .author", ".message time", ".message .content", "button.hash", ".channels a",
+        "body", ".message .author", ".message time", ".message .content", "button.more", ".channels a",
         ".channels .badge", ".section", ".add label", "button.send", ".add button", "#channel-title", "textarea",
         ".content a", ".content blockquote", ".content :not(pre) > code", "pre code", "pre code [class*='hljs-']",
       ];

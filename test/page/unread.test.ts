@@ -189,7 +189,7 @@ test("mention notifications are opt-in by a button: never asked on load, none be
   expect(await eve.page.evaluate(async () => (await fetch("/messages", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repository: "team/lounge", content: "@fay over here too" }) })).status)).toBe(201);
   await fay.page.waitForFunction(() => (window as unknown as { notes: unknown[] }).notes.length === 2, undefined, { timeout: 20_000 });
   expect((await notes())[1]).toEqual({ title: "You were mentioned in team/lounge", body: "Open gitchat to read it" });
-  expect(await fay.page.locator('#channel-list li[data-channel="team/lounge"] .mention-mark').isVisible()).toBe(true);
+  expect(await fay.page.locator('#channel-list li[data-channel="team/lounge"] .mention-count').isVisible()).toBe(true);
   expect(await axeViolations(fay.page)).toEqual([]);
 
   // Someone whose browser has not granted it: the button asks, and only then.

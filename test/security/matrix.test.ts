@@ -102,6 +102,9 @@ const ask = (route: { method: string; path: string }, caller: Caller, channel?: 
       current: "not the password",
       password: "a new matrix password",
       message_id: "01900000-0000-7000-8000-000000000000",
+      // The page's reaction form.
+      emoji: "👍",
+      on: "true",
     });
   }
   return gitchat.app.handle(new Request(`http://localhost${concrete(route.path, channel)}`, init));
@@ -145,7 +148,7 @@ test("no route shows someone outside a private channel its name or its messages"
     }
   }
   expect(leaks).toEqual([]);
-});
+}, 60_000);
 
 // Last of the matrices: its /logout cells end the callers' sessions.
 test("every route declares who may call it, and every kind of caller gets what that rule says", async () => {
@@ -167,7 +170,7 @@ test("every route declares who may call it, and every kind of caller gets what t
   }
   expect(wrong).toEqual([]);
   expect(cells.length).toBe(routes.length * callers.length);
-});
+}, 60_000); // every route × every caller, a request each: seconds on a loaded machine
 
 test("a route added without a declared rule is found (and the app refuses to start with one)", () => {
   const declared = { [RULE_KEY]: "member" } as { description?: string };

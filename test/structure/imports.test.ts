@@ -25,6 +25,7 @@ const LAYERS: Record<string, number> = {
   "src/log.ts": 1,
   "src/errors.ts": 1,
   "src/rate-limit.ts": 1,
+  "src/metrics.ts": 1,
 };
 
 const sources = (dir: string): string[] =>

@@ -125,8 +125,8 @@ export type GitHubUser = {
   id?: number;
   name?: string | null;
   email?: string | null;
-  /** Sent back as `x-oauth-scopes`, as GitHub does for classic tokens. */
-  scopes?: string[];
+  /** Sent back as `x-oauth-scopes`, as GitHub does for classic tokens; null: a fine-grained token, which has no scopes and gets no such header. */
+  scopes?: string[] | null;
 };
 
 export type StartGitHubOptions = {
@@ -721,7 +721,7 @@ export const startGitHub = async (options: StartGitHubOptions = {}): Promise<Git
       "x-ratelimit-resource": "core",
     };
     const user = login === null ? undefined : userByLogin(login);
-    if (user) headers["x-oauth-scopes"] = user.scopes.join(", ");
+    if (user?.scopes) headers["x-oauth-scopes"] = user.scopes.join(", ");
     return headers;
   };
 

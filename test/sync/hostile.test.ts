@@ -151,7 +151,7 @@ test("a file that is not a valid message (bad JSON, wrong fields, wrong path, ba
   expect(error).toContain(`${paths.moved}: the path does not match the message's id and time`);
   expect(error).toContain(`${paths.type}: type "Not A Type" is not valid`);
   expect(error).toContain(`${paths.author}: a name must be 1 to 64 characters`);
-  expect(error).toContain(`${paths.authorId}: author_id "root" is not local:LOGIN, github:ID or slack:ID`);
+  expect(error).toContain(`${paths.authorId}: author_id "root" is not local:LOGIN, github:ID, slack:ID or mattermost:USERNAME`);
   expect(error).toContain(`${paths.blank}: content must not be empty`);
   expect(error).toContain(`${paths.taken}: the id is already held by ${pathOf(messages[0]!)}`);
 }, 30_000);

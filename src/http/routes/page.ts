@@ -11,40 +11,46 @@ import themeJs from "../../../public/theme.js" with { type: "text" };
 import appCss from "../../../public/app.css" with { type: "text" };
 import iconSvg from "../../../public/icon.svg" with { type: "text" };
 import manifest from "../../../public/manifest.webmanifest" with { type: "text" };
-import type { MessageService } from "../../messages/service.ts";
+import { actorOf, type MessageService, type MessageView } from "../../messages/service.ts";
 import type { Channel } from "../../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../../repositories/access.ts";
 import type { SyncService } from "../../sync/service.ts";
 import {
   arrivalsFragment,
   appended,
-  authorKey,
   channelList,
   channelListVersion,
   chatPage,
+  mayChange,
   membersPage,
   membersPanel,
+  messageEditor,
   messageItem,
   notFoundPage,
   olderFragment,
   windowFragment,
+  threadFragment,
   type ChannelItem,
+  type PageViewer,
 } from "../../../views/page.ts";
+import { channelPath } from "../../../views/paths.ts";
 import { SEARCH_PAGE, searchHint, searchRefused, searchResults } from "../../../views/search.ts";
 import { isBlankSearch, parseSearch } from "../../messages/search-query.ts";
-import { AppError } from "../../errors.ts";
+import { AppError, ForbiddenError, MessageDeletedError, UnknownMessageError } from "../../errors.ts";
 import { html } from "../../../views/html.ts";
 import { errorResponse, htmlResponse } from "../errors.ts";
 import { SendHeaders } from "../schemas.ts";
 import type { StreamLimiter } from "../security.ts";
 import { withoutIdleTimeout } from "./sync.ts";
 import { authorOf, type AuthPlugin, type Identity } from "../auth.ts";
-import { mentionOf, type UnreadService } from "../../messages/unread.ts";
-import { readerOf } from "./unread.ts";
+import type { UnreadService } from "../../messages/unread.ts";
+import { unreadReader } from "./unread.ts";
 
 const PAGE_SIZE = 50;
 /** Messages shown on each side of a message opened by its link. */
 const WINDOW_SIDE = 25;
+/** Replies a thread panel shows. */
+const THREAD_SIZE = 500;
 
 const ASSETS: Record<string, { body: string; type: string }> = {
   "htmx.min.js": { body: htmxJs, type: "text/javascript; charset=utf-8" },
@@ -58,9 +64,22 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 
 const MemberForm = t.Object({ login: t.String({ error: "login is required: an account's login" }) });
 
+/** The reader as the views need them: mentions name a login (the name written under, for the operator). */
+const readerOf = (identity: Identity): PageViewer => ({
+  login: (identity.account?.login ?? identity.name).toLowerCase(),
+  admin: identity.role === "admin",
+  actor: actorOf({ author: identity.name, author_id: identity.account?.id ?? null }),
+});
+
 const ChannelParams = t.Object({
   owner: t.String({ error: "owner must be a GitHub account name" }),
   name: t.String({ error: "name must be a repository name" }),
+});
+
+const MessageParams = t.Object({
+  owner: t.String({ error: "owner must be a GitHub account name" }),
+  name: t.String({ error: "name must be a repository name" }),
+  id: t.String({ error: "id must be a message id" }),
 });
 
 export const pageRoutes = (auth: AuthPlugin, deps: {
@@ -89,7 +108,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
   };
   /** The channels the caller sees, each with its unread count. */
   const channelItems = (identity: Identity) => {
-    const counts = new Map(deps.unread.counts(readerOf(identity)).map((u) => [u.repository, u]));
+    const counts = new Map(deps.unread.counts(unreadReader(identity)).map((u) => [u.repository, u]));
     return Promise.all(access.list(identity.actor).map((c) => channelItem(c, counts.get(c.fullName))));
   };
   /** The channel, if the caller sees it: a private one they are not in is as unknown as a name that names nothing. */
@@ -101,6 +120,28 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     } catch {
       return htmlResponse(notFoundPage(`There is no channel ${params.owner}/${params.name}. Add it from the sidebar of any channel.`), 404);
     }
+  };
+
+  /** The message `id` of the channel in the path (a message of another channel is as unknown here as one that does not exist). */
+  const messageIn = (identity: Identity, params: { owner: string; name: string; id: string }) => {
+    const channel = find(identity.actor, params.owner, params.name);
+    const message = messages.get({ viewer: identity.actor, id: params.id });
+    if (message.repository !== channel.fullName) throw new UnknownMessageError(`there is no message ${params.id} in ${channel.fullName}`);
+    return { channel, message };
+  };
+  /**
+   * A message as the page shows it; a reply with its thread's reply count as
+   * it is now (a reply's arrival does not repeat its parent's).
+   */
+  const itemOf = (identity: Identity, reader: PageViewer) => (m: MessageView) => {
+    if (!m.reply_to) return messageItem(m, reader);
+    let count: number | undefined;
+    try {
+      count = messages.get({ viewer: identity.actor, id: m.reply_to }).reply_count;
+    } catch {
+      // The parent is not one the reader sees (any more): no count to show.
+    }
+    return messageItem(m, reader, "m-", count);
   };
 
   /**
@@ -125,7 +166,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
     const status = error?.status ?? 200;
     if (htmx) return htmlResponse(membersPanel(channel, members, error?.message), status);
     if (error) return htmlResponse(membersPage(channel, members, error.message), status);
-    return new Response(null, { status: 303, headers: { location: `/c/${encodeURIComponent(channel.owner)}/${encodeURIComponent(channel.name)}/members` } });
+    return new Response(null, { status: 303, headers: { location: `${channelPath(channel)}/members` } });
   };
 
   return new Elysia({ name: "page" })
@@ -156,14 +197,14 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
           cursor,
           syncEnabled: Boolean(sync),
           viewer: identity && identity.via !== "open" ? identity.name : undefined,
+          reader: readerOf(identity!),
           links: {
             settings: identity?.account !== undefined,
             members: identity !== undefined && identity.via !== "open" && identity.role === "admin",
           },
           reading: {
             unreadAfter: deps.unread.unreadAfter(identity!.actor, channel.fullName),
-            me: authorKey({ author_id: identity!.account?.id ?? null, author: identity!.name }),
-            mention: mentionOf(readerOf(identity!)),
+            me: readerOf(identity!).actor,
           },
         }),
       );
@@ -173,19 +214,19 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       const channel = find(viewer, params.owner, params.name);
       // A link to a message (#m-<id>) that the page does not hold: the messages around it, then newer ones as the reader scrolls down.
       if (query.around !== undefined) {
-        return htmlResponse(windowFragment(channel, messages.around({ viewer, repository: channel.fullName, id: query.around, count: WINDOW_SIDE })));
+        return htmlResponse(windowFragment(channel, messages.around({ viewer, repository: channel.fullName, id: query.around, count: WINDOW_SIDE }), readerOf(identity!)));
       }
       if (query.newer !== undefined) {
-        return htmlResponse(windowFragment(channel, messages.newer({ viewer, repository: channel.fullName, after: query.newer, limit: PAGE_SIZE })));
+        return htmlResponse(windowFragment(channel, messages.newer({ viewer, repository: channel.fullName, after: query.newer, limit: PAGE_SIZE }), readerOf(identity!)));
       }
       if (query.after !== undefined) {
         const arrived = messages.list({ viewer, repository: channel.fullName, after: query.after, limit: 500 });
         const next = Math.max(query.after, ...arrived.map((m) => m.cursor));
-        return htmlResponse(arrivalsFragment(channel, arrived, next));
+        return htmlResponse(arrivalsFragment(channel, arrived.map(itemOf(identity!, readerOf(identity!))), next));
       }
       const older = messages.list({ viewer, repository: channel.fullName, before: query.before, limit: PAGE_SIZE + 1 });
       const hasOlder = older.length > PAGE_SIZE;
-      return htmlResponse(olderFragment(channel, hasOlder ? older.slice(1) : older, hasOlder));
+      return htmlResponse(olderFragment(channel, hasOlder ? older.slice(1) : older, hasOlder, readerOf(identity!)));
     }, {
       auth: "member",
       params: ChannelParams,
@@ -203,18 +244,22 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
         viewer: identity!.actor,
         content: body.content,
         repository: channel.fullName,
+        reply_to: body.reply_to || undefined,
         author: authorOf(identity),
         // The page names each message once and sends the same key on its retries.
         idempotencyKey: headers["idempotency-key"],
       });
-      return htmlResponse(appended([message]), replayed ? 200 : 201);
+      return htmlResponse(appended([itemOf(identity!, readerOf(identity!))(message)]), replayed ? 200 : 201);
     }, {
       auth: "member",
       messageLimit: true,
       params: ChannelParams,
       headers: SendHeaders,
       parse: "json",
-      body: t.Object({ content: t.String({ error: "content is required" }) }),
+      body: t.Object({
+        content: t.String({ error: "content is required" }),
+        reply_to: t.Optional(t.String({ error: "reply_to must be the id of the message replied to" })),
+      }),
       detail: { hide: true },
     })
     .get("/c/:owner/:name/events", ({ params, query, request, identity }) => {
@@ -228,6 +273,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       }
       const lastEventId = Number(request.headers.get("last-event-id"));
       let cursor = Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : (query.after ?? messages.latestCursor());
+      const item = itemOf(identity!, readerOf(identity!));
       const encoder = new TextEncoder();
       let stop = () => {};
       const stream = new ReadableStream<Uint8Array>({
@@ -236,7 +282,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
             try {
               // Asks who sees the channel each time: someone removed from it gets nothing more (see `revoked` below).
               for (const m of messages.list({ viewer, repository: channel.fullName, after: cursor, limit: 500 })) {
-                const data = messageItem(m).value.split("\n").map((line) => `data: ${line}`).join("\n");
+                const data = item(m).value.split("\n").map((line) => `data: ${line}`).join("\n");
                 controller.enqueue(encoder.encode(`id: ${m.cursor}\nevent: message\n${data}\n\n`));
                 cursor = m.cursor;
               }
@@ -292,6 +338,49 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       query: t.Object({ after: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, error: "after must be a cursor" })) }),
       detail: { hide: true },
     })
+    // A message's actions, from its menu: each answers the message as it is now
+    // (the page puts it in the place of the one shown), or a 4xx that changed nothing.
+    // Each change is a commit, and counts against RATE_LIMIT as a message does (as in the API).
+    .get("/c/:owner/:name/messages/:id/edit", ({ params, identity }) => {
+      const { channel, message } = messageIn(identity!, params);
+      if (!mayChange(readerOf(identity!), message)) throw new ForbiddenError("only its author or an admin may edit this message");
+      if (message.deleted) throw new MessageDeletedError("this message was deleted: it can no longer be edited");
+      return htmlResponse(messageEditor(channelPath(channel), message));
+    }, { auth: "member", params: MessageParams, detail: { hide: true } })
+    .post("/c/:owner/:name/messages/:id/edit", async ({ params, body, identity }) => {
+      const { message } = messageIn(identity!, params);
+      const edited = await messages.edit({ viewer: identity!.actor, author: authorOf(identity), id: message.id, content: body.content });
+      return htmlResponse(messageItem(edited, readerOf(identity!)));
+    }, { auth: "member", messageLimit: true, params: MessageParams, parse: "json", body: t.Object({ content: t.String({ error: "content is required: the new text" }) }), detail: { hide: true } })
+    .post("/c/:owner/:name/messages/:id/delete", async ({ params, identity }) => {
+      const { message } = messageIn(identity!, params);
+      const deleted = await messages.remove({ viewer: identity!.actor, author: authorOf(identity), id: message.id });
+      return htmlResponse(messageItem(deleted, readerOf(identity!)));
+    }, { auth: "member", messageLimit: true, params: MessageParams, detail: { hide: true } })
+    .post("/c/:owner/:name/messages/:id/reactions", async ({ params, body, identity }) => {
+      const { message } = messageIn(identity!, params);
+      const on = body.on === true || body.on === "true";
+      const reacted = await messages.react({ viewer: identity!.actor, author: authorOf(identity), id: message.id, emoji: body.emoji.trim(), on });
+      return htmlResponse(messageItem(reacted, readerOf(identity!)));
+    }, {
+      auth: "member",
+      messageLimit: true,
+      params: MessageParams,
+      parse: "json",
+      body: t.Object({
+        emoji: t.String({ error: "emoji is required: an emoji, or a :shortcode:" }),
+        on: t.Union([t.Literal("true"), t.Literal("false"), t.Boolean()], { error: "on must be true (add the reaction) or false (take it back)" }),
+      }),
+      detail: { hide: true },
+    })
+    .get("/c/:owner/:name/threads/:id", ({ params, identity }) => {
+      const { message } = messageIn(identity!, params);
+      const viewer = identity!.actor;
+      // A reply's thread is its parent's.
+      const parent = message.reply_to ? messages.get({ viewer, id: message.reply_to }) : message;
+      const replies = messages.list({ viewer, thread: parent.id, limit: THREAD_SIZE });
+      return htmlResponse(threadFragment(parent, replies, readerOf(identity!)));
+    }, { auth: "member", params: MessageParams, detail: { hide: true } })
     .get("/c/:owner/:name/members", ({ params, identity }) => {
       const viewer = identity!.actor;
       const channel = findForPage(viewer, params);

@@ -6,7 +6,7 @@ import { ChannelUnread, ErrorBody, FullNameParams } from "../schemas.ts";
 
 const toJson = (u: Unread) => ({ repository: u.repository, unread: u.unread, last_read: u.lastRead, mentions: u.mentions });
 /** The reader a caller is: their identity, and the name their own messages carry. */
-export const readerOf = (identity: Identity) => ({ viewer: identity.actor, name: identity.name });
+export const unreadReader = (identity: Identity) => ({ viewer: identity.actor, name: identity.name });
 
 export const unreadRoutes = (unread: UnreadService, auth: AuthPlugin) =>
   new Elysia({ name: "unread" })
@@ -14,7 +14,7 @@ export const unreadRoutes = (unread: UnreadService, auth: AuthPlugin) =>
     .get(
       "/unread",
       ({ identity }) => {
-        const channels = unread.counts(readerOf(identity!)).map(toJson);
+        const channels = unread.counts(unreadReader(identity!)).map(toJson);
         return { channels, total: channels.reduce((sum, c) => sum + c.unread, 0) };
       },
       {
@@ -30,7 +30,7 @@ export const unreadRoutes = (unread: UnreadService, auth: AuthPlugin) =>
     )
     .put(
       "/repositories/:owner/:name/read",
-      ({ params, body, identity }) => toJson(unread.markRead(readerOf(identity!), `${params.owner}/${params.name}`, body.message_id)),
+      ({ params, body, identity }) => toJson(unread.markRead(unreadReader(identity!), `${params.owner}/${params.name}`, body.message_id)),
       {
         auth: "member",
         params: FullNameParams,
