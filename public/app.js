@@ -77,7 +77,8 @@
   function placeInTimeOrder(li) {
     var id = li.getAttribute("data-id");
     var before = li.previousElementSibling;
-    while (before && before.classList.contains("message") && !before.classList.contains("pending") && before.getAttribute("data-id") > id) {
+    // Dividers (days, "New") are laid out again after every change: walk past them.
+    while (before && (before.classList.contains("divider") || (before.classList.contains("message") && !before.classList.contains("pending") && before.getAttribute("data-id") > id))) {
       before = before.previousElementSibling;
     }
     if (before !== li.previousElementSibling) {
@@ -197,14 +198,7 @@
     if (event.target && event.target.tagName === "IMG" && stick) toBottom();
   }, true);
 
-  // Older messages: keep what the reader sees in place while they load above it.
-  var saved = null;
-  document.body.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "older") saved = { height: log.scrollHeight, top: log.scrollTop };
-  });
-  document.body.addEventListener("htmx:afterSwap", function () {
-    if (saved) { log.scrollTop = saved.top + (log.scrollHeight - saved.height); saved = null; }
-  });
+  // Older messages: the page stays put while they load above (see "Grouping and day dividers" below).
 
   // --- Sending: Enter sends, Shift+Enter adds a line; pending at once; text kept on error.
   function errorText(xhr) {
@@ -1023,6 +1017,277 @@
       if (event.key === "Escape" && sidebar.classList.contains("open")) { setOpen(false); menu.focus(); }
     });
   }
+})();
+
+// --- Grouping and day dividers (issue 12). A message from the same author as
+// the one before it, within GROUP_MS on the same day, shows only its text (its
+// clock time on hover); each day opens with a divider ("Today", "Yesterday",
+// "Monday 22 November") in the reader's locale and time zone, and a "New"
+// divider goes before the first message that came after the reader's place
+// when the page was made. All of it is laid out again, over the whole list,
+// after every change to the list (a few hundred messages at most: see WINDOW),
+// so an older batch, a late arrival or a live one groups with its neighbours.
+// Older messages loaded above change heights above the reader (a header that
+// becomes grouped, a new divider): the first message in view is measured
+// before the swap and kept at the same offset until the swap has settled.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  var list = document.getElementById("messages");
+  if (!log || !list) return;
+  var GROUP_MS = 5 * 60 * 1000;
+  var lastRead = list.getAttribute("data-last-read") || "";
+  var me = list.getAttribute("data-me") || "";
+  var dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long" });
+  var dayFormatYear = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  var relative = Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+
+  function dayKey(date) { return date.getFullYear() + "-" + (date.getMonth() + 1) + "-" + date.getDate(); }
+  function dayLabel(key) {
+    var parts = key.split("-").map(Number);
+    var day = new Date(parts[0], parts[1] - 1, parts[2]);
+    var now = new Date();
+    var today = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+    var back = Math.round((today.getTime() - day.getTime()) / 86400000);
+    if (relative && (back === 0 || back === 1)) {
+      var word = relative.format(-back, "day");
+      return word.charAt(0).toLocaleUpperCase() + word.slice(1);
+    }
+    return (day.getFullYear() === now.getFullYear() ? dayFormat : dayFormatYear).format(day);
+  }
+  function divider(key) {
+    var li = document.createElement("li");
+    var kind = key.split(":")[0];
+    li.className = "divider " + kind + "-divider";
+    li.setAttribute("data-key", key);
+    var label = document.createElement("span");
+    label.textContent = kind === "day" ? dayLabel(key.slice(4)) : "New";
+    li.append(label);
+    return li;
+  }
+  function relabel() {
+    list.querySelectorAll("li.day-divider").forEach(function (li) {
+      var label = li.querySelector("span");
+      var text = dayLabel(li.getAttribute("data-key").slice(4));
+      if (label && label.textContent !== text) label.textContent = text;
+    });
+  }
+
+  function relayout() {
+    var keep = new Set();
+    var previous = null;
+    var previousAt = 0;
+    var previousDay = "";
+    var newPlaced = false;
+    list.querySelectorAll("li.message:not(.pending)").forEach(function (li) {
+      var time = li.querySelector("time[datetime]");
+      var date = time ? new Date(time.getAttribute("datetime")) : null;
+      var valid = date && !isNaN(date.getTime());
+      var at = valid ? date.getTime() : previousAt;
+      var day = valid ? dayKey(date) : previousDay;
+      var wanted = [];
+      if (day !== previousDay) wanted.push("day:" + day);
+      if (!newPlaced && lastRead !== "" && li.getAttribute("data-id") > lastRead && li.getAttribute("data-author") !== me) {
+        wanted.push("new:");
+        newPlaced = true;
+      }
+      var present = [];
+      for (var el = li.previousElementSibling; el && el.classList.contains("divider"); el = el.previousElementSibling) present.unshift(el);
+      if (present.map(function (d) { return d.getAttribute("data-key"); }).join() === wanted.join()) {
+        present.forEach(function (d) { keep.add(d); });
+      } else {
+        present.forEach(function (d) { d.remove(); });
+        wanted.forEach(function (key) { var d = divider(key); li.before(d); keep.add(d); });
+      }
+      var grouped = previous !== null && wanted.length === 0 &&
+        li.getAttribute("data-author") === previous.getAttribute("data-author") &&
+        !li.hasAttribute("data-unverified") && !previous.hasAttribute("data-unverified") &&
+        at >= previousAt && at - previousAt < GROUP_MS;
+      if (li.classList.contains("grouped") !== grouped) li.classList.toggle("grouped", grouped);
+      previous = li;
+      previousAt = at;
+      previousDay = day;
+    });
+    list.querySelectorAll("li.divider").forEach(function (d) { if (!keep.has(d)) d.remove(); });
+  }
+
+  // The first message in view, and how far below the top of the log it is.
+  var anchor = null;
+  function firstInView() {
+    var top = log.getBoundingClientRect().top;
+    var items = list.querySelectorAll("li.message:not(.pending)");
+    for (var i = 0; i < items.length; i++) {
+      var box = items[i].getBoundingClientRect();
+      if (box.bottom > top) return { el: items[i], offset: box.top - top };
+    }
+    return null;
+  }
+  function holdAnchor() {
+    if (!anchor || !anchor.el.isConnected) return;
+    var moved = anchor.el.getBoundingClientRect().top - log.getBoundingClientRect().top - anchor.offset;
+    if (moved !== 0) log.scrollTop += moved;
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    // Only for a swap that will happen: an anchor left standing would pull the reader back later.
+    if (event.detail.target && event.detail.target.id === "older" && event.detail.shouldSwap) anchor = firstInView();
+  });
+  document.body.addEventListener("htmx:afterSwap", holdAnchor);
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (!anchor) return;
+    holdAnchor();
+    requestAnimationFrame(function () { holdAnchor(); anchor = null; });
+  });
+
+  // Runs after the page's own observer (made first) has put each new message in time order and dropped repeats.
+  new MutationObserver(function (mutations) {
+    var changed = mutations.some(function (m) {
+      return Array.prototype.some.call(m.addedNodes, isMessage) || Array.prototype.some.call(m.removedNodes, isMessage);
+    });
+    if (!changed) return;
+    var atEnd = atBottom();
+    relayout();
+    // A divider added under a reader at the bottom (a new day) would leave them just above it.
+    if (atEnd && !anchor) log.scrollTop = log.scrollHeight;
+    holdAnchor();
+  }).observe(list, { childList: true });
+  function isMessage(node) { return node.nodeType === 1 && node.classList.contains("message"); }
+  function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 48; }
+
+  // On opening: the New divider in view when what came after it is taller than the view; else the bottom, as before.
+  relayout();
+  var fresh = list.querySelector("li.new-divider");
+  var freshTop = fresh ? fresh.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop : 0;
+  if (fresh && log.scrollHeight - freshTop > log.clientHeight) log.scrollTop = freshTop - 8;
+  else log.scrollTop = log.scrollHeight;
+  setInterval(relabel, 30000);
+})();
+
+// --- Unread (issue 12): the reader's place in each channel is kept on the
+// server (PUT /repositories/{owner}/{name}/read), so it follows them to
+// every browser. This channel is read up to its newest message whenever the
+// reader can see it: the tab visible and the list scrolled to the bottom.
+// The tab's title counts what the reader has not seen: every other channel's
+// unread count (from the sidebar, refreshed from the server) plus the
+// messages here that came after their place (arrivals while the tab was
+// hidden or they were scrolled up), their own not counted.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  var list = document.getElementById("messages");
+  if (!log || !list) return;
+  var me = list.getAttribute("data-me") || "";
+  var readUpTo = list.getAttribute("data-last-read") || "";
+  var path = location.pathname.split("/");
+  var readUrl = "/repositories/" + path[2] + "/" + path[3] + "/read";
+  var baseTitle = document.title;
+
+  function messages() { return list.querySelectorAll("li.message:not(.pending)"); }
+  function newest() { var all = messages(); return all.length ? all[all.length - 1].getAttribute("data-id") : ""; }
+  function seeing() { return document.visibilityState === "visible" && log.scrollHeight - log.scrollTop - log.clientHeight < 48; }
+  function unseenHere() {
+    var n = 0;
+    messages().forEach(function (li) { if (li.getAttribute("data-id") > readUpTo && li.getAttribute("data-author") !== me) n++; });
+    return n;
+  }
+  function updateTitle() {
+    var total = unseenHere();
+    document.querySelectorAll("#channel-list li[data-unread]").forEach(function (li) {
+      if (!li.querySelector("a[aria-current=page]")) total += Number(li.getAttribute("data-unread")) || 0;
+    });
+    var title = total > 0 ? "(" + total + ") " + baseTitle : baseTitle;
+    if (document.title !== title) document.title = title;
+  }
+  function markRead() {
+    var id = newest();
+    if (id && id > readUpTo && seeing()) {
+      readUpTo = id;
+      fetch(readUrl, { method: "PUT", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify({ message_id: id }) })
+        .then(function (response) { if (response.ok) document.body.dispatchEvent(new CustomEvent("refresh-channels")); }, function () {});
+    }
+    updateTitle();
+  }
+  // At most one look a second: a busy channel does not become a request per message.
+  var timer = null;
+  function soon() { if (timer === null) timer = setTimeout(function () { timer = null; markRead(); }, 1000); }
+  new MutationObserver(soon).observe(list, { childList: true });
+  log.addEventListener("scroll", soon);
+  document.addEventListener("visibilitychange", soon);
+  window.addEventListener("focus", soon);
+  document.body.addEventListener("htmx:afterSwap", function (event) { if (event.detail.target && event.detail.target.id === "channel-list") updateTitle(); });
+  soon();
+})();
+
+// --- Notifications for mentions (issue 12), opt-in: the button asks the
+// browser's permission when pressed (the page never asks on load); the choice
+// is remembered in this browser. While the tab is hidden, a message in this
+// channel that mentions the reader (@login) shows a notification with its
+// text; a new mention in another channel (the sidebar's count of them grew)
+// shows one naming the channel.
+(function () {
+  "use strict";
+  var list = document.getElementById("messages");
+  var button = document.getElementById("notify");
+  if (!list || !button || typeof Notification === "undefined") return;
+  var KEY = "gitchat-notify";
+  var me = list.getAttribute("data-me") || "";
+  function chosen() { try { return localStorage.getItem(KEY) === "on"; } catch (e) { return false; } }
+  function choose(on) { try { if (on) localStorage.setItem(KEY, "on"); else localStorage.removeItem(KEY); } catch (e) {} }
+  function on() { return chosen() && Notification.permission === "granted"; }
+  function show() {
+    button.hidden = false;
+    button.setAttribute("aria-pressed", String(on()));
+    if (Notification.permission === "denied") {
+      button.disabled = true;
+      button.title = "Notifications are blocked for this site in the browser's settings";
+    }
+  }
+  button.addEventListener("click", function () {
+    if (on()) { choose(false); show(); return; }
+    if (Notification.permission === "granted") { choose(true); show(); return; }
+    Notification.requestPermission().then(function (permission) { choose(permission === "granted"); show(); }, show);
+  });
+  show();
+
+  // Mentions in other channels: the sidebar, refreshed from the server, counts them per channel.
+  function mentionCounts() {
+    var counts = {};
+    document.querySelectorAll("#channel-list li[data-mentions]").forEach(function (li) {
+      if (!li.querySelector("a[aria-current=page]")) counts[li.getAttribute("data-channel")] = Number(li.getAttribute("data-mentions")) || 0;
+    });
+    return counts;
+  }
+  var mentioned = mentionCounts();
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "channel-list") return;
+    var now = mentionCounts();
+    Object.keys(now).forEach(function (channel) {
+      if (!(now[channel] > (mentioned[channel] || 0)) || !on() || document.visibilityState !== "hidden") return;
+      var note = new Notification("You were mentioned in " + channel, { body: "Open gitchat to read it", tag: "mention:" + channel });
+      note.onclick = function () { window.focus(); note.close(); };
+    });
+    mentioned = now;
+  });
+
+  var seen = "";
+  list.querySelectorAll("li.message:not(.pending)").forEach(function (li) { if (li.getAttribute("data-id") > seen) seen = li.getAttribute("data-id"); });
+  new MutationObserver(function (mutations) {
+    mutations.forEach(function (mutation) {
+      mutation.addedNodes.forEach(function (li) {
+        if (li.nodeType !== 1 || !li.classList.contains("message") || li.classList.contains("pending") || !li.isConnected) return;
+        var id = li.getAttribute("data-id");
+        if (!(id > seen)) return; // an older message loaded above, or one already seen
+        seen = id;
+        // The server marks a message that mentions the reader ("mentioned"), as its Markdown finds mentions.
+        if (!li.classList.contains("mentioned") || !on() || document.visibilityState !== "hidden" || li.getAttribute("data-author") === me) return;
+        var content = li.querySelector(".content");
+        var text = content ? content.textContent : "";
+        var author = li.querySelector(".author");
+        var title = document.getElementById("channel-title");
+        var note = new Notification((author ? author.textContent : "Someone") + " mentioned you in " + (title ? title.textContent : "gitchat"), { body: text.slice(0, 200), tag: id });
+        note.onclick = function () { window.focus(); note.close(); };
+      });
+    });
+  }).observe(list, { childList: true });
 })();
 
 // The account pages: a "Copy" button beside a secret shown once (a new token, an invite link).

@@ -65,6 +65,39 @@ const converse = async (server: RunningServer, as: Record<string, { token: strin
   return { question, snippet };
 };
 
+/**
+ * Unread (issue 12): Ada has read acme/releases up to its third message, and
+ * more came after than a screen holds (so the page shows the New divider and
+ * leaves it unread: every browser below sees the same); Bo mentions her in
+ * acme/ops.
+ */
+const unreadConversation = async (server: RunningServer, as: Record<string, { token: string }>) => {
+  const say = (who: string, content: string) => api(server, as[who]!.token, "POST", "/messages", { content, repository: "acme/releases" }) as Promise<Sent>;
+  await say("cy", "Release notes for 2.4 are drafted: https://example.com/notes/2.4");
+  await say("bo", "Reading them now");
+  const place = await say("bo", "Two typos, and the migration step is missing. Otherwise good");
+  await api(server, as.ada!.token, "PUT", "/repositories/acme/releases/read", { message_id: place.id });
+  const lines: [string, string][] = [
+    ["cy", "Fixed both typos, added the migration step"],
+    ["cy", "Also moved the breaking changes to the top"],
+    ["bo", "Looks right now 👍"],
+    ["cy", "Tagging `v2.4.0`"],
+    ["cy", "CI is building the binaries"],
+    ["bo", "Linux and macOS builds are green"],
+    ["bo", "Windows still running"],
+    ["bo", "Windows green too"],
+    ["cy", "Uploading to the release page"],
+    ["cy", "Checksums are in `SHA256SUMS`"],
+    ["bo", "Docs site rebuilt with the 2.4 pages"],
+    ["cy", "Announcement draft is in the doc, @ada can you look before we post?"],
+    ["bo", "Homebrew formula PR opened"],
+    ["bo", "Debian package next"],
+    ["cy", "Posting the announcement at 15:00 unless someone objects"],
+  ];
+  for (const [who, content] of lines) await say(who, content);
+  await api(server, as.bo!.token, "POST", "/messages", { content: "@ada the disk alert on edge-3 is back, can you look?", repository: "acme/ops" });
+};
+
 const signIn = async (browser: Browser, server: RunningServer, invite: string, width: number, dark: boolean) => {
   const watched = await openPage(browser, server.url, { viewport: { width, height: width < 600 ? 740 : 800 }, colorScheme: dark ? "dark" : "light" });
   const { page } = watched;
@@ -77,7 +110,13 @@ const signIn = async (browser: Browser, server: RunningServer, invite: string, w
 
 /** Each state: how to bring the page to it from a fresh load of the default channel. */
 export const STATES: { name: string; show: (page: Page) => Promise<void> }[] = [
-  { name: "channel", show: async () => {} },
+  {
+    name: "channel",
+    // Read once in view (the page marks it read within a second): the sidebar no longer counts it.
+    show: async (page) => {
+      await page.waitForFunction(() => document.querySelector("#channel-list a[aria-current=page] .count") === null, undefined, { timeout: 15_000 });
+    },
+  },
   {
     // Search results over the messages, the searched word marked.
     name: "search",
@@ -96,6 +135,27 @@ export const STATES: { name: string; show: (page: Page) => Promise<void> }[] = [
       await page.waitForSelector(`#m-${id}.highlighted`);
     },
   },
+  {
+    // Unread: a channel read up to a point (the New divider), later messages grouped by author; the sidebar's counts and a mention.
+    name: "unread",
+    show: async (page) => {
+      await page.goto(`${page.url().split("/c/")[0]}/c/acme/releases`);
+      await page.waitForSelector("#messages li.new-divider");
+    },
+  },
+  {
+    // The sidebar with its counts, unread channels first (at 375 px, the drawer opened).
+    name: "unread-sidebar",
+    show: async (page) => {
+      await page.goto(`${page.url().split("/c/")[0]}/c/acme/releases`);
+      await page.waitForSelector("#messages li.new-divider");
+      if (await page.locator("#menu").isVisible()) {
+        await page.locator("#menu").click();
+        await page.waitForFunction(() => document.getElementById("sidebar")!.contains(document.activeElement));
+        await page.waitForTimeout(300);
+      }
+    },
+  },
 ];
 
 const main = async () => {
@@ -105,6 +165,7 @@ const main = async () => {
   try {
     const as = await people(server);
     await converse(server, as);
+    await unreadConversation(server, as);
     // A browser signs in once per invite: one fresh invite for each browser below.
     for (const width of [1280, 375]) {
       for (const dark of [false, true]) {

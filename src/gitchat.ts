@@ -16,8 +16,10 @@ import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
 import { AccountStore, readAccountTables, type AccountTables } from "./db/accounts.ts";
 import { AccountService } from "./accounts/service.ts";
+import { UnreadService } from "./messages/unread.ts";
 import { HookService } from "./accounts/hooks.ts";
 import { ChannelAccessStore, readChannelAccess, type NamedChannelAccess } from "./db/channel-access.ts";
+import { readReadPlaces, type NamedReadPlace } from "./db/read-state.ts";
 import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
@@ -189,6 +191,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
       now: options.now,
       progress: options.progress,
     });
+    const unread = new UnreadService(db, channelAccess, options.now);
     const controlSecret = randomBytes(32).toString("base64url");
     for (const channel of repositories.list()) {
       const report = await messages.index(channel);
@@ -218,6 +221,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     const app = createApp({
       shutdown: shutdown.signal,
       messages,
+      unread,
       accounts,
       hooks,
       author: config.author,
@@ -250,7 +254,7 @@ export const openGitchat = async (config: Config, log: Log = defaultLog, options
     };
     /** Ends every live stream (at shutdown: they would otherwise hold the server open). */
     const closeStreams = () => shutdown.abort();
-    return { config, db, repositories, channelAccess, messages, accounts, hooks, sync, app, close, listening, closeStreams };
+    return { config, db, repositories, channelAccess, messages, unread, accounts, hooks, sync, app, close, listening, closeStreams };
   } catch (error) {
     lock.release();
     throw error;
@@ -454,6 +458,8 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   let accounts: AccountTables | undefined;
   // Nor is who sees a private channel: carried too, or each would come back public.
   let channelAccess: NamedChannelAccess[] | undefined;
+  // Nor how far each person has read each channel: carried, or every channel would be unread again.
+  let readPlaces: NamedReadPlace[] | undefined;
   try {
     const path = databasePath(config.dataDir);
     // A damaged repository first: the index may hold the only copy of what git lost, and `repair` needs it.
@@ -463,6 +469,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
         checkDatabaseFile(path);
         accounts = readAccountTables(path);
         channelAccess = readChannelAccess(path);
+        readPlaces = readReadPlaces(path);
         dropDatabase(config.dataDir);
       } catch {
         movedAside = moveDatabaseAside(path);
@@ -476,6 +483,11 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
         } catch {
           log(`who sees which private channel could not be read from the damaged index: every channel is public until an admin makes it private again (PATCH /repositories/{owner}/{name}; the index is kept at ${movedAside})`);
         }
+        try {
+          readPlaces = readReadPlaces(movedAside);
+        } catch {
+          log(`how far each person had read each channel could not be read from the damaged index: channels show as unread again (the index is kept at ${movedAside})`);
+        }
       }
     }
   } catch (error) {
@@ -485,6 +497,7 @@ export const rebuildGitchat = async (config: Config, log: Log = defaultLog, opti
   const gitchat = await openGitchat(config, log, { lock, ...options });
   if (accounts) gitchat.accounts.restore(accounts);
   if (channelAccess) gitchat.channelAccess.restore(channelAccess);
+  if (readPlaces) gitchat.unread.restore(readPlaces);
   return { gitchat, movedAside };
 };
 

@@ -3,6 +3,7 @@ import { actorOf, type MessageView } from "../src/messages/service.ts";
 import type { ChannelMembers } from "../src/repositories/access.ts";
 import { html, SafeHtml } from "./html.ts";
 import { renderMessageWithMentions } from "./markdown.ts";
+import { UNREAD_CAP } from "../src/messages/unread.ts";
 import { channelPath } from "./paths.ts";
 import { searchForm, searchPanel } from "./search.ts";
 import { IMAGE_TYPES, MAX_FILE_BYTES, MAX_IMAGE_BYTES } from "../src/messages/rules.ts";
@@ -14,6 +15,10 @@ export type ChannelItem = {
   /** Seen only by its members and admins. */
   private: boolean;
   sync: { enabled: boolean; unpushed: number; last_error: string | null };
+  /** Messages the viewer has not read here (UNREAD_CAP means that many or more). */
+  unread: number;
+  /** Of those, the ones that mention the viewer. */
+  mentions: number;
 };
 
 export type ChannelPage = {
@@ -30,7 +35,20 @@ export type ChannelPage = {
   reader: PageViewer;
   /** Links to the settings page (an account's) and the members page (an admin's). */
   links?: { settings: boolean; members: boolean };
+  /** The viewer's place in this channel and how the page knows their messages and mentions (see `readingAttributes`). */
+  reading: Reading;
 };
+
+/**
+ * What the page script needs for unread and grouping: where unread started
+ * for the viewer here when the page was made (the "New" divider goes before
+ * the first later message; null: no divider), and who they are as a
+ * message's author (`actorOf`: their own messages are not unread).
+ */
+export type Reading = { unreadAfter: string | null; me: string };
+
+const readingAttributes = (r: Reading) =>
+  html` data-last-read="${r.unreadAfter ?? ""}" data-me="${r.me}"`;
 
 
 const exactTime = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC");
@@ -61,6 +79,13 @@ export const imported = (from: string) => `imported from ${from}: the name is ${
 export const IMPORTED = imported("Slack");
 
 export const UNVERIFIED = "not signed by a known gitchat server: pushed around gitchat, so nobody can prove who wrote it";
+
+/**
+ * What the page groups messages by (one header for one author's run of
+ * messages): the author's key; a message whose commit proves nothing is never
+ * folded under another's header, so its mark always shows.
+ */
+const groupingAttributes = (m: MessageView) => html` data-author="${actorOf(m)}"${m.verified ? "" : html` data-unverified`}`;
 
 /**
  * Who looks at the page: the login a mention names (lower case), and what
@@ -99,7 +124,7 @@ export const messageItem = (m: MessageView, viewer: PageViewer, prefix = "m-", t
   const mentioned = mentions.includes(viewer.login);
   const classes = `message${mentioned ? " mentioned" : ""}${m.deleted ? " deleted" : ""}`;
   const editedAt = !m.deleted && m.edited_at ? m.edited_at : undefined;
-  return html`<li class="${classes}" id="${prefix}${m.id}" data-id="${m.id}" data-cursor="${m.cursor}" data-hash="${m.git_hash}"${
+  return html`<li class="${classes}" id="${prefix}${m.id}" data-id="${m.id}" data-cursor="${m.cursor}" data-hash="${m.git_hash}"${groupingAttributes(m)}${
     m.reply_to ? html` data-reply-to="${m.reply_to}"${threadCount === undefined ? "" : html` data-thread-count="${threadCount}"`}` : ""
   }${!m.deleted && mayChange(viewer, m) ? html` data-can-change` : ""}
   ><div class="meta"><span class="author">${m.author}</span>${authorMarks(m)} <time datetime="${m.timestamp}" title="${exactTime(m.timestamp)}">${exactTime(m.timestamp)}</time>${
@@ -181,11 +206,37 @@ const paperclip = html`<svg aria-hidden="true" focusable="false" viewBox="0 0 16
 export const channelListVersion = (channels: ChannelItem[], current: string) =>
   new Bun.CryptoHasher("sha1").update(JSON.stringify([current, channels])).digest("hex").slice(0, 16);
 
+/** Channels with unread messages first, each group in the order given; the sort is stable. */
+export const unreadFirst = (channels: ChannelItem[]) => [...channels].sort((a, b) => Number(b.unread > 0) - Number(a.unread > 0));
+
+/** "3", or "99+" at the cap. */
+const unreadText = (n: number) => (n >= UNREAD_CAP ? `${UNREAD_CAP - 1}+` : String(n));
+
+/**
+ * A channel's name in the list: the owner dimmer and cut first, the name
+ * itself prominent, so that a hundred channels of one owner do not all read
+ * "acme-corpora…". The text stays "owner/name" for the filter and for screen readers.
+ */
+const channelName = (c: ChannelItem) =>
+  html`<span class="name">${c.private ? lock : ""}<span class="owner">${c.owner}/</span><span class="repo">${c.name}</span></span>`;
+
+const unreadCount = (c: ChannelItem) =>
+  html`${c.mentions > 0 ? html`<span class="mention-count" title="You are mentioned">@<span class="visually-hidden"> mentioned you,</span></span> ` : ""}${
+    c.unread > 0 ? html`<span class="count">${unreadText(c.unread)}<span class="visually-hidden"> unread</span></span> ` : ""
+  }`;
+
 export const channelList = (channels: ChannelItem[], current: string) =>
-  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${channels.map(
+  html`<ul id="channel-list" class="channels" hx-get="/ui/channels?current=${current}&amp;version=${channelListVersion(channels, current)}" hx-trigger="every 5s, refresh-channels from:body" hx-swap="outerHTML">${unreadFirst(channels).map(
     (c) =>
-      html`<li><a href="${channelPath(c)}"${c.fullName === current ? html` aria-current="page"` : ""}><span class="name">${c.private ? lock : ""}${c.fullName}</span> ${syncBadge(c)}</a></li>`,
+      html`<li data-channel="${c.fullName}" data-unread="${c.unread}" data-mentions="${c.mentions}"><a href="${channelPath(c)}" title="${c.fullName}"${c.fullName === current ? html` aria-current="page"` : ""}${c.unread > 0 ? html` class="unread"` : ""}>${channelName(c)} ${unreadCount(c)}${syncBadge(c)}</a></li>`,
   )}</ul>`;
+
+/**
+ * Browser notifications for mentions are opt-in: this button asks for the
+ * permission (never the page on load). Hidden until the page script knows the
+ * browser has notifications; pressed while they are on.
+ */
+const notifyButton = html`<button type="button" id="notify" class="notify" aria-pressed="false" hidden>Notify me of @mentions</button>`;
 
 /** htmx as every page has it; an account page also swaps in 4xx answers (a form with its error inline). */
 const HTMX_CONFIG = '{"includeIndicatorStyles": false, "allowEval": false, "allowScriptTags": false, "selfRequestsOnly": true}';
@@ -254,6 +305,7 @@ export const chatPage = (page: ChannelPage) => {
   ${page.links?.settings || page.links?.members
     ? html`<ul class="account-links">${page.links.settings ? html`<li><a href="/settings">Settings</a></li>` : ""}${page.links.members ? html`<li><a href="/members">Members</a></li>` : ""}</ul>`
     : ""}
+  ${notifyButton}
   ${page.viewer ? html`<form method="post" action="/logout" class="viewer"><span>Signed in as <strong>${page.viewer}</strong></span> <button type="submit">Log out</button></form>` : ""}
   <form id="add-repository" class="add" hx-post="/ui/repositories" hx-target="#channel-list" hx-swap="outerHTML" hx-indicator="#add-spinner">
     <label for="new-repository">Add a channel</label>
@@ -281,7 +333,7 @@ export const chatPage = (page: ChannelPage) => {
   <p id="jump-status" class="connection" role="status" hidden></p>
   <div class="panes">
   <section id="log" class="log" aria-label="Messages in ${channel.fullName}">
-    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions" data-cursor="${page.cursor}">${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map((m) => messageItem(m, page.reader))}</ol>
+    <ol id="messages" class="messages" aria-live="polite" aria-relevant="additions" data-cursor="${page.cursor}"${readingAttributes(page.reading)}>${page.hasOlder && page.messages[0] ? olderLoader(channel, page.messages[0].id) : ""}${page.messages.map((m) => messageItem(m, page.reader))}</ol>
     <p class="empty" id="empty"${page.messages.length ? html` hidden` : ""}>No messages in ${channel.fullName} yet. Say hello!</p>
   </section>
   ${threadPanel(path)}

@@ -313,6 +313,19 @@ export const MIGRATIONS = [
   // Attachments (issue 12): a message's files as JSON, [{name, type, size, path, blob}]
   // in the order sent; NULL for a message without any (every message indexed before).
   `ALTER TABLE messages ADD COLUMN attachments TEXT;`,
+  // Read state (see db/read-state.ts): how far each reader has read each
+  // channel, as the id of the newest message they have seen (stored as
+  // messages.id is, so that "unread" is a range of the (channel, id) index).
+  // A message id, not an arrival cursor: ids are the same on every server and
+  // after a rebuild. `login` is an account's, or '' for the operator (the open
+  // local mode and the shared ACCESS_TOKEN login: one person, one state).
+  `CREATE TABLE read_state (
+     login TEXT NOT NULL COLLATE NOCASE,
+     repository_id INTEGER NOT NULL REFERENCES repositories(id),
+     last_read BLOB NOT NULL,
+     read_at INTEGER NOT NULL,
+     PRIMARY KEY (login, repository_id)
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version that made the index compact (the migration above). */

@@ -12,6 +12,8 @@ import type { MessageService } from "../messages/service.ts";
 import type { RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess } from "../repositories/access.ts";
 import type { SyncService } from "../sync/service.ts";
+import type { UnreadService } from "../messages/unread.ts";
+import { unreadRoutes } from "./routes/unread.ts";
 import { syncRoutes } from "./routes/sync.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { loginRoutes } from "./routes/login.ts";
@@ -30,6 +32,8 @@ import type { Metrics } from "../metrics.ts";
 
 export type Deps = {
   messages: MessageService;
+  /** Read places and unread counts (issue 12). */
+  unread: UnreadService;
   accounts: AccountService;
   hooks: HookService;
   /** The configured author (GITHUB_USERNAME or `local`): what the operator's messages are written under. */
@@ -106,6 +110,7 @@ export const createApp = (deps: Deps) => {
     .get("/openapi.json", () => openApiDocument(), { auth: "member", detail: { hide: true } })
     .use(messageRoutes(deps.messages, auth))
     .use(repositoryRoutes(deps.repositories, deps.channelAccess, auth, deps.sync))
+    .use(unreadRoutes(deps.unread, auth))
     .use(syncRoutes(auth, deps.channelAccess, deps.sync))
     .use(githubWebhookRoutes(auth, { secret: webhookSecret, sync: deps.sync, repositories: deps.repositories }))
     .use(accountRoutes(deps.accounts, auth, access.trustProxy))
@@ -124,6 +129,7 @@ export const createApp = (deps: Deps) => {
     .use(
       pageRoutes(auth, {
         messages: deps.messages,
+        unread: deps.unread,
         channelAccess: deps.channelAccess,
         sync: deps.sync,
         defaultRepository: deps.defaultRepository,

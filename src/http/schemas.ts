@@ -181,3 +181,22 @@ export const Session = t.Object({
   address: t.String(),
   current: t.Boolean({ description: "The session this request came with" }),
 });
+
+/** A channel's unread count for the caller (GET /unread, PUT /repositories/{owner}/{name}/read). */
+export const ChannelUnread = t.Object({
+  repository: t.String({ description: "owner/name" }),
+  unread: t.Integer({
+    minimum: 0,
+    description: "Messages after `last_read`, not counting the caller's own; counting stops at 100 (100 means 100 or more)",
+  }),
+  last_read: t.Union([t.String(), t.Null()], {
+    description: "The id of the newest message the caller has read here; null when they never marked it read (every message counts)",
+  }),
+  mentions: t.Integer({ minimum: 0, description: "Of the newest 100 unread messages, those that mention the caller: `@login` in their text" }),
+});
+
+/** A channel named in a path: /repositories/{owner}/{name}/... */
+export const FullNameParams = t.Object({
+  owner: t.String({ error: "owner must be a GitHub account name" }),
+  name: t.String({ error: "name must be a repository name" }),
+});

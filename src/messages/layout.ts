@@ -69,6 +69,12 @@ export const segmentNumber = (name: string) => (SEGMENT.test(name) ? Number(name
 
 export const isMessageId = (value: string) => UUID.test(value);
 
+/** The smallest message id of the millisecond `ms`: every message sent from then on has a larger one (a UUIDv7 starts with its time). */
+export const firstIdAt = (ms: number) => {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-000000000000`;
+};
+
 /** The day directory of a message, from its UTC creation time. */
 export const messageDir = (createdAt: string) => {
   const d = new Date(createdAt);

@@ -5,18 +5,16 @@
  * state.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openPage, type Watched } from "../support/browser.ts";
-import { ROOT, startServer, type RunningServer } from "../support/server.ts";
+import { axeViolations } from "../support/axe.ts";
+import { startServer, type RunningServer } from "../support/server.ts";
 import { invite } from "../support/invite.ts";
 import { tempDir } from "../support/tmp.ts";
 
 const TOKEN = "page-actions-access-token";
 const LOCAL_ONLY = { GITHUB_TOKEN: "", GITHUB_USERNAME: "", GITHUB_REPO_NAME: "", REPOSITORY_NAME: "" };
 const PASSWORD = "a password long enough";
-const AXE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 
 let browser: Browser;
 let server: RunningServer;
@@ -93,17 +91,6 @@ const item = (page: Page, id: string) => page.locator(`#messages li.message[data
 const seen = (page: Page, id: string) => item(page, id).waitFor();
 
 const clean = (w: Watched) => ({ console: w.problems.console, pageErrors: w.problems.pageErrors, dialogs: w.problems.dialogs });
-
-/** axe-core's violations on the page as it is now (rule ids with the first offending element). */
-const axeViolations = async (page: Page) => {
-  // Evaluated through the DevTools protocol: the page's CSP (no inline script) does not apply.
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: () => Promise<{ violations: { id: string; nodes: { html: string }[] }[] }> } }).axe;
-    const result = await axe.run();
-    return result.violations.map((v) => `${v.id}: ${v.nodes[0]?.html}`);
-  });
-};
 
 const menuItems = (page: Page) => page.locator("[role=menu] [role=menuitem]").allInnerTexts();
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute("data-action") ?? document.activeElement?.className ?? "");

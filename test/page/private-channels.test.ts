@@ -121,9 +121,9 @@ test("a private channel is invisible to someone outside it, by sidebar, URL, sea
   await ada.locator(".member-list .member-login", { hasText: "bo" }).waitFor();
   expect(await ada.locator(".member-list .member-login").allInnerTexts()).toEqual(["ada", "bo"]);
 
-  // Now Bo has it: in his sidebar, by URL and by search, and what Ada says next reaches him live.
+  // Now Bo has it: in his sidebar (first: "plan alpha" is unread to him), by URL and by search, and what Ada says next reaches him live.
   await bo.goto(`${server.url}/c/local/general`);
-  expect(await sidebarNames(bo)).toEqual(["local/general", "ada/plans"]);
+  expect(await sidebarNames(bo)).toEqual(["ada/plans", "local/general"]);
   expect(await fetchIn(bo, "/messages?q=alpha")).toEqual({ status: 200, contents: ["plan alpha"], mentions: true });
   await bo.goto(`${server.url}/c/ada/plans`);
   await waitForMessage(bo, "plan alpha");

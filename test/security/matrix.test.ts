@@ -102,6 +102,7 @@ const ask = (route: { method: string; path: string }, caller: Caller, channel?: 
       private: isPrivate,
       current: "not the password",
       password: "a new matrix password",
+      message_id: "01900000-0000-7000-8000-000000000000",
       // The page's reaction form.
       emoji: "👍",
       on: "true",

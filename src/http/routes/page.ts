@@ -44,6 +44,8 @@ import { fileInputs } from "../body.ts";
 import type { StreamLimiter } from "../security.ts";
 import { withoutIdleTimeout } from "./sync.ts";
 import { authorOf, type AuthPlugin, type Identity } from "../auth.ts";
+import type { UnreadService } from "../../messages/unread.ts";
+import { unreadReader } from "./unread.ts";
 
 const PAGE_SIZE = 50;
 /** Messages shown on each side of a message opened by its link. */
@@ -83,6 +85,7 @@ const MessageParams = t.Object({
 
 export const pageRoutes = (auth: AuthPlugin, deps: {
   messages: MessageService;
+  unread: UnreadService;
   /** Every channel the page reaches, it reaches through this: only those the caller sees. */
   channelAccess: ChannelAccess;
   sync?: SyncService;
@@ -92,7 +95,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
 }) => {
   const { messages, channelAccess: access, sync } = deps;
 
-  const channelItem = async (c: Channel): Promise<ChannelItem> => {
+  const channelItem = async (c: Channel, counts = { unread: 0, mentions: 0 }): Promise<ChannelItem> => {
     const state = sync ? await sync.view(c) : undefined;
     return {
       fullName: c.fullName,
@@ -100,9 +103,15 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       name: c.name,
       private: access.isPrivate(c),
       sync: { enabled: Boolean(state), unpushed: state?.unpushed ?? 0, last_error: state?.last_error ?? null },
+      unread: counts.unread,
+      mentions: counts.mentions,
     };
   };
-  const channelItems = (viewer: Viewer) => Promise.all(access.list(viewer).map(channelItem));
+  /** The channels the caller sees, each with its unread count. */
+  const channelItems = (identity: Identity) => {
+    const counts = new Map(deps.unread.counts(unreadReader(identity)).map((u) => [u.repository, u]));
+    return Promise.all(access.list(identity.actor).map((c) => channelItem(c, counts.get(c.fullName))));
+  };
   /** The channel, if the caller sees it: a private one they are not in is as unknown as a name that names nothing. */
   const find = (viewer: Viewer, owner: string, name: string) => access.resolve(viewer, `${owner}/${name}`);
   /** `find` for a whole page: the not-found page instead of the API's error. */
@@ -183,7 +192,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       return htmlResponse(
         chatPage({
           channel: await channelItem(channel),
-          channels: await channelItems(identity!.actor),
+          channels: await channelItems(identity!),
           messages: hasOlder ? page.slice(1) : page,
           hasOlder,
           cursor,
@@ -193,6 +202,10 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
           links: {
             settings: identity?.account !== undefined,
             members: identity !== undefined && identity.via !== "open" && identity.role === "admin",
+          },
+          reading: {
+            unreadAfter: deps.unread.unreadAfter(identity!.actor, channel.fullName),
+            me: readerOf(identity!).actor,
           },
         }),
       );
@@ -429,7 +442,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       detail: { hide: true },
     })
     .get("/ui/channels", async ({ query, identity }) => {
-      const items = await channelItems(identity!.actor);
+      const items = await channelItems(identity!);
       const current = query.current ?? "";
       // Nothing changed: no swap, so keyboard focus in the list stays where it is.
       if (query.version === channelListVersion(items, current)) return new Response(null, { status: 204 });
@@ -445,7 +458,7 @@ export const pageRoutes = (auth: AuthPlugin, deps: {
       const channel = await access.create(identity!.actor, owner, name, body.private === "on" || body.private === true);
       await sync?.attach(channel);
       const current = new URL(headers["hx-current-url"] ?? "http://x/").pathname.split("/").slice(2, 4).join("/");
-      return htmlResponse(channelList(await channelItems(identity!.actor), current));
+      return htmlResponse(channelList(await channelItems(identity!), current));
     }, {
       auth: "member",
       parse: "json",

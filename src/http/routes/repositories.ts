@@ -3,7 +3,7 @@ import { Elysia, t } from "elysia";
 import { toRepositoryView, type Channel, type RepositoryService } from "../../repositories/service.ts";
 import type { SyncService } from "../../sync/service.ts";
 import type { ChannelAccess, ChannelMembers } from "../../repositories/access.ts";
-import { ChannelMembersBody, ErrorBody, Repository } from "../schemas.ts";
+import { ChannelMembersBody, ErrorBody, FullNameParams, Repository } from "../schemas.ts";
 
 const SYNC_OFF = {
   enabled: false,
@@ -15,10 +15,6 @@ const SYNC_OFF = {
   last_error_at: null,
 };
 
-const FullNameParams = t.Object({
-  owner: t.String({ error: "owner must be a GitHub account name" }),
-  name: t.String({ error: "name must be a repository name" }),
-});
 const MemberParams = t.Object({
   owner: t.String({ error: "owner must be a GitHub account name" }),
   name: t.String({ error: "name must be a repository name" }),
