@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openPage } from "../test/support/browser.ts";
 import { ROOT, startServer, type RunningServer } from "../test/support/server.ts";
+import { png } from "../test/support/png.ts";
 
 const TOKEN = "screenshots-access-token";
 const PASSWORD = "a password long enough";
@@ -62,7 +63,33 @@ const converse = async (server: RunningServer, as: Record<string, { token: strin
   const done = await say("ada", "Deploy went out fine ✅ Thanks all!");
   for (const who of ["bo", "cy"]) await api(server, as[who]!.token, "PUT", `/messages/${done.id}/reactions/${encodeURIComponent("🎉")}`);
   await say("bo", "Design review moved to Thursday.", { repository: "acme/design" });
+  // Files: an image shown in the page, a file to download.
+  const form = new FormData();
+  form.append("content", "Latency after the deploy, and the raw numbers:");
+  form.append("file", new File([chart(960, 540)], "latency-p99.png", { type: "image/png" }));
+  form.append("file", new File(["run,p50,p99\n1,2.1,9.8\n2,2.0,7.4\n"], "load-test-results.csv", { type: "text/csv" }));
+  const sent = await fetch(`${server.url}/messages`, { method: "POST", headers: { authorization: `Bearer ${as.bo!.token}` }, body: form });
+  if (sent.status !== 201) throw new Error(`a message with files: ${sent.status} ${await sent.text()}`);
   return { question, snippet };
+};
+
+/** A PNG of a few coloured bars, as a chart might look. */
+const chart = (width: number, height: number) => {
+  const bars = [0.35, 0.6, 0.45, 0.8, 0.7, 0.95];
+  return png(width, height, (x, y) => {
+    const bar = Math.floor((x / width) * bars.length);
+    return x % Math.floor(width / bars.length) > 8 && y > height * (1 - bars[bar]!) ? [9, 105, 218] : [246, 248, 250];
+  });
+};
+
+/** Opens the action menu of the last message by `author` (its "More actions" button). */
+const menuOf = async (page: Page, author: string) => {
+  const message = page.locator("#messages li.message", { has: page.locator(".author", { hasText: author }) }).last();
+  await message.scrollIntoViewIfNeeded();
+  await message.hover();
+  await message.locator("button.more").click();
+  await page.waitForSelector("[role=menu]:not([hidden]) [role=menuitem]");
+  return message;
 };
 
 /**
@@ -112,8 +139,10 @@ const signIn = async (browser: Browser, server: RunningServer, invite: string, w
 export const STATES: { name: string; show: (page: Page) => Promise<void> }[] = [
   {
     name: "channel",
-    // Read once in view (the page marks it read within a second): the sidebar no longer counts it.
+    // Read once in view (the page marks it read within a second, once scrolled to the end): the sidebar no longer counts it.
     show: async (page) => {
+      await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("#messages img")).every((img) => img.complete));
+      await page.locator("#log").evaluate((log) => log.scrollTo(0, log.scrollHeight));
       await page.waitForFunction(() => document.querySelector("#channel-list a[aria-current=page] .count") === null, undefined, { timeout: 15_000 });
     },
   },
@@ -133,6 +162,52 @@ export const STATES: { name: string; show: (page: Page) => Promise<void> }[] = [
       const id = await page.locator("#messages li.message").first().getAttribute("data-id");
       await page.goto(`${page.url().split("#")[0]}#m-${id}`);
       await page.waitForSelector(`#m-${id}.highlighted`);
+    },
+  },
+  {
+    // The action menu of one's own message: copy link, copy commit, reply, react, edit, delete.
+    name: "actions-menu",
+    show: async (page) => {
+      await menuOf(page, "Ada Lovelace");
+    },
+  },
+  {
+    // Editing one's own message in place.
+    name: "editing",
+    show: async (page) => {
+      await menuOf(page, "Ada Lovelace");
+      await page.locator("[role=menuitem]", { hasText: "Edit" }).click();
+      await page.waitForSelector("#messages form.editor textarea");
+    },
+  },
+  {
+    // The thread panel: a message, its replies, and a box to reply.
+    name: "thread",
+    show: async (page) => {
+      await page.locator("#messages button.replies").first().click();
+      await page.waitForSelector("#thread:not([hidden]) #thread-body li.message");
+    },
+  },
+  {
+    // The reaction picker open on a message, its reactions below it.
+    name: "reactions",
+    show: async (page) => {
+      await menuOf(page, "Bo Chen");
+      await page.locator("[role=menuitem]", { hasText: "Add a reaction" }).click();
+      await page.waitForSelector(".picker");
+    },
+  },
+  {
+    // A message with files (an image shown, a file to download), and files waiting in the composer.
+    name: "attachments",
+    show: async (page) => {
+      await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("#messages img")).every((img) => img.complete && img.naturalWidth > 0));
+      const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.locator("#attach").click()]);
+      await chooser.setFiles([
+        { name: "screenshot-2026-11-25.png", mimeType: "image/png", buffer: chart(640, 360) },
+        { name: "notes.md", mimeType: "text/markdown", buffer: Buffer.from("# Notes\n") },
+      ]);
+      await page.locator("#content").fill("And the dashboard after the deploy");
     },
   },
   {
