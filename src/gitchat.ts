@@ -11,6 +11,7 @@ import { checkDatabaseFile, moveDatabaseAside, openDatabase, type NewMessage } f
 import { lockDataDir, type DataDirLock } from "./db/lock.ts";
 import { DamagedStoreError, DatabaseDamagedError, DataDirLockedError, InvalidInputError, storageFailure, UnknownUserError } from "./errors.ts";
 import { makeDirectory } from "./git/durable.ts";
+import { ChannelStore } from "./git/store.ts";
 import { firstUnwritable, writtenDirs } from "./git/integrity.ts";
 import { SigningKey, signingKeyPath } from "./git/signing-key.ts";
 import { createApp } from "./http/app.ts";
@@ -24,13 +25,14 @@ import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
 import { channelMessages } from "./messages/export.ts";
+import { versionsOf, type MessageVersion } from "./messages/history.ts";
 import { emptyTally, type ImportTally } from "./messages/imported.ts";
 import { MattermostExport, type MattermostChannel } from "./messages/mattermost.ts";
 import { SlackExport } from "./messages/slack.ts";
 import { MessageService, toMessageView, type MessageView, type ProgressSink } from "./messages/service.ts";
 import { parseFullName, unknownRepository } from "./repositories/names.ts";
 import { repairRepositories } from "./repositories/repair.ts";
-import { gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
+import { gitdirFor, gitdirsUnder, RepositoryService, type Channel } from "./repositories/service.ts";
 import { createGitHub, type GitHub } from "./github/client.ts";
 import { createGitHubOAuth } from "./github/oauth.ts";
 import { GitHubSignIn } from "./accounts/github-sign-in.ts";
@@ -292,12 +294,23 @@ export const verifyChannels = async (
  * `since`) to `write`, reading the index read-only, so that it runs beside a
  * server as `verify` does.
  */
-export const exportChannel = (config: Config, fullName: string, since: string | undefined, write: (message: MessageView) => void) => {
+export const exportChannel = async (
+  config: Config,
+  fullName: string,
+  since: string | undefined,
+  write: (message: MessageView & { history?: MessageVersion[] }) => void,
+  options: { history?: boolean } = {},
+) => {
   const db = openDatabase(databasePath(config.dataDir), { readonly: true });
   try {
+    // An edited message's versions: its edits from the index, its text as sent from git (read-only, beside a server).
+    const [owner, name] = fullName.split("/") as [string, string];
+    const repository = db.listRepositories().find((r) => `${r.owner}/${r.name}` === fullName);
+    const store = options.history && repository ? await ChannelStore.open(gitdirFor(config.dataDir, owner, name), { readOnly: true }) : undefined;
     let count = 0;
     for (const message of channelMessages(db, fullName, since)) {
-      write(message);
+      const row = store && message.edited_at !== null ? db.getMessage(repository!.id, message.id) : undefined;
+      write(row ? { ...message, history: await versionsOf(db, store!, repository!.id, row) } : message);
       count++;
     }
     return count;

@@ -16,7 +16,7 @@ export const EXPORT_USAGE = "usage: gitchat export OWNER/NAME --format jsonl|mar
 /** Output is gathered and written this many bytes at a time. */
 const BLOCK = 64 * 1024;
 
-export const exportCommand = (config: Config, argv: string[]) => {
+export const exportCommand = async (config: Config, argv: string[]) => {
   let parsed;
   try {
     parsed = parseArgs({
@@ -55,7 +55,8 @@ export const exportCommand = (config: Config, argv: string[]) => {
   };
   try {
     put(writer.start());
-    const count = exportChannel(config, channel, since, (message) => put(writer.message(message)));
+    // JSON lines carry every field: an edited message's versions too.
+    const count = await exportChannel(config, channel, since, (message) => put(writer.message(message)), { history: format === "jsonl" });
     put(writer.end(count));
     flush();
     if (values.output !== undefined) console.error(`${channel}: ${count} message(s) written to ${values.output}`);

@@ -13,6 +13,7 @@ import { blobIdOf, findAttachments, indexedAttachment } from "./attachments.ts";
 import type { Channel, RepositoryService } from "../repositories/service.ts";
 import type { ChannelAccess, Viewer } from "../repositories/access.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { versionsOf } from "./history.ts";
 import { isBlankSearch, parseSearch } from "./search-query.ts";
 import { checkAttachment, checkAttachments, checkAuthor, checkMessage, checkReaction, readMessageFile } from "./rules.ts";
 import type { Metrics } from "../metrics.ts";
@@ -383,23 +384,7 @@ export class MessageService {
   /** A message's text as sent and after each edit that counts (see db/fold.ts), read from git and the index. */
   async history(input: { viewer: Viewer; id: string }): Promise<MessageHistory> {
     const { channel, row } = this.findMessage(input.viewer, input.id);
-    const edits = this.db.editsOf(channel.id, row.id).filter((e) => mayChange(e, row));
-    let original: string | null = null;
-    if (!row.deleted) {
-      // The index holds the text now; the text as sent is the message's file, in the commit that added it.
-      const path = storedPath(row);
-      const tree = (await channel.store.readCommit(row.git_hash)).tree;
-      const oid = await new TreeLookup(channel.store, tree).blobAt(path);
-      original = oid === undefined ? null : readMessageFile(await channel.store.readBlob(oid), path).content;
-    }
-    return {
-      id: row.id,
-      deleted: row.deleted,
-      versions: [
-        { content: original, author: row.author, at: row.created_at, git_hash: row.git_hash },
-        ...edits.map((e) => ({ content: row.deleted ? null : e.content, author: e.author, at: e.created_at, git_hash: e.git_hash })),
-      ],
-    };
+    return { id: row.id, deleted: row.deleted, versions: await versionsOf(this.db, channel.store, channel.id, row) };
   }
 
   private stamp(draft: Omit<NewMessage, "id" | "created_at">): NewMessage {

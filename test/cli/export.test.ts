@@ -144,7 +144,7 @@ test("bad arguments are refused with the usage line, exit 2, and nothing written
   }
 });
 
-test("a deleted message stays deleted in every format, an edited one shows its final text", async () => {
+test("a deleted message stays deleted in every format, an edited one shows its final text (and its versions in JSON lines)", async () => {
   const dir = tempDir();
   const gitchat = await openTestGitchat({ dataDir: dir, env: LOCAL_ONLY });
   const operator = { operator: true } as const;
@@ -164,8 +164,14 @@ test("a deleted message stays deleted in every format, an edited one shows its f
       { secret: text.includes("launch code"), final: text.includes("meet at 4"), old: text.includes("meet at 3"), deleted: /"deleted":true|message deleted/.test(text) },
     ]),
   );
-  const expected = { secret: false, final: true, old: false, deleted: true };
-  expect(summary).toEqual({ jsonl: expected, markdown: expected, html: expected });
+  // JSON lines carry an edited message's versions (the text as sent read from git), the others its final text only.
+  const expected = { secret: false, final: true, deleted: true };
+  expect(summary).toEqual({ jsonl: { ...expected, old: true }, markdown: { ...expected, old: false }, html: { ...expected, old: false } });
+  const lines = outputs.jsonl!.trimEnd().split("\n").map((line) => JSON.parse(line));
+  expect(lines.map((m) => [m.content, m.history?.map((v: { content: string }) => v.content) ?? null])).toEqual([
+    ["", null],
+    ["meet at 4", ["meet at 3", "meet at 4"]],
+  ]);
 });
 
 test("a message's files are named in the Markdown and HTML exports, with their type and size", () => {
