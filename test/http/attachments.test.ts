@@ -9,12 +9,11 @@ import { randomBytes } from "node:crypto";
 import type { Gitchat } from "../../src/gitchat.ts";
 import { databasePath, dropDatabase } from "../../src/gitchat.ts";
 import type { MessageView } from "../../src/messages/service.ts";
-import { call, callWith, openTestGitchat, type Answer } from "../support/app.ts";
+import { accountHeaders, call, callWith, openTestGitchat, type Answer } from "../support/app.ts";
 import { tempDir } from "../support/tmp.ts";
 import { existsSync } from "node:fs";
 
 const TOKEN = "attachments-access-token";
-const operator = { operator: true } as const;
 
 /** A real (1x1) PNG, and bytes that only claim to be one. */
 export const PNG = Uint8Array.from(
@@ -28,10 +27,7 @@ const as: Record<string, Record<string, string>> = {};
 beforeAll(async () => {
   dataDir = tempDir();
   gitchat = await openTestGitchat({ dataDir, env: { ACCESS_TOKEN: TOKEN } });
-  for (const login of ["ada", "bo"]) {
-    gitchat.accounts.add(operator, { login, role: "member" });
-    as[login] = { authorization: `Bearer ${gitchat.accounts.createToken(operator, login).token}` };
-  }
+  for (const login of ["ada", "bo"]) as[login] = accountHeaders(gitchat, login);
   expect((await call(gitchat, "POST", "/repositories", { owner: "acme", name: "secret", private: true }, as.ada)).status).toBe(201);
 });
 afterAll(() => gitchat.close());

@@ -9,8 +9,7 @@ import type { Gitchat } from "../../src/gitchat.ts";
 import { storedPath } from "../../src/messages/layout.ts";
 import { TreeLookup } from "../../src/git/history.ts";
 import type { MessageView } from "../../src/messages/service.ts";
-import { call } from "../support/app.ts";
-import { openTestGitchat } from "../support/app.ts";
+import { accountHeaders, call, openTestGitchat } from "../support/app.ts";
 import { runGit } from "../support/git.ts";
 import { runCli } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
@@ -22,8 +21,7 @@ let dataDir: string;
 const as: Record<string, Record<string, string>> = {};
 
 const account = (login: string, role: "member" | "admin" | "bot" = "member") => {
-  gitchat.accounts.add(operator, { login, role });
-  as[login] = { authorization: `Bearer ${gitchat.accounts.createToken(operator, login).token}` };
+  as[login] = accountHeaders(gitchat, login, role);
 };
 
 beforeAll(async () => {

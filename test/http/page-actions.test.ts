@@ -6,15 +6,14 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Gitchat } from "../../src/gitchat.ts";
 import type { MessageView } from "../../src/messages/service.ts";
-import { call, openTestGitchat } from "../support/app.ts";
+import { accountHeaders, call, openTestGitchat } from "../support/app.ts";
 
 const operator = { operator: true } as const;
 let gitchat: Gitchat;
 const as: Record<string, Record<string, string>> = {};
 
 const account = (login: string, role: "member" | "admin" = "member") => {
-  gitchat.accounts.add(operator, { login, role });
-  as[login] = { authorization: `Bearer ${gitchat.accounts.createToken(operator, login).token}` };
+  as[login] = accountHeaders(gitchat, login, role);
 };
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Gitchat } from "../../src/gitchat.ts";
-import { call, openTestGitchat, type Answer } from "../support/app.ts";
+import { accountHeaders, call, openTestGitchat, type Answer } from "../support/app.ts";
 import { join } from "node:path";
 import { MIGRATIONS } from "../../src/db/database.ts";
 import { databaseAtVersion } from "../support/schema.ts";
@@ -23,8 +23,7 @@ let dataDir: string;
 const as: Record<string, Record<string, string>> = {};
 
 const account = (login: string, role: "member" | "admin" | "bot" = "member") => {
-  gitchat.accounts.add(operator, { login, role });
-  as[login] = { authorization: `Bearer ${gitchat.accounts.createToken(operator, login).token}` };
+  as[login] = accountHeaders(gitchat, login, role);
 };
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Gitchat } from "../../src/gitchat.ts";
-import { call, openTestGitchat } from "../support/app.ts";
+import { accountHeaders, call, openTestGitchat } from "../support/app.ts";
 import { runCli } from "../support/server.ts";
 import { tempDir } from "../support/tmp.ts";
 
@@ -17,8 +17,7 @@ let gitchat: Gitchat;
 const as: Record<string, Record<string, string>> = {};
 
 const account = (login: string) => {
-  gitchat.accounts.add(operator, { login, role: "member" });
-  as[login] = { authorization: `Bearer ${gitchat.accounts.createToken(operator, login).token}` };
+  as[login] = accountHeaders(gitchat, login);
 };
 const send = async (who: string, repository: string, content: string) => {
   const answer = await call(gitchat, "POST", "/messages", { repository, content }, as[who]);

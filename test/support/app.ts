@@ -39,3 +39,10 @@ export const callWith = async (gitchat: Gitchat, method: string, path: string, i
   } catch {}
   return { status: response.status, headers: response.headers, body: parsed };
 };
+
+/** An account made by the operator on the in-process `gitchat`, and the bearer headers of a token of its own. */
+export const accountHeaders = (gitchat: Gitchat, login: string, role: "member" | "admin" | "bot" = "member"): Record<string, string> => {
+  const operator = { operator: true } as const;
+  gitchat.accounts.add(operator, { login, role });
+  return { authorization: `Bearer ${gitchat.accounts.createToken(operator, login).token}` };
+};
