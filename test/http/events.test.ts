@@ -128,8 +128,11 @@ describe("edit", () => {
 describe("delete", () => {
   test("the author deletes: the message stays listed as deleted with its author and time, its text gone from the list, search and history", async () => {
     const m = await send("ada", "the password is swordfish");
+    const file = await fileAtHead(m);
     await call(gitchat, "PATCH", `/messages/${m.id}`, { content: "the password is hunter2" }, as.ada);
     const answer = await call(gitchat, "DELETE", `/messages/${m.id}`, undefined, as.ada);
+    // The delete is a commit of its own: the message's file is as it was (git's history keeps the text).
+    expect(await fileAtHead(m)).toBe(file);
     expect({ status: answer.status, body: answer.body }).toEqual({ status: 200, body: { id: m.id, deleted: true } });
     const shown = await find(m.id);
     expect({ deleted: shown?.deleted, content: shown?.content, author: shown?.author, timestamp: shown?.timestamp }).toEqual({
@@ -187,7 +190,9 @@ describe("reactions", () => {
     await react("root", "👍");
     await react("ada", ":tada:");
     expect((await find(m.id))?.reactions.map((r) => [r.emoji, r.count])).toEqual([["👍", 2], [":tada:", 1]]);
+    const file = await fileAtHead(m);
     const after = (await react("bo", "👍", "DELETE")).body as MessageView;
+    expect(await fileAtHead(m)).toBe(file);
     expect(after.reactions.map((r) => [r.emoji, r.users])).toEqual([["👍", ["root"]], [":tada:", ["ada"]]]);
   });
 
