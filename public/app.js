@@ -213,6 +213,12 @@
     return "The server could not take this message (" + xhr.status + "). Your message is kept.";
   }
   function showError(box, text) { if (box) { box.textContent = text; box.hidden = !text; } }
+  /** An Idempotency-Key for a message: sent again with it, the server gives back what it stored, never a copy. */
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; this does not
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
   if (textarea && form) {
     var grow = function () { textarea.style.height = "auto"; textarea.style.height = Math.min(textarea.scrollHeight, 240) + "px"; };
     textarea.addEventListener("input", grow);
@@ -247,11 +253,6 @@
     // (an error, or no answer: it may have been stored all the same) keeps its
     // key: sent again unchanged, the server gives back what it stored, never a copy.
     var failed = [];   // { text, key } of messages put back in the box (text: with its files' names and sizes)
-    function newKey() {
-      var bytes = new Uint8Array(16);
-      crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; this does not
-      return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
-    }
     // A message is its text and its files: the same text with other files is another message, with a key of its own.
     function said(text, files) {
       return [text].concat(files.map(function (f) { return f.name + "\u0000" + f.size; })).join("\u0001");
@@ -448,10 +449,12 @@
   // --- Changing messages: the page's own form routes, answered with the changed message.
   var thread = document.getElementById("thread");
   var base = thread ? thread.getAttribute("data-base") : "";
-  function send(method, url, params) {
+  function send(method, url, params, headers) {
+    var all = params ? { "content-type": "application/x-www-form-urlencoded" } : {};
+    for (var name in headers || {}) all[name] = headers[name];
     return fetch(url, {
       method: method,
-      headers: params ? { "content-type": "application/x-www-form-urlencoded" } : {},
+      headers: all,
       body: params ? new URLSearchParams(params) : undefined,
       credentials: "same-origin",
     }).then(function (response) {
@@ -460,7 +463,9 @@
         if (response.status === 401) signedOut();
         throw new Error(errorText({ status: response.status, responseText: text, getResponseHeader: function (name) { return response.headers.get(name); } }));
       });
-    }, function () { throw new Error("Could not reach the server; nothing was changed. Try again."); });
+    // No answer: the change may have been made all the same. Each one the page sends is safe to send again
+    // (an edit to the same text, a reaction given, a delete, a reply under its key change nothing twice).
+    }, function () { throw new Error("Could not reach the server. Try again: nothing is done twice."); });
   }
   function messageUrl(li, action) { return base + "/messages/" + encodeURIComponent(li.getAttribute("data-id")) + "/" + action; }
   function focusMore(id) {
@@ -681,6 +686,7 @@
   var threadBox = document.getElementById("thread-content");
   var threadError = document.getElementById("thread-error");
   var threadOpener = null;
+  var replyKey = null; // { said, key } of the reply last sent, until it is answered
   function openThreadId() { return thread && !thread.hidden ? thread.getAttribute("data-parent") : null; }
   function openThread(id, focusComposer, opener) {
     if (!thread) return;
@@ -754,7 +760,13 @@
       var text = threadBox.value;
       if (text.trim() === "") return;
       showError(threadError, "");
-      send("POST", base + "/messages", { content: text, reply_to: threadForm.querySelector("input[name=reply_to]").value }).then(function (answer) {
+      var parentId = threadForm.querySelector("input[name=reply_to]").value;
+      // A reply that failed (an error, or no answer: it may have been stored) keeps its key:
+      // sent again unchanged to the same thread, the server gives back the one it stored.
+      var said = parentId + "\u0000" + text;
+      if (!replyKey || replyKey.said !== said) replyKey = { said: said, key: newKey() };
+      send("POST", base + "/messages", { content: text, reply_to: parentId }, { "Idempotency-Key": replyKey.key }).then(function (answer) {
+        replyKey = null;
         if (threadBox.value === text) threadBox.value = "";
         arrive(answer);
         threadBox.focus();

@@ -353,3 +353,29 @@ test("a code message is highlighted in the language it names, when highlight.js 
     unknown: { language: "hljs", keywords: [] },
   });
 }, 60_000);
+
+test("a reply whose answer was lost is stored once when sent again as it was", async () => {
+  await channel("act/lost");
+  const ann = await signedIn("ann", "/c/act/lost");
+  const parent = await say(ann.page, "who takes the pager tonight?");
+  await choose(ann.page, parent, "reply");
+  await ann.page.locator("#thread:not([hidden]) #thread-content").waitFor();
+  // The server stores the reply; its answer never reaches the page.
+  let lose = true;
+  await ann.page.route("**/c/act/lost/messages", async (route) => {
+    if (route.request().method() !== "POST" || !lose) return route.fallback();
+    lose = false;
+    expect((await route.fetch()).status()).toBe(201);
+    await route.abort("connectionreset");
+  });
+  await ann.page.locator("#thread-content").fill("I do");
+  await ann.page.locator("#thread-content").press("Enter");
+  await ann.page.waitForFunction(() => /reach the server/.test(document.getElementById("thread-error")!.textContent ?? ""));
+  // Sent again, unchanged: the server gives back the reply it stored.
+  await ann.page.locator("#thread-content").press("Enter");
+  // Answered this time: the box is cleared (the stored reply itself may have come by the live stream before).
+  await ann.page.waitForFunction(() => (document.getElementById("thread-content") as HTMLTextAreaElement).value === "");
+  await ann.page.locator("#thread-replies li.message", { hasText: "I do" }).waitFor();
+  const replies = await fetch(`${server.url}/messages?thread=${parent}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(((await replies.json()) as { content: string }[]).map((m) => m.content)).toEqual(["I do"]);
+}, 60_000);
