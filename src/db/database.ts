@@ -904,22 +904,6 @@ export class MessageDatabase {
     return row ? this.toRow(row) : undefined;
   }
 
-  /**
-   * The files of the message `id` in the first of `repositoryIds` that holds
-   * it (a lookup by its key in each), or undefined when none does.
-   */
-  attachmentsOf(repositoryIds: readonly number[], id: string): { repositoryId: number; attachments: IndexedAttachment[] } | undefined {
-    // A deleted message's files are gone with its text (an event's row has none).
-    const query = this.sqlite.query<{ attachments: string | null; deleted: number | null }, [number, Uint8Array | string]>(
-      "SELECT attachments, deleted FROM messages WHERE repository_id = ? AND id = ?",
-    );
-    for (const repositoryId of repositoryIds) {
-      const row = query.get(repositoryId, messageKey(id));
-      if (row) return { repositoryId, attachments: row.attachments === null || row.deleted === 1 ? [] : (JSON.parse(row.attachments) as IndexedAttachment[]) };
-    }
-    return undefined;
-  }
-
   /** A stored message as the text it was given as (see messageKey). */
   private toRow(row: StoredMessage): MessageRow {
     return {

@@ -625,12 +625,17 @@ export class MessageService {
   async attachment(input: { viewer: Viewer; id: string; index: number }): Promise<AttachmentFile> {
     const missing = () => new NotFoundError(`message ${input.id} has no file ${input.index}`);
     if (!isMessageId(input.id)) throw missing();
-    const visible = this.options.access.list(input.viewer);
-    const found = this.db.attachmentsOf(visible.map((c) => c.id), input.id);
-    const file = found?.attachments[input.index];
-    const channel = found && visible.find((c) => c.id === found.repositoryId);
-    if (!file || !channel) throw missing();
-    return { name: file.name, type: file.type, bytes: await channel.store.readBlob(file.blob) };
+    let found: { channel: Channel; row: MessageRow };
+    try {
+      found = this.findMessage(input.viewer, input.id);
+    } catch (error) {
+      if (error instanceof UnknownMessageError) throw missing();
+      throw error;
+    }
+    // A deleted message lists no files (its row says so), and serves none.
+    const file = found.row.attachments[input.index];
+    if (!file) throw missing();
+    return { name: file.name, type: file.type, bytes: await found.channel.store.readBlob(file.blob) };
   }
 
   /**
