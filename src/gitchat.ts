@@ -24,7 +24,7 @@ import { readReadPlaces, type NamedReadPlace } from "./db/read-state.ts";
 import { ChannelAccess } from "./repositories/access.ts";
 import { verifyRepository, type RepositoryReport } from "./messages/consistency.ts";
 import { HealthService } from "./repositories/health.ts";
-import { channelMessages } from "./messages/export.ts";
+import { channelRows, exportedChannel } from "./messages/export.ts";
 import { versionsOf, type MessageVersion } from "./messages/history.ts";
 import { emptyTally, type ImportTally } from "./messages/imported.ts";
 import { MattermostExport, type MattermostChannel } from "./messages/mattermost.ts";
@@ -303,14 +303,13 @@ export const exportChannel = async (
 ) => {
   const db = openDatabase(databasePath(config.dataDir), { readonly: true });
   try {
+    const repository = exportedChannel(db, fullName);
     // An edited message's versions: its edits from the index, its text as sent from git (read-only, beside a server).
-    const [owner, name] = fullName.split("/") as [string, string];
-    const repository = db.listRepositories().find((r) => `${r.owner}/${r.name}` === fullName);
-    const store = options.history && repository ? await ChannelStore.open(gitdirFor(config.dataDir, owner, name), { readOnly: true }) : undefined;
+    const store = options.history ? await ChannelStore.open(gitdirFor(config.dataDir, repository.owner, repository.name), { readOnly: true }) : undefined;
     let count = 0;
-    for (const message of channelMessages(db, fullName, since)) {
-      const row = store && message.edited_at !== null ? db.getMessage(repository!.id, message.id) : undefined;
-      write(row ? { ...message, history: await versionsOf(db, store!, repository!.id, row) } : message);
+    for (const row of channelRows(db, repository.id, since)) {
+      const message = toMessageView(row);
+      write(store && row.edited_at !== null ? { ...message, history: await versionsOf(db, store, repository.id, row) } : message);
       count++;
     }
     return count;
