@@ -15,7 +15,7 @@
  * says an admin made it (`admin`). A reaction counts from anyone.
  */
 import type { Database } from "bun:sqlite";
-import { messageKey, messageText, timeKey, timeText } from "./keys.ts";
+import { messageKey, messageText } from "./keys.ts";
 
 /** A message's reactions as the index keeps and the API shows them: each emoji in the order it was first given. */
 export type Reaction = { emoji: string; count: number; users: string[]; user_ids: string[] };
@@ -149,7 +149,8 @@ export class EventFold {
     // Without a counted edit the row's text is the file's (it was never replaced: edits are never taken back).
     const content = deleted ? "" : (edit?.content ?? target.content);
     const reactions = deleted ? [] : groupReactions([...reacted.values()].filter((r) => r.on));
-    const editedAt = deleted || !edit ? null : timeKey(timeText(edit.created_at));
+    // Stored as the event's time is (see db/keys.ts).
+    const editedAt = deleted || !edit ? null : edit.created_at;
     if (content !== target.content && searchable(target.seq)) {
       this.ftsDelete.run(target.seq, target.content);
       if (content !== "") this.ftsInsert.run(target.seq, content);
